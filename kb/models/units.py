@@ -1,0 +1,91 @@
+"""Units (承办单位), users with one role each, and their API tokens."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kb.db import Base
+from kb.models.types import UTCDateTime
+
+
+class UnitKind(StrEnum):
+    TOWN = "town"                # 镇/街道
+    DEPARTMENT = "department"    # 区直部门
+    COMPANY = "company"          # 专业公司 (water, power, gas …)
+    COMMUNITY = "community"      # 社区/村
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {"town": "镇/街道", "department": "区直部门", "company": "专业公司",
+                "community": "社区", "other": "其他"}[self.value]
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"            # 话务员
+    MAINTAINER = "maintainer"        # 单位知识员
+    UNIT_REVIEWER = "unit_reviewer"  # 单位审核人
+    OFFICE_ADMIN = "office_admin"    # 热线办
+    SCORER = "scorer"                # the scoring engine, read-only
+
+    @property
+    def belongs_to_unit(self) -> bool:
+        return self in (Role.MAINTAINER, Role.UNIT_REVIEWER)
+
+
+class Unit(Base):
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    parent: Mapped["Unit | None"] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('town','department','company','community','other')", name="valid_kind"),
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    unit: Mapped[Unit | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('operator','maintainer','unit_reviewer','office_admin','scorer')", name="valid_role"),
+        # 谁提供谁负责: those who write and review knowledge always act for one unit.
+        CheckConstraint(
+            "role NOT IN ('maintainer','unit_reviewer') OR unit_id IS NOT NULL", name="unit_roles_have_unit"),
+    )
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # SHA-256 of the token; the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # First characters of the token, so a person can tell their tokens apart.
+    prefix: Mapped[str] = mapped_column(String(12))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()

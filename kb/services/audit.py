@@ -1,0 +1,44 @@
+"""Recording and reading the audit log."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from kb.access import Actor, require_role
+from kb.models import AuditEvent, Role
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, (date, datetime)) else str(v)))
+
+
+def record(session, actor: Actor | None, action: str, object_type: str, object_id: int | None,
+           before: dict | None, after: dict | None, now: datetime) -> None:
+    """Append one event; flushed with the change it describes, never committed alone."""
+    session.add(AuditEvent(
+        occurred_at=now, actor_id=actor.user_id if actor else None, action=action, object_type=object_type,
+        object_id=object_id, before=_jsonable(before) if before is not None else None,
+        after=_jsonable(after) if after is not None else None))
+
+
+def list_events(uow, actor: Actor, *, object_type: str | None = None, object_id: int | None = None,
+                action: str | None = None, limit: int = 50, before_id: int | None = None) -> list[dict]:
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        if object_type:
+            query = query.where(AuditEvent.object_type == object_type)
+        if object_id is not None:
+            query = query.where(AuditEvent.object_id == object_id)
+        if action:
+            query = query.where(AuditEvent.action == action)
+        if before_id:
+            query = query.where(AuditEvent.id < before_id)
+        return [
+            {"id": e.id, "occurred_at": e.occurred_at, "actor_id": e.actor_id, "action": e.action,
+             "object_type": e.object_type, "object_id": e.object_id, "before": e.before, "after": e.after}
+            for e in uow.session.scalars(query)
+        ]

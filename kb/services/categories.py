@@ -1,0 +1,111 @@
+"""The category tree, managed by the office; seeded with the five kinds of Art. 4."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from kb.access import Actor, require_role
+from kb.errors import Conflict, NotFound, ValidationFailed
+from kb.models import Category, KnowledgeVersion, Role
+from kb.services import audit
+
+ART4_CATEGORIES = ("政策法规", "行政区划", "社会民生", "热点问题", "通知公告")
+
+
+def category_view(category: Category) -> dict:
+    return {"id": category.id, "name": category.name, "parent_id": category.parent_id,
+            "position": category.position, "is_notice": category.is_notice}
+
+
+def seed_categories(session) -> None:
+    """Idempotent: adds the Art. 4 roots that are missing."""
+    existing = set(session.scalars(select(Category.name).where(Category.parent_id.is_(None))))
+    for position, name in enumerate(ART4_CATEGORIES):
+        if name not in existing:
+            session.add(Category(name=name, parent_id=None, position=position, is_notice=name == "通知公告"))
+    session.flush()
+
+
+def list_categories(uow) -> list[dict]:
+    with uow:
+        return [category_view(c) for c in uow.session.scalars(
+            select(Category).order_by(Category.parent_id.is_not(None), Category.position, Category.id))]
+
+
+def subtree_ids(session, category_id: int) -> list[int]:
+    parents = dict(session.execute(select(Category.id, Category.parent_id)).all())
+    return [cid for cid in parents if category_id in ancestry(parents, cid)]
+
+
+def ancestry(parents: dict[int, int | None], category_id: int) -> list[int]:
+    """Ids from the root down to `category_id`."""
+    path = []
+    current: int | None = category_id
+    while current is not None and current not in path:
+        path.append(current)
+        current = parents.get(current)
+    return list(reversed(path))
+
+
+def create_category(uow, actor: Actor, *, name: str, parent_id: int | None, position: int,
+                    is_notice: bool | None, now: datetime) -> dict:
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        parent = None
+        if parent_id is not None:
+            parent = uow.session.get(Category, parent_id)
+            if parent is None:
+                raise ValidationFailed({"parent_id": "上级分类不存在"})
+        duplicate = uow.session.scalar(select(Category.id).where(
+            Category.name == name,
+            Category.parent_id.is_(None) if parent_id is None else Category.parent_id == parent_id))
+        if duplicate:
+            raise Conflict(f"同一上级下已有分类“{name}”", code="category_exists")
+        category = Category(name=name, parent_id=parent_id, position=position,
+                            is_notice=parent.is_notice if is_notice is None and parent else bool(is_notice))
+        uow.session.add(category)
+        uow.session.flush()
+        view = category_view(category)
+        audit.record(uow.session, actor, "category.create", "category", category.id, None, view, now)
+        uow.commit()
+        return view
+
+
+def update_category(uow, actor: Actor, category_id: int, *, changes: dict, now: datetime) -> dict:
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        category = uow.session.get(Category, category_id)
+        if category is None:
+            raise NotFound("分类不存在", code="category_not_found")
+        before = category_view(category)
+        if "parent_id" in changes and changes["parent_id"] is not None:
+            parents = dict(uow.session.execute(select(Category.id, Category.parent_id)).all())
+            if changes["parent_id"] not in parents:
+                raise ValidationFailed({"parent_id": "上级分类不存在"})
+            if category_id in ancestry(parents, changes["parent_id"]):
+                raise ValidationFailed({"parent_id": "不能把分类移到它自己的下级"})
+        for field in ("name", "parent_id", "position", "is_notice"):
+            if field in changes:
+                setattr(category, field, changes[field])
+        uow.session.flush()
+        view = category_view(category)
+        audit.record(uow.session, actor, "category.update", "category", category.id, before, view, now)
+        uow.commit()
+        return view
+
+
+def delete_category(uow, actor: Actor, category_id: int, now: datetime) -> None:
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        category = uow.session.get(Category, category_id)
+        if category is None:
+            raise NotFound("分类不存在", code="category_not_found")
+        children = uow.session.scalar(select(func.count()).where(Category.parent_id == category_id))
+        used = uow.session.scalar(select(func.count()).where(KnowledgeVersion.category_id == category_id))
+        if children or used:
+            raise Conflict("分类下仍有子分类或知识，不能删除", code="category_in_use")
+        audit.record(uow.session, actor, "category.delete", "category", category.id,
+                     category_view(category), None, now)
+        uow.session.delete(category)
+        uow.commit()

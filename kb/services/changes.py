@@ -1,0 +1,394 @@
+"""Change requests: collect → unit review → office review → publish (Art. 7–9).
+
+Each public function is one use case: it opens the unit of work, loads, moves
+the state through `kb.workflow`, records the audit event and commits once.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from kb.access import Actor, can_see_unpublished, require_role, require_unit_scope
+from kb.errors import NotFound, PermissionDenied, StaleVersion, ValidationFailed
+from kb.models import (
+    CONTENT_FIELDS, Category, ChangeKind, ChangeRequest, EntryFormat, EntryStatus, KnowledgeEntry,
+    KnowledgeVersion, Review, Role, Unit)
+from kb.search import outbox
+from kb.services import audit
+from kb.submission import check_proposal, normalize_doc_number, question_key
+from kb.workflow import Action, State, next_state, unit_review_outcome
+
+# Called inside the publishing transaction as (session, change_request, now), so
+# other parts of the domain (correction tasks) act on a publication atomically.
+publish_listeners: list[Callable[[Any, ChangeRequest, datetime], None]] = []
+
+# Extra warning sources: (session, proposal, entry_id) -> list of Warning.
+warning_sources: list[Callable[[Any, dict, int | None], list]] = []
+
+REQUIRED_FOR_SUBMIT = {"question": "问题", "answer": "答案", "category_id": "分类", "effective_on": "生效日期"}
+
+
+def _to_json(proposal: dict) -> dict:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in proposal.items()}
+
+
+def _from_json(proposal: dict) -> dict:
+    out = dict(proposal)
+    for key in ("effective_on", "expires_on"):
+        if isinstance(out.get(key), str):
+            out[key] = date.fromisoformat(out[key])
+    return out
+
+
+def change_request_view(cr: ChangeRequest, warnings: list | None = None) -> dict:
+    return {
+        "id": cr.id, "kind": cr.kind, "kind_label": ChangeKind(cr.kind).label, "state": cr.state,
+        "state_label": State(cr.state).label, "unit_code": cr.unit.code, "entry_id": cr.entry_id,
+        "base_version": cr.base_number, "proposal": _from_json(cr.proposal or {}), "reason": cr.reason,
+        "revision": cr.revision, "created_by": cr.created_by_id, "created_at": cr.created_at,
+        "updated_at": cr.updated_at, "submitted_at": cr.submitted_at, "published_at": cr.published_at,
+        "published_version": cr.published_number, "published_directly": cr.published_directly,
+        "return_reason": cr.last_return_reason,
+        "reviews": [
+            {"stage": r.stage, "decision": r.decision, "checks": r.checks, "reason": r.reason,
+             "reviewer_id": r.reviewer_id, "decided_at": r.decided_at} for r in cr.reviews],
+        "warnings": [w.as_dict() for w in (warnings or [])],
+    }
+
+
+def _load(session, cr_id: int, *, for_update: bool = False) -> ChangeRequest:
+    query = select(ChangeRequest).where(ChangeRequest.id == cr_id)
+    if for_update:
+        query = query.with_for_update()
+    cr = session.scalar(query)
+    if cr is None:
+        raise NotFound(f"变更申请 {cr_id} 不存在", code="change_request_not_found")
+    return cr
+
+
+def _published_entry(session, entry_id: int, *, for_update: bool = False) -> KnowledgeEntry:
+    query = select(KnowledgeEntry).where(KnowledgeEntry.id == entry_id)
+    if for_update:
+        query = query.with_for_update(of=KnowledgeEntry)
+    entry = session.scalar(query)
+    if entry is None:
+        raise NotFound(f"知识 {entry_id} 不存在", code="entry_not_found")
+    return entry
+
+
+def _check_fields(session, proposal: dict) -> dict:
+    """Domain checks on proposed content that a schema cannot make."""
+    errors: dict[str, str] = {}
+    if proposal.get("category_id") is not None and session.get(Category, proposal["category_id"]) is None:
+        errors["category_id"] = "分类不存在"
+    effective, expires = proposal.get("effective_on"), proposal.get("expires_on")
+    if effective and expires and expires < effective:
+        errors["expires_on"] = "失效日期不能早于生效日期"
+    if proposal.get("format") and proposal["format"] not in {f.value for f in EntryFormat}:
+        errors["format"] = "格式只能是 qa 或 document"
+    if errors:
+        raise ValidationFailed(errors)
+    if proposal.get("policy_number"):
+        proposal["policy_number"] = normalize_doc_number(proposal["policy_number"]) or proposal["policy_number"]
+    return proposal
+
+
+def _warnings(session, proposal: dict, entry_id: int | None) -> list:
+    duplicates: list[tuple[int, str]] = []
+    if proposal.get("question"):
+        key = question_key(proposal["question"])
+        rows = session.execute(
+            select(KnowledgeEntry.id, KnowledgeVersion.question)
+            .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
+                  & (KnowledgeVersion.number == KnowledgeEntry.published_number))
+            .where(KnowledgeVersion.question_key == key, KnowledgeEntry.status == EntryStatus.PUBLISHED.value)
+            .limit(5)).all()
+        duplicates = [(eid, q) for eid, q in rows if eid != entry_id]
+    warnings = check_proposal(proposal, duplicate_questions=duplicates)
+    for source in warning_sources:
+        warnings.extend(source(session, proposal, entry_id))
+    return warnings
+
+
+def _require_base(entry: KnowledgeEntry, base_number: int | None) -> None:
+    if base_number is None:
+        raise ValidationFailed({"base_version": "修改、删除或撤销须注明所依据的版本号（If-Match 或 base_version）"})
+    if base_number != entry.published_number:
+        raise StaleVersion(details={"base_version": base_number, "current_version": entry.published_number})
+
+
+def create(uow, actor: Actor, *, kind: str, now: datetime, entry_id: int | None = None,
+           base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
+           unit_code: str | None = None) -> dict:
+    require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
+    kind_ = ChangeKind(kind)
+    proposal = dict(proposal or {})
+    with uow:
+        s = uow.session
+        entry = None
+        if entry_id is not None:
+            entry = _published_entry(s, entry_id)
+            unit_id = entry.unit_id
+            require_unit_scope(actor, unit_id)
+        elif kind_ in (ChangeKind.MODIFY, ChangeKind.DELETE, ChangeKind.REVOKE):
+            raise ValidationFailed({"entry_id": "修改、删除或撤销须指明知识"})
+        elif actor.is_office:
+            if not unit_code:
+                raise ValidationFailed({"unit_code": "热线办代为采集时须指明承办单位"})
+            unit_id = s.scalar(select(Unit.id).where(Unit.code == unit_code))
+            if unit_id is None:
+                raise ValidationFailed({"unit_code": f"单位 {unit_code} 不存在"})
+        else:
+            unit_id = actor.unit_id
+        if kind_ is ChangeKind.NEW and entry is not None:
+            raise ValidationFailed({"entry_id": "新增知识不能指向已有知识"})
+        if kind_ in (ChangeKind.MODIFY, ChangeKind.DELETE, ChangeKind.REVOKE):
+            if entry.status != EntryStatus.PUBLISHED.value:
+                raise ValidationFailed({"entry_id": "只能对已发布的知识提出修改、删除或撤销"})
+            _require_base(entry, base_number)
+        if kind_ in (ChangeKind.DELETE, ChangeKind.REVOKE, ChangeKind.SUGGESTION) and not (reason or "").strip():
+            raise ValidationFailed({"reason": "须说明原因或建议内容"})
+        if kind_.carries_content:
+            if kind_ is ChangeKind.MODIFY:
+                proposal = {**entry.published_version.content(), **proposal}
+            proposal.setdefault("format", EntryFormat.QA.value)
+            proposal.setdefault("similar_questions", [])
+            proposal.setdefault("keywords", [])
+            proposal.setdefault("policy_attachments", 0)
+            proposal.setdefault("urgent", False)
+            proposal = _check_fields(s, proposal)
+        else:
+            proposal = {}
+        cr = ChangeRequest(
+            kind=kind_.value, state=State.DRAFT.value, unit_id=unit_id, entry_id=entry.id if entry else None,
+            base_number=entry.published_number if entry is not None else None, proposal=_to_json(proposal),
+            reason=reason, revision=1, created_by_id=actor.user_id, created_at=now, updated_at=now)
+        s.add(cr)
+        s.flush()
+        warnings = _warnings(s, proposal, cr.entry_id) if kind_.carries_content else []
+        view = change_request_view(cr, warnings)
+        audit.record(s, actor, "change_request.create", "change_request", cr.id, None, view, now)
+        uow.commit()
+        return view
+
+
+def _scoped(session, actor: Actor, cr_id: int, *, for_update: bool = False) -> ChangeRequest:
+    cr = _load(session, cr_id, for_update=for_update)
+    if not can_see_unpublished(actor, cr.unit_id):
+        if actor.role.belongs_to_unit:
+            raise PermissionDenied("只能查看和处理本单位的变更申请（谁提供谁负责）")
+        raise PermissionDenied("无权查看变更申请")
+    return cr
+
+
+def _check_revision(cr: ChangeRequest, revision: int | None) -> None:
+    if revision is not None and revision != cr.revision:
+        raise StaleVersion("变更申请已被他人修改，请刷新后重试",
+                           details={"revision": revision, "current_revision": cr.revision})
+
+
+def get(uow, actor: Actor, cr_id: int) -> dict:
+    with uow:
+        cr = _scoped(uow.session, actor, cr_id)
+        warnings = _warnings(uow.session, _from_json(cr.proposal), cr.entry_id) \
+            if ChangeKind(cr.kind).carries_content and cr.state != State.PUBLISHED.value else []
+        return change_request_view(cr, warnings)
+
+
+def list_for(uow, actor: Actor, *, state: str | None = None, unit_code: str | None = None,
+             kind: str | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+    require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    with uow:
+        query = select(ChangeRequest).order_by(ChangeRequest.id.desc())
+        if not actor.is_office:
+            query = query.where(ChangeRequest.unit_id == actor.unit_id)
+        if unit_code:
+            query = query.join(Unit, Unit.id == ChangeRequest.unit_id).where(Unit.code == unit_code)
+        if state:
+            query = query.where(ChangeRequest.state == state)
+        if kind:
+            query = query.where(ChangeRequest.kind == kind)
+        total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        rows = uow.session.scalars(query.limit(limit).offset(offset))
+        return total, [change_request_view(cr) for cr in rows]
+
+
+def edit(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime,
+         proposal: dict | None = None, reason: str | None = None) -> dict:
+    require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
+    with uow:
+        s = uow.session
+        cr = _scoped(s, actor, cr_id, for_update=True)
+        _check_revision(cr, revision)
+        next_state(cr.state, Action.EDIT)
+        before = change_request_view(cr)
+        if proposal:
+            if not ChangeKind(cr.kind).carries_content:
+                raise ValidationFailed({"proposal": "此类申请没有知识内容可改"})
+            merged = _check_fields(s, {**_from_json(cr.proposal), **proposal})
+            cr.proposal = _to_json(merged)
+        if reason is not None:
+            cr.reason = reason
+        cr.revision += 1
+        cr.updated_at = now
+        s.flush()
+        warnings = _warnings(s, _from_json(cr.proposal), cr.entry_id) if ChangeKind(cr.kind).carries_content else []
+        view = change_request_view(cr, warnings)
+        audit.record(s, actor, "change_request.edit", "change_request", cr.id, before, view, now)
+        uow.commit()
+        return view
+
+
+def submit(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
+    require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
+    with uow:
+        s = uow.session
+        cr = _scoped(s, actor, cr_id, for_update=True)
+        _check_revision(cr, revision)
+        new_state = next_state(cr.state, Action.SUBMIT)
+        if ChangeKind(cr.kind).carries_content:
+            missing = {f: f"提交审核前须填写{label}" for f, label in REQUIRED_FOR_SUBMIT.items()
+                       if not cr.proposal.get(f)}
+            if missing:
+                raise ValidationFailed(missing, "必填项未填写，不能提交审核")
+        if cr.entry_id is not None and cr.kind != ChangeKind.SUGGESTION.value:
+            _require_base(_published_entry(s, cr.entry_id), cr.base_number)
+        return _move(uow, actor, cr, new_state, "change_request.submit", now, submitted=True)
+
+
+def _move(uow, actor: Actor, cr: ChangeRequest, new_state: State, action: str, now: datetime,
+          *, submitted: bool = False, review: Review | None = None) -> dict:
+    s = uow.session
+    before = {"state": cr.state, "revision": cr.revision}
+    cr.state = new_state.value
+    cr.revision += 1
+    cr.updated_at = now
+    if submitted:
+        cr.submitted_at = now
+    if review is not None:
+        review.change_request_id = cr.id
+        with s.no_autoflush:
+            cr.reviews.append(review)
+        if review.decision == "return":
+            cr.last_return_reason = review.reason
+    s.flush()
+    view = change_request_view(cr)
+    audit.record(s, actor, action, "change_request", cr.id, before,
+                 {"state": cr.state, "revision": cr.revision,
+                  **({"review": view["reviews"][-1]} if review is not None else {})}, now)
+    uow.commit()
+    return view
+
+
+def unit_review(uow, actor: Actor, cr_id: int, *, approve: bool, checks: dict[str, bool],
+                reason: str | None, revision: int | None, now: datetime) -> dict:
+    require_role(actor, Role.UNIT_REVIEWER)
+    action = unit_review_outcome(checks, approve, reason)
+    with uow:
+        cr = _scoped(uow.session, actor, cr_id, for_update=True)
+        _check_revision(cr, revision)
+        new_state = next_state(cr.state, action)
+        failed = [name for name, ok in checks.items() if not ok]
+        review = Review(stage="unit", decision="approve" if approve else "return", checks=dict(checks),
+                        reason=reason if not approve else (reason or None), reviewer_id=actor.user_id,
+                        decided_at=now)
+        if not approve and failed and not reason:
+            review.reason = "未通过：" + "、".join(failed)
+        return _move(uow, actor, cr, new_state, f"change_request.{action.value}", now, review=review)
+
+
+def office_review(uow, actor: Actor, cr_id: int, *, decision: str, reason: str | None,
+                  revision: int | None, now: datetime) -> dict:
+    """Publish or return. Publishing from before office review is allowed only for urgent knowledge."""
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        s = uow.session
+        cr = _scoped(s, actor, cr_id, for_update=True)
+        _check_revision(cr, revision)
+        if decision == "return":
+            if not (reason or "").strip():
+                raise ValidationFailed({"reason": "退回须说明原因"})
+            new_state = next_state(cr.state, Action.OFFICE_RETURN)
+            review = Review(stage="office", decision="return", checks={}, reason=reason,
+                            reviewer_id=actor.user_id, decided_at=now)
+            return _move(uow, actor, cr, new_state, "change_request.office_return", now, review=review)
+        if decision != "publish":
+            raise ValidationFailed({"decision": "只能是 publish 或 return"})
+        if cr.state == State.OFFICE_REVIEW.value:
+            action = Action.OFFICE_PUBLISH
+        else:
+            if not cr.proposal.get("urgent"):
+                next_state(cr.state, Action.OFFICE_PUBLISH)  # raises: not yet through unit review
+            action = Action.PUBLISH_URGENT
+        new_state = next_state(cr.state, action)
+        if ChangeKind(cr.kind).carries_content:
+            missing = {f: f"发布前须填写{label}" for f, label in REQUIRED_FOR_SUBMIT.items()
+                       if not cr.proposal.get(f)}
+            if missing:
+                raise ValidationFailed(missing, "必填项未填写，不能发布")
+        version = _apply(s, cr, now)
+        cr.published_at = now
+        cr.published_directly = action is Action.PUBLISH_URGENT
+        if version is not None:
+            cr.published_number = version.number
+        review = Review(stage="office", decision="publish", checks={}, reason=reason,
+                        reviewer_id=actor.user_id, decided_at=now)
+        for listener in publish_listeners:
+            listener(s, cr, now)
+        return _move(uow, actor, cr, new_state,
+                     "change_request.publish_urgent" if cr.published_directly else "change_request.publish",
+                     now, review=review)
+
+
+def _apply(session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None:
+    """Make the change live. Version switch and outbox row share the publishing transaction."""
+    kind = ChangeKind(cr.kind)
+    if kind is ChangeKind.SUGGESTION:
+        return None
+    if kind is ChangeKind.NEW:
+        entry = KnowledgeEntry(unit_id=cr.unit_id, status=EntryStatus.PUBLISHED.value, published_number=1,
+                               created_at=now, published_at=now)
+        session.add(entry)
+        session.flush()
+    else:
+        entry = _published_entry(session, cr.entry_id, for_update=True)
+        if entry.status != EntryStatus.PUBLISHED.value:
+            raise StaleVersion("该知识已下架，不能再发布此变更",
+                               details={"base_version": cr.base_number, "current_version": entry.published_number})
+        _require_base(entry, cr.base_number)
+    version = None
+    if kind.carries_content:
+        content = _from_json(cr.proposal)
+        number = 1 if kind is ChangeKind.NEW else entry.published_number + 1
+        # Switching the number switches what operators see, in this same transaction.
+        entry.published_number = number
+        entry.published_at = now
+        version = KnowledgeVersion(
+            entry_id=entry.id, number=number, question_key=question_key(content["question"]),
+            change_request_id=cr.id, created_at=now, **{f: content.get(f) for f in CONTENT_FIELDS})
+        version.similar_questions = list(content.get("similar_questions") or [])
+        version.keywords = list(content.get("keywords") or [])
+        version.policy_attachments = int(content.get("policy_attachments") or 0)
+        version.urgent = bool(content.get("urgent"))
+        version.format = content.get("format") or EntryFormat.QA.value
+        session.add(version)
+        session.flush()
+        session.expire(entry, ["published_version"])
+    else:
+        entry.status = EntryStatus.WITHDRAWN.value
+        entry.withdrawn_at = now
+        session.flush()
+    cr.entry_id = entry.id
+    outbox.enqueue(session, entry.id, now)
+    return version
+
+
+def cancel(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
+    require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
+    with uow:
+        cr = _scoped(uow.session, actor, cr_id, for_update=True)
+        _check_revision(cr, revision)
+        return _move(uow, actor, cr, next_state(cr.state, Action.CANCEL), "change_request.cancel", now)

@@ -1,0 +1,177 @@
+"""Units, users and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from kb.access import Actor, require_role
+from kb.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from kb.models import ApiToken, Role, Unit, UnitKind, User
+from kb.services import audit
+
+TOKEN_PREFIX = "kb_"
+# Writing last_used_at on every request would turn reads into writes.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256-bit random, so a fast hash is as strong as a slow one here.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def unit_view(unit: Unit) -> dict:
+    return {"id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind,
+            "kind_label": UnitKind(unit.kind).label, "parent_code": unit.parent.code if unit.parent else None}
+
+
+def user_view(user: User) -> dict:
+    return {"id": user.id, "name": user.name, "role": user.role, "active": user.active,
+            "unit_code": user.unit.code if user.unit else None}
+
+
+def create_unit(uow, actor: Actor | None, *, code: str, name: str, kind: str, parent_code: str | None,
+                now: datetime) -> dict:
+    if actor is not None:
+        require_role(actor, Role.OFFICE_ADMIN)
+    if kind not in {k.value for k in UnitKind}:
+        raise ValidationFailed({"kind": f"未知的单位类型：{kind}"})
+    with uow:
+        parent = None
+        if parent_code:
+            parent = uow.session.scalar(select(Unit).where(Unit.code == parent_code))
+            if parent is None:
+                raise ValidationFailed({"parent_code": f"上级单位 {parent_code} 不存在"})
+        if uow.session.scalar(select(Unit.id).where((Unit.code == code) | (Unit.name == name))):
+            raise Conflict(f"单位编码或名称已存在：{code} / {name}", code="unit_exists")
+        unit = Unit(code=code, name=name, kind=kind, parent=parent, created_at=now)
+        uow.session.add(unit)
+        uow.session.flush()
+        view = unit_view(unit)
+        audit.record(uow.session, actor, "unit.create", "unit", unit.id, None, view, now)
+        uow.commit()
+        return view
+
+
+def list_units(uow) -> list[dict]:
+    with uow:
+        return [unit_view(u) for u in uow.session.scalars(select(Unit).order_by(Unit.code))]
+
+
+def get_unit_id(session, code: str) -> int:
+    unit_id = session.scalar(select(Unit.id).where(Unit.code == code))
+    if unit_id is None:
+        raise NotFound(f"单位 {code} 不存在", code="unit_not_found")
+    return unit_id
+
+
+def create_user(uow, actor: Actor | None, *, name: str, role: str, unit_code: str | None,
+                now: datetime) -> tuple[dict, str]:
+    """Create a user with a first token. Returns (user, token); the token is shown only now."""
+    if actor is not None:
+        require_role(actor, Role.OFFICE_ADMIN)
+    try:
+        role_ = Role(role)
+    except ValueError:
+        raise ValidationFailed({"role": f"未知的角色：{role}"}) from None
+    if role_.belongs_to_unit and not unit_code:
+        raise ValidationFailed({"unit_code": "单位知识员和单位审核人必须属于一个单位"})
+    with uow:
+        unit_id = get_unit_id(uow.session, unit_code) if unit_code else None
+        user = User(name=name, role=role_.value, unit_id=unit_id, active=True, created_at=now)
+        uow.session.add(user)
+        uow.session.flush()
+        token = _add_token(uow.session, user, "initial", now)
+        view = user_view(user)
+        audit.record(uow.session, actor, "user.create", "user", user.id, None, view, now)
+        uow.commit()
+        return view, token
+
+
+def _add_token(session, user: User, label: str, now: datetime) -> str:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:10], label=label,
+                         created_at=now))
+    session.flush()
+    return token
+
+
+def list_users(uow, actor: Actor) -> list[dict]:
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        return [user_view(u) for u in uow.session.scalars(select(User).order_by(User.id))]
+
+
+def get_user(uow, user_id: int) -> dict:
+    with uow:
+        user = uow.session.get(User, user_id)
+        if user is None:
+            raise NotFound("用户不存在", code="user_not_found")
+        return user_view(user)
+
+
+def issue_token(uow, actor: Actor, user_id: int, label: str, now: datetime) -> tuple[dict, str]:
+    if actor.user_id != user_id:
+        require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        user = uow.session.get(User, user_id)
+        if user is None:
+            raise NotFound("用户不存在", code="user_not_found")
+        token = _add_token(uow.session, user, label, now)
+        row = uow.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        audit.record(uow.session, actor, "token.issue", "api_token", row.id, None, {"user_id": user_id}, now)
+        uow.commit()
+        return token_view(row), token
+
+
+def token_view(token: ApiToken) -> dict:
+    return {"id": token.id, "user_id": token.user_id, "prefix": token.prefix, "label": token.label,
+            "created_at": token.created_at, "last_used_at": token.last_used_at, "revoked_at": token.revoked_at}
+
+
+def list_tokens(uow, actor: Actor, user_id: int) -> list[dict]:
+    if actor.user_id != user_id:
+        require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        return [token_view(t) for t in uow.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))]
+
+
+def revoke_token(uow, actor: Actor, token_id: int, now: datetime) -> dict:
+    with uow:
+        token = uow.session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFound("令牌不存在", code="token_not_found")
+        if token.user_id != actor.user_id:
+            require_role(actor, Role.OFFICE_ADMIN)
+        if token.revoked_at is None:
+            token.revoked_at = now
+            audit.record(uow.session, actor, "token.revoke", "api_token", token.id, None,
+                         {"user_id": token.user_id}, now)
+        view = token_view(token)
+        uow.commit()
+        return view
+
+
+def authenticate(uow_factory, token: str, now: datetime) -> Actor:
+    """The actor behind a bearer token. Reads only, unless last-used time is due a refresh."""
+    token_hash = hash_token(token)
+    with uow_factory(write=False) as uow:
+        row = uow.session.execute(
+            select(ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, User)
+            .join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_hash)).first()
+        if row is None:
+            raise Unauthenticated()
+        token_id, revoked_at, last_used_at, user = row
+        if revoked_at is not None or not user.active:
+            raise Unauthenticated("访问令牌已被吊销或用户已停用", code="token_revoked")
+        actor = Actor(user_id=user.id, role=Role(user.role), unit_id=user.unit_id, name=user.name)
+    if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
+        with uow_factory(write=True) as uow:
+            token_row = uow.session.get(ApiToken, token_id)
+            token_row.last_used_at = now
+            uow.commit()
+    return actor

@@ -1,0 +1,33 @@
+"""One blueprint per resource, all under /api/v1."""
+from __future__ import annotations
+
+from flask import current_app, request
+
+from kb.errors import ValidationFailed
+
+
+def kb():
+    """The KbContext of the running app."""
+    return current_app.extensions["kb"]
+
+
+def if_match_number(body_value: int | None, prefix: str) -> int | None:
+    """A version or revision number from the body, or else from an If-Match header like "v3"."""
+    if body_value is not None:
+        return body_value
+    header = request.headers.get("If-Match")
+    if not header:
+        return None
+    value = header.strip().removeprefix("W/").strip('"')
+    if value.startswith(prefix):
+        value = value[len(prefix):]
+    if not value.isdigit():
+        raise ValidationFailed({"If-Match": f"If-Match 应为 \"{prefix}<数字>\""})
+    return int(value)
+
+
+def register_blueprints(api) -> None:
+    from service.api import audit_events, categories, change_requests, knowledge, units, users
+
+    for module in (units, users, categories, knowledge, change_requests, audit_events):
+        api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")

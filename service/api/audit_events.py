@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from kb.services import audit
+from service.api import kb
+from service.api.common import api_blueprint, documented_errors
+from service.auth import current_actor
+from service.schemas.knowledge import AuditEventSchema, AuditQueryArgs
+
+blp = api_blueprint("audit-events", __name__, "审计日志（只增不改）")
+
+
+@blp.route("")
+class AuditEvents(MethodView):
+    @blp.arguments(AuditQueryArgs, location="query")
+    @blp.response(200, AuditEventSchema(many=True))
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """Read the audit log, newest first (office)"""
+        return audit.list_events(kb().reader(), current_actor(), **args)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from kb.services import categories
+from service.api import kb
+from service.api.common import api_blueprint, documented_errors
+from service.auth import current_actor
+from service.schemas.knowledge import CategoryCreate, CategorySchema, CategoryUpdate
+
+blp = api_blueprint("categories", __name__, "知识分类（第四条）")
+
+
+@blp.route("")
+class Categories(MethodView):
+    @blp.response(200, CategorySchema(many=True))
+    @documented_errors(blp, 401)
+    def get(self):
+        """List the category tree, roots first"""
+        current_actor()
+        return categories.list_categories(kb().reader())
+
+    @blp.arguments(CategoryCreate)
+    @blp.response(201, CategorySchema)
+    @documented_errors(blp, 401, 403, 409, 422)
+    def post(self, body):
+        """Create a category (office)"""
+        return categories.create_category(kb().uow(), current_actor(), now=kb().now(), **body)
+
+
+@blp.route("/<int:category_id>")
+class Category(MethodView):
+    @blp.arguments(CategoryUpdate)
+    @blp.response(200, CategorySchema)
+    @documented_errors(blp, 401, 403, 404, 422)
+    def patch(self, body, category_id):
+        """Rename, move or reorder a category (office)"""
+        return categories.update_category(kb().uow(), current_actor(), category_id, changes=body, now=kb().now())
+
+    @blp.response(204)
+    @documented_errors(blp, 401, 403, 404, 409)
+    def delete(self, category_id):
+        """Delete an empty category (office)"""
+        categories.delete_category(kb().uow(), current_actor(), category_id, kb().now())

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from kb.services import directory
+from service.api import kb
+from service.api.common import api_blueprint, documented_errors
+from service.auth import current_actor
+from service.schemas.directory import UnitCreate, UnitSchema
+
+blp = api_blueprint("units", __name__, "承办单位")
+
+
+@blp.route("")
+class Units(MethodView):
+    @blp.response(200, UnitSchema(many=True))
+    @documented_errors(blp, 401)
+    def get(self):
+        """List units"""
+        current_actor()
+        return directory.list_units(kb().reader())
+
+    @blp.arguments(UnitCreate)
+    @blp.response(201, UnitSchema)
+    @documented_errors(blp, 401, 403, 409, 422)
+    def post(self, body):
+        """Create a unit (office)"""
+        return directory.create_unit(kb().uow(), current_actor(), now=kb().now(), **body)

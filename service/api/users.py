@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from kb.services import directory
+from service.api import kb
+from service.api.common import api_blueprint, documented_errors
+from service.auth import current_actor
+from service.schemas.directory import (
+    CreatedUserSchema, IssuedTokenSchema, TokenCreate, TokenSchema, UserCreate, UserSchema)
+
+blp = api_blueprint("users", __name__, "用户与访问令牌")
+
+
+@blp.route("")
+class Users(MethodView):
+    @blp.response(200, UserSchema(many=True))
+    @documented_errors(blp, 401, 403)
+    def get(self):
+        """List users (office)"""
+        return directory.list_users(kb().reader(), current_actor())
+
+    @blp.arguments(UserCreate)
+    @blp.response(201, CreatedUserSchema)
+    @documented_errors(blp, 401, 403, 404, 422)
+    def post(self, body):
+        """Create a user; the response shows its first token once"""
+        user, token = directory.create_user(kb().uow(), current_actor(), now=kb().now(), **body)
+        return {"user": user, "token": token}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, UserSchema)
+    @documented_errors(blp, 401)
+    def get(self):
+        """The user behind the token"""
+        actor = current_actor()
+        return directory.get_user(kb().reader(), actor.user_id)
+
+
+@blp.route("/<int:user_id>/tokens")
+class Tokens(MethodView):
+    @blp.response(200, TokenSchema(many=True))
+    @documented_errors(blp, 401, 403)
+    def get(self, user_id):
+        """List a user's tokens (never the tokens themselves)"""
+        return directory.list_tokens(kb().reader(), current_actor(), user_id)
+
+    @blp.arguments(TokenCreate)
+    @blp.response(201, IssuedTokenSchema)
+    @documented_errors(blp, 401, 403, 404, 422)
+    def post(self, body, user_id):
+        """Issue a new token; shown once"""
+        info, token = directory.issue_token(kb().uow(), current_actor(), user_id, body["label"], kb().now())
+        return {"token_info": info, "token": token}
+
+
+@blp.route("/tokens/<int:token_id>")
+class Token(MethodView):
+    @blp.response(200, TokenSchema)
+    @documented_errors(blp, 401, 403, 404)
+    def delete(self, token_id):
+        """Revoke a token"""
+        return directory.revoke_token(kb().uow(), current_actor(), token_id, kb().now())

@@ -1,0 +1,87 @@
+"""The application factory. Nothing is built at import time."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from flask_smorest import Api
+
+from kb.db import make_engine, make_session_factory
+from service import config as config_module
+from service import errors
+from service.context import KbContext, system_clock
+
+
+class KbApi(Api):
+    """flask-smorest Api whose errors use our single error shape."""
+
+    def _register_error_handlers(self):  # our handlers in service.errors cover every status
+        pass
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    _configure(app, config or {})
+    errors.register(app)
+    _init_context(app)
+    _init_api(app)
+    _init_health(app)
+    return app
+
+
+def _configure(app: Flask, overrides: dict[str, Any]) -> None:
+    app.config.update(config_module.from_env())
+    app.config.update(
+        API_TITLE="kb-service：12345 热线知识库",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_REDOC_PATH="/redoc",
+        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@next/bundles/redoc.standalone.js",
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.config.update(overrides)
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+
+def _init_context(app: Flask) -> None:
+    engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"])
+    session_factory = app.config.get("SESSION_FACTORY") or make_session_factory(engine)
+    app.extensions["kb"] = KbContext(engine=engine, session_factory=session_factory,
+                                     clock=app.config.get("CLOCK") or system_clock,
+                                     settings=dict(app.config))
+
+
+def _init_api(app: Flask) -> None:
+    from service.api import register_blueprints
+
+    api = KbApi(app, spec_kwargs={
+        "info": {"description": "承办单位采集、审核、发布知识，话务员检索，考核引擎拉取合规数据。"},
+        "security": [{"bearerAuth": []}],
+    })
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "kb create-user 打印的访问令牌"})
+    from service.schemas.common import ErrorSchema
+
+    api.spec.components.schema("ApiError", schema=ErrorSchema)
+    register_blueprints(api)
+    app.extensions["kb.api"] = api
+
+
+def _init_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        from sqlalchemy import text
+
+        ctx: KbContext = app.extensions["kb"]
+        with ctx.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        body = {"status": "ok", "database": ctx.engine.dialect.name}
+        if ctx.search is not None:
+            body["search"] = ctx.search.health()
+        return jsonify(body)

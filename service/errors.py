@@ -1,0 +1,90 @@
+"""One table from domain errors to HTTP statuses, and one error body shape.
+
+Every error is `{"code", "status", "message", "errors"}`: a machine code, the
+status, a Chinese message and, where fields are at fault, the field errors.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from kb import errors as kb_errors
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: tuple[tuple[type[kb_errors.KbError], int], ...] = (
+    (kb_errors.Unauthenticated, 401),
+    (kb_errors.PermissionDenied, 403),
+    (kb_errors.NotFound, 404),
+    (kb_errors.StaleVersion, 409),
+    (kb_errors.Conflict, 409),
+    (kb_errors.InvalidTransition, 409),
+    (kb_errors.ValidationFailed, 422),
+    (kb_errors.KbError, 400),
+)
+
+HTTP_MESSAGES = {
+    400: ("bad_request", "请求格式错误"),
+    401: ("unauthenticated", "缺少或无效的访问令牌"),
+    403: ("forbidden", "无权执行此操作"),
+    404: ("not_found", "请求的资源不存在"),
+    405: ("method_not_allowed", "不支持此请求方法"),
+    409: ("conflict", "与现有数据冲突"),
+    412: ("precondition_failed", "版本条件不满足"),
+    413: ("payload_too_large", "请求体过大"),
+    415: ("unsupported_media_type", "请求体须为 JSON"),
+    422: ("validation_failed", "提交内容不符合要求"),
+    428: ("precondition_required", "须提供 If-Match 版本号"),
+    429: ("too_many_requests", "请求过于频繁"),
+    500: ("internal_error", "服务器内部错误，请稍后重试"),
+}
+
+
+def error_body(status: int, code: str, message: str, errors=None, **extra) -> dict:
+    body = {"code": code, "status": status, "message": message}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
+def status_for(error: kb_errors.KbError) -> int:
+    for error_type, status in STATUS_BY_ERROR:
+        if isinstance(error, error_type):
+            return status
+    return 400
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(kb_errors.KbError)
+    def _domain_error(error: kb_errors.KbError):
+        status = status_for(error)
+        details = dict(error.details)
+        errors = details.pop("errors", None)
+        return jsonify(error_body(status, error.code, error.message, errors, **details)), status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        code, message = HTTP_MESSAGES.get(status, ("http_error", error.description or "请求错误"))
+        errors = None
+        data = getattr(error, "data", None) or {}
+        if "messages" in data:  # webargs: field errors by location
+            messages = data["messages"]
+            errors = messages.get("json", messages) if isinstance(messages, dict) else messages
+            if status == 400 and "json" in messages and "_schema" in (messages.get("json") or {}):
+                code, message = "malformed_json", "请求体不是合法的 JSON"
+        elif status == 400 and "JSON" in (error.description or ""):
+            code, message = "malformed_json", "请求体不是合法的 JSON"
+        response = jsonify(error_body(status, code, message, errors))
+        for key, value in (getattr(error, "data", None) or {}).get("headers", {}).items():
+            response.headers[key] = value
+        return response, status
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error")
+        code, message = HTTP_MESSAGES[500]
+        return jsonify(error_body(500, code, message)), 500
