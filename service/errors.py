@@ -79,7 +79,7 @@ def register(app: Flask) -> None:
         elif status == 400 and "JSON" in (error.description or ""):
             code, message = "malformed_json", "请求体不是合法的 JSON"
         response = jsonify(error_body(status, code, message, errors))
-        for key, value in (getattr(error, "data", None) or {}).get("headers", {}).items():
+        for key, value in (data.get("headers") or {}).items():
             response.headers[key] = value
         return response, status
 

@@ -127,6 +127,21 @@ def issue_token(uow, actor: Actor, user_id: int, label: str, now: datetime) -> t
         return token_view(row), token
 
 
+def issue_token_for_role(uow, *, role: str, unit_code: str | None, label: str, now: datetime) -> str:
+    """Operator convenience for the command line: a token for the first active user of a role."""
+    with uow:
+        query = select(User).where(User.role == role, User.active.is_(True)).order_by(User.id)
+        if unit_code:
+            query = query.join(Unit, Unit.id == User.unit_id).where(Unit.code == unit_code)
+        user = uow.session.scalars(query).first()
+        if user is None:
+            raise NotFound(f"没有角色为 {role} 的用户" + (f"（单位 {unit_code}）" if unit_code else ""))
+        token = _add_token(uow.session, user, label, now)
+        audit.record(uow.session, None, "token.issue", "user", user.id, None, {"label": label}, now)
+        uow.commit()
+        return token
+
+
 def token_view(token: ApiToken) -> dict:
     return {"id": token.id, "user_id": token.user_id, "prefix": token.prefix, "label": token.label,
             "created_at": token.created_at, "last_used_at": token.last_used_at, "revoked_at": token.revoked_at}

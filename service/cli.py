@@ -1,0 +1,130 @@
+"""The `kb` command: migrate, create units and users, load the demo, serve, reindex."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kb.db import UnitOfWork, database_url_from_env, make_engine, make_session_factory
+from service.context import system_clock
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Env:
+    """Database access for commands, built on first use."""
+
+    def __init__(self):
+        self.url = database_url_from_env()
+        self._factory = None
+
+    def uow(self, write: bool = True) -> UnitOfWork:
+        if self._factory is None:
+            self._factory = make_session_factory(make_engine(self.url))
+        return UnitOfWork(self._factory, write=write)
+
+
+pass_env = click.make_pass_decorator(Env, ensure=True)
+
+
+@click.group()
+def main() -> None:
+    """kb-service: 12345 热线知识库."""
+
+
+@main.command()
+@pass_env
+def migrate(env: Env) -> None:
+    """Bring the database schema to the latest migration."""
+    from kb.categories_seed import ensure_seed_data
+    from kb.migrate import upgrade
+
+    upgrade(env.url)
+    ensure_seed_data(env.uow(), system_clock())
+    click.echo(f"database at the latest schema: {env.url}")
+
+
+@main.command("create-unit")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@click.option("--kind", required=True, type=click.Choice(["town", "department", "company", "community", "other"]))
+@click.option("--parent", "parent_code", default=None)
+@pass_env
+def create_unit(env: Env, code, name, kind, parent_code) -> None:
+    """Create a unit (承办单位)."""
+    from kb.services import directory
+
+    unit = directory.create_unit(env.uow(), None, code=code, name=name, kind=kind, parent_code=parent_code,
+                                 now=system_clock())
+    click.echo(json.dumps(unit, ensure_ascii=False))
+
+
+@main.command("create-user")
+@click.option("--name", required=True)
+@click.option("--role", required=True,
+              type=click.Choice(["operator", "maintainer", "unit_reviewer", "office_admin", "scorer"]))
+@click.option("--unit", "unit_code", default=None, help="unit code; required for maintainer and unit_reviewer")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+@pass_env
+def create_user(env: Env, name, role, unit_code, as_json) -> None:
+    """Create a user and print its token (shown only this once)."""
+    from kb.services import directory
+
+    user, token = directory.create_user(env.uow(), None, name=name, role=role, unit_code=unit_code,
+                                        now=system_clock())
+    if as_json:
+        click.echo(json.dumps({"id": user["id"], "name": name, "role": role, "unit_code": unit_code,
+                               "token": token}, ensure_ascii=False))
+    else:
+        click.echo(f"user {user['id']} ({role}) created; token (shown once): {token}")
+
+
+@main.command("issue-token")
+@click.option("--role", required=True,
+              type=click.Choice(["operator", "maintainer", "unit_reviewer", "office_admin", "scorer"]))
+@click.option("--unit", "unit_code", default=None)
+@click.option("--label", default="cli")
+@pass_env
+def issue_token(env: Env, role, unit_code, label) -> None:
+    """Print a new token for the first active user with this role (and unit)."""
+    from kb.services import directory
+
+    click.echo(directory.issue_token_for_role(env.uow(), role=role, unit_code=unit_code, label=label,
+                                              now=system_clock()))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per created user")
+@click.option("--if-empty", is_flag=True, help="do nothing when the database already has knowledge")
+@pass_env
+def demo(env: Env, as_json, if_empty) -> None:
+    """Load demo units, users and a few hundred entries in every workflow state."""
+    from kb.demo import load_demo
+
+    users = load_demo(env.uow, system_clock, skip_if_loaded=if_empty)
+    if users is None:
+        click.echo("demo already loaded; tokens were printed when it was loaded "
+                   "(kb create-user makes a new one)", err=True)
+        return
+    for user in users:
+        if as_json:
+            click.echo(json.dumps(user, ensure_ascii=False))
+        else:
+            click.echo(f"{user['role']:<14} {user['unit_code'] or '-':<8} {user['name']:<10} {user['token']}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+@click.option("--workers", default=None, type=int, help="gunicorn workers (default: 2 × cores + 1)")
+@click.option("--no-scheduler", is_flag=True, help="leave scheduled jobs to a separate `kb scheduler`")
+def serve(host, port, workers, no_scheduler) -> None:
+    """Run the production server (gunicorn)."""
+    workers = workers or (os.cpu_count() or 1) * 2 + 1
+    os.environ.setdefault("KB_RUN_SCHEDULER", "0" if no_scheduler else "1")
+    args = ["gunicorn", "--chdir", str(ROOT), "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--access-logfile", "-", "wsgi:app"]
+    os.execvp(sys.executable, [sys.executable, "-m", *args])

@@ -1,0 +1,109 @@
+"""Bad input of any kind gets a 4xx JSON error with a code and a Chinese message; nothing half-written."""
+from __future__ import annotations
+
+import pytest
+
+from tests.api.test_workflow_api import new_draft
+
+
+def assert_error(response, status, code=None):
+    assert response.status_code == status, response.data[:300]
+    body = response.json
+    assert body["status"] == status and body["message"]
+    if code:
+        assert body["code"] == code
+    return body
+
+
+def test_malformed_json_is_a_400(people):
+    r = people.maint_a.post("/api/v1/change-requests", data="{kind: new,",
+                            headers={"Content-Type": "application/json"})
+    assert_error(r, 400)
+
+
+def test_wrong_types_and_unknown_fields_name_the_fields(people):
+    r = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "proposal": {
+        "question": 12, "effective_on": "not-a-date", "unknown": 1}})
+    body = assert_error(r, 422, "validation_failed")
+    assert {"question", "effective_on", "unknown"} <= set(body["errors"]["proposal"])
+
+
+def test_oversized_body_is_a_413(people):
+    r = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "reason": "很" * 600_000})
+    assert_error(r, 413, "payload_too_large")
+
+
+@pytest.mark.parametrize("url", ["/api/v1/knowledge/999999", "/api/v1/change-requests/999999",
+                                 "/api/v1/knowledge/999999/versions"])
+def test_unknown_ids_are_404(people, url):
+    assert_error(people.office.get(url), 404)
+
+
+def test_unknown_category_and_unit_are_422(people):
+    r = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "proposal": {"category_id": 9999}})
+    assert_error(r, 422)
+    r = people.office.post("/api/v1/change-requests", json={"kind": "new", "unit_code": "NOPE", "proposal": {}})
+    assert_error(r, 422)
+
+
+def test_illegal_workflow_transitions_are_409_and_change_nothing(people):
+    cr = new_draft(people)
+    r = people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review",
+                          json={"approve": True, "checks": {"no_typos": True, "clear": True,
+                                                            "answer_matches": True, "accurate_with_basis": True}})
+    assert_error(r, 409, "invalid_transition")
+    people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={})
+    assert_error(people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={}), 409)
+    assert_error(people.maint_a.patch(f"/api/v1/change-requests/{cr['id']}", json={"proposal": {"answer": "x"}}), 409)
+    after = people.maint_a.get(f"/api/v1/change-requests/{cr['id']}").json
+    assert after["state"] == "unit_review" and after["proposal"]["answer"] == cr["proposal"]["answer"]
+
+
+def test_expiry_before_effect_is_refused(people):
+    r = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "proposal": {
+        "effective_on": "2026-05-01", "expires_on": "2026-04-01"}})
+    assert_error(r, 422)
+
+
+def test_bad_if_match_is_a_clear_error(people):
+    cr = new_draft(people)
+    r = people.maint_a.patch(f"/api/v1/change-requests/{cr['id']}", json={"proposal": {"answer": "x"}},
+                             headers={"If-Match": "garbage"})
+    assert_error(r, 422)
+
+
+def test_failed_publication_leaves_nothing_half_written(people):
+    """A stale modification fails at publish: no version, no state change, no outbox row."""
+    from tests.api.test_workflow_api import publish
+    entry_id = publish(people, new_draft(people))["entry_id"]
+    a = people.maint_a.post("/api/v1/change-requests", json={"kind": "modify", "entry_id": entry_id,
+                                                              "base_version": 1, "proposal": {"answer": "甲"}}).json
+    b = people.maint_a.post("/api/v1/change-requests", json={"kind": "modify", "entry_id": entry_id,
+                                                              "base_version": 1, "proposal": {"answer": "乙"}}).json
+    b = people.maint_a.post(f"/api/v1/change-requests/{b['id']}/submit", json={}).json
+    publish(people, a)
+    people.office.get("/api/v1/audit-events")
+    b_state = people.maint_a.get(f"/api/v1/change-requests/{b['id']}").json
+    assert b_state["state"] == "unit_review"
+    b_state = people.rev_a.post(f"/api/v1/change-requests/{b['id']}/unit-review", json={
+        "approve": True, "checks": {"no_typos": True, "clear": True, "answer_matches": True,
+                                    "accurate_with_basis": True}}).json
+    r = people.office.post(f"/api/v1/change-requests/{b['id']}/office-review", json={"decision": "publish"})
+    assert_error(r, 409, "stale_version")
+    assert people.maint_a.get(f"/api/v1/change-requests/{b['id']}").json["state"] == "office_review"
+    assert [v["number"] for v in people.maint_a.get(f"/api/v1/knowledge/{entry_id}/versions").json] == [1, 2]
+
+
+def test_revoked_token_stops_working(people):
+    tokens = people.office.get(f"/api/v1/users/{people.operator.actor.user_id}/tokens").json
+    assert tokens[0]["last_used_at"] is None or tokens[0]["last_used_at"]
+    r = people.office.delete(f"/api/v1/users/tokens/{tokens[0]['id']}")
+    assert r.status_code == 200 and r.json["revoked_at"]
+    assert_error(people.operator.get("/api/v1/knowledge"), 401, "token_revoked")
+
+
+def test_tokens_are_stored_only_as_hashes(people, session_factory):
+    from sqlalchemy import text
+    with session_factory() as s:
+        stored = [row[0] for row in s.execute(text("SELECT token_hash FROM api_tokens"))]
+    assert people.operator.token not in stored and len(stored[0]) == 64
