@@ -1,0 +1,513 @@
+"""The read interface that scoring uses: per-unit compliance counts as frozen records.
+
+``scoring_hooks`` turns these records into points with each jurisdiction's
+rules; it never sees ORM objects. Everything here is plain data: the records
+validate their own invariants on construction so that a query bug fails
+loudly instead of producing a wrong score.
+
+Definitions shared by every count (the query below must follow them):
+
+* A *period* is a closed date range in Asia/Shanghai local dates
+  (:class:`Period`); an event belongs to the period when its local date falls
+  inside ``[start, end]``.
+* *As of*: counts that depend on "now" (open overdue tasks, suggestions not
+  acted on) are taken at ``as_of``, which is the period end (23:59:59 local)
+  unless the caller asks for an earlier moment.
+* The *year* for coverage is the 12 months ending at the period end
+  (:meth:`Period.coverage_window`), whatever the period's own length.
+* Task deadlines are counted in working days on the official calendar
+  (``kb.deadlines``); each :class:`TaskTally` says which deadline it used.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
+
+from kb.deadlines import TaskSource
+
+__all__ = [
+    "TASK_SOURCES",
+    "TASK_SOURCE_TITLES",
+    "Period",
+    "TaskTally",
+    "UnitCompliance",
+]
+
+#: Where a correction/update task comes from (``kb.deadlines.TaskSource`` values):
+#: office_feedback 热线办反馈 (Licheng Art. 13), operator_suggestion 话务员建议
+#: (Huantai 3.2), city_notice 市级热线管理中心通知更新 (Nankang), unit_self_found
+#: 单位自查纠错 (Licheng Art. 10(1)), policy_change 政策变化 (Licheng Art. 10(2),
+#: Huantai 3.3), emergency 突发事项 (Licheng Art. 10(3)), yearly_verification 年度校核.
+#: Keys of ``UnitCompliance.tasks_by_source``, as plain strings.
+TASK_SOURCES: tuple[str, ...] = tuple(source.value for source in TaskSource)
+
+#: Chinese names of the task sources, for exports and reasons.
+TASK_SOURCE_TITLES: Mapping[str, str] = MappingProxyType(
+    {
+        "office_feedback": "热线办反馈",
+        "operator_suggestion": "话务员建议",
+        "city_notice": "市级通知更新",
+        "unit_self_found": "单位自查纠错",
+        "policy_change": "政策变化",
+        "emergency": "突发事项",
+        "yearly_verification": "年度校核",
+    }
+)
+if set(TASK_SOURCE_TITLES) != set(TASK_SOURCES):  # pragma: no cover - a new source needs a title
+    raise ImportError("TASK_SOURCE_TITLES must name every kb.deadlines.TaskSource")
+
+
+# ---------------------------------------------------------------------------
+# Period
+# ---------------------------------------------------------------------------
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
+_QUARTER_RE = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+_YEAR_RE = re.compile(r"^(\d{4})$")
+_RANGE_RE = re.compile(r"^(\S+)\s*\.\.\s*(\S+)$")
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _add_months(d: date, months: int) -> date:
+    """``d`` moved by whole months, the day clamped to the target month's length."""
+    index = d.year * 12 + (d.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed date range with a stable label.
+
+    ``end`` is inclusive. Labels: ``"2026-10"`` (a month), ``"2026-Q4"`` (a
+    quarter), ``"2026"`` (a year), ``"2026-01-05..2026-02-01"`` (any other
+    range). Build one with :meth:`parse`; it gives a range that is exactly a
+    month, quarter or year the short label, so equal periods have equal labels.
+    """
+
+    start: date
+    end: date
+    label: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.start, date) or not isinstance(self.end, date):
+            raise TypeError("Period start and end must be dates")
+        if isinstance(self.start, datetime) or isinstance(self.end, datetime):
+            raise TypeError("Period start and end must be dates, not datetimes")
+        if self.start > self.end:
+            raise ValueError(f"period start {self.start} is after its end {self.end}")
+
+    @classmethod
+    def parse(
+        cls,
+        period: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> Period:
+        """Read a period label, or a ``start``/``end`` pair (both inclusive).
+
+        Accepts ``"2026-10"``, ``"2026-Q4"``, ``"2026"`` or
+        ``"2026-01-05..2026-02-01"``. Raises :class:`ValueError` with a message
+        naming the bad input.
+        """
+        if period is not None and (start is not None or end is not None):
+            raise ValueError("give either a period label or start and end, not both")
+        if period is None:
+            if start is None and end is None:
+                raise ValueError("a period is required: a label such as 2026-10, 2026-Q4, 2026 or start and end dates")
+            if start is None or end is None:
+                raise ValueError("both start and end are required for a date range")
+            return cls._from_range(start, end)
+
+        text = period.strip()
+        if m := _MONTH_RE.match(text):
+            year, month = int(m[1]), int(m[2])
+            if not 1 <= month <= 12:
+                raise ValueError(f"invalid month in period {period!r}: {month}")
+            return cls(date(year, month, 1), _month_end(year, month), f"{year:04d}-{month:02d}")
+        if m := _QUARTER_RE.match(text):
+            year, quarter = int(m[1]), int(m[2])
+            first = 3 * (quarter - 1) + 1
+            return cls(date(year, first, 1), _month_end(year, first + 2), f"{year:04d}-Q{quarter}")
+        if m := _YEAR_RE.match(text):
+            year = int(m[1])
+            if year < 1:
+                raise ValueError(f"invalid year in period {period!r}")
+            return cls(date(year, 1, 1), date(year, 12, 31), f"{year:04d}")
+        if m := _RANGE_RE.match(text):
+            try:
+                first_day = date.fromisoformat(m[1])
+                last_day = date.fromisoformat(m[2])
+            except ValueError:
+                raise ValueError(
+                    f"invalid date range {period!r}: expected YYYY-MM-DD..YYYY-MM-DD"
+                ) from None
+            return cls._from_range(first_day, last_day)
+        raise ValueError(
+            f"invalid period {period!r}: expected YYYY-MM, YYYY-Qn, YYYY or YYYY-MM-DD..YYYY-MM-DD"
+        )
+
+    @classmethod
+    def _from_range(cls, start: date, end: date) -> Period:
+        for value, name in ((start, "start"), (end, "end")):
+            if not isinstance(value, date) or isinstance(value, datetime):
+                raise ValueError(f"period {name} must be a date, got {value!r}")
+        if start > end:
+            raise ValueError(f"period start {start} is after its end {end}")
+        if start.day == 1 and end == _month_end(end.year, end.month):
+            if start.year == end.year and start.month == end.month:
+                return cls(start, end, f"{start.year:04d}-{start.month:02d}")
+            if start.year == end.year and start.month % 3 == 1 and end.month == start.month + 2:
+                return cls(start, end, f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}")
+            if start.year == end.year and start.month == 1 and end.month == 12:
+                return cls(start, end, f"{start.year:04d}")
+        return cls(start, end, f"{start.isoformat()}..{end.isoformat()}")
+
+    def months(self) -> list[str]:
+        """``"YYYY-MM"`` of each month that has at least one day in the period."""
+        out = []
+        y, m = self.start.year, self.start.month
+        while (y, m) <= (self.end.year, self.end.month):
+            out.append(f"{y:04d}-{m:02d}")
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return out
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def __contains__(self, day: object) -> bool:
+        if isinstance(day, datetime):
+            day = day.date()
+        return isinstance(day, date) and self.start <= day <= self.end
+
+    @property
+    def is_full_year(self) -> bool:
+        return self.start == date(self.start.year, 1, 1) and self.end == date(self.start.year, 12, 31)
+
+    def coverage_window(self) -> Period:
+        """The 12 months ending at the period end: the "year" of coverage rules.
+
+        For a period ending 2026-12-31 this is 2026-01-01..2026-12-31; for one
+        ending 2026-02-28 it is 2025-03-01..2026-02-28.
+        """
+        start = _add_months(self.end + timedelta(days=1), -12)
+        return Period._from_range(start, self.end)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+    def __str__(self) -> str:
+        return self.label
+
+
+# ---------------------------------------------------------------------------
+# Tasks
+# ---------------------------------------------------------------------------
+
+
+def _ids(values: Iterable[int], name: str) -> tuple[int, ...]:
+    out = tuple(sorted(set(values)))
+    for v in out:
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError(f"{name} must hold integer ids, got {v!r}")
+    return out
+
+
+def _check_count(value: Any, name: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {value}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskTally:
+    """Correction/update tasks of one source for one unit in one period.
+
+    * ``received``: tasks whose receipt date falls in the period.
+    * ``resolved_on_time`` / ``resolved_late``: of the tasks due in the
+      period or resolved in it, resolved by / after their due date.
+    * ``open_overdue``: still open at ``as_of`` and past their due date
+      (counted once, in the period where they are open and overdue at ``as_of``).
+    * ``declined``: returned as not the unit's remit (退回), not scored as late.
+    * ``due_working_days``: the deadline the tally was classified with, in
+      working days: ``DeadlineRules.working_days[source]`` of the rules the
+      query used; ``None`` for emergencies (timed in hours or the same day)
+      or when unknown. Profiles whose rule names a different deadline refuse
+      the tally rather than score it wrongly.
+    """
+
+    received: int = 0
+    resolved_on_time: int = 0
+    resolved_late: int = 0
+    open_overdue: int = 0
+    declined: int = 0
+    late_task_ids: tuple[int, ...] = ()
+    overdue_task_ids: tuple[int, ...] = ()
+    due_working_days: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("received", "resolved_on_time", "resolved_late", "open_overdue", "declined"):
+            _check_count(getattr(self, name), name)
+        object.__setattr__(self, "late_task_ids", _ids(self.late_task_ids, "late_task_ids"))
+        object.__setattr__(self, "overdue_task_ids", _ids(self.overdue_task_ids, "overdue_task_ids"))
+        if len(self.late_task_ids) > self.resolved_late:
+            raise ValueError("more late_task_ids than resolved_late")
+        if len(self.overdue_task_ids) > self.open_overdue:
+            raise ValueError("more overdue_task_ids than open_overdue")
+        if self.due_working_days is not None:
+            _check_count(self.due_working_days, "due_working_days")
+
+    @property
+    def missed(self) -> int:
+        """Tasks not done within their deadline: resolved late plus open overdue."""
+        return self.resolved_late + self.open_overdue
+
+    @property
+    def missed_task_ids(self) -> tuple[int, ...]:
+        return tuple(sorted(set(self.late_task_ids) | set(self.overdue_task_ids)))
+
+    def __add__(self, other: TaskTally) -> TaskTally:
+        if not isinstance(other, TaskTally):
+            return NotImplemented
+        due = self.due_working_days if self.due_working_days == other.due_working_days else None
+        return TaskTally(
+            received=self.received + other.received,
+            resolved_on_time=self.resolved_on_time + other.resolved_on_time,
+            resolved_late=self.resolved_late + other.resolved_late,
+            open_overdue=self.open_overdue + other.open_overdue,
+            declined=self.declined + other.declined,
+            late_task_ids=self.late_task_ids + other.late_task_ids,
+            overdue_task_ids=self.overdue_task_ids + other.overdue_task_ids,
+            due_working_days=due,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "resolved_on_time": self.resolved_on_time,
+            "resolved_late": self.resolved_late,
+            "open_overdue": self.open_overdue,
+            "declined": self.declined,
+            "late_task_ids": list(self.late_task_ids),
+            "overdue_task_ids": list(self.overdue_task_ids),
+            "due_working_days": self.due_working_days,
+        }
+
+
+# ---------------------------------------------------------------------------
+# Unit compliance
+# ---------------------------------------------------------------------------
+
+_COUNT_FIELDS = (
+    "uploads_qa",
+    "uploads_document",
+    "modifications",
+    "deletions",
+    "revocations",
+    "verifications",
+    "published_entries",
+    "covered_entries",
+    "suggestions_received",
+    "suggestions_acted_in_time",
+    "suggestions_not_acted",
+    "usages",
+    "usages_confirmed_wrong",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnitCompliance:
+    """What one unit did for the knowledge base in one period.
+
+    Knowledge work (changes count when published, i.e. after the office's
+    review, in the period):
+
+    * ``uploads_qa``: new entries in one-question-one-answer form (一问一答).
+    * ``uploads_document``: new entries in any other form (documents, long text).
+    * ``uploads_by_category``: new entries per content category (Licheng
+      Art. 4: 政策法规、行政区划、社会民生、热点问题、通知公告; entries without a
+      category under ``"未分类"``). When given, it sums to the uploads.
+    * ``upload_entry_ids``: evidence, the new entries' ids.
+    * ``modifications``: published changes to existing standard answers.
+    * ``deletions``: entries removed as invalid (失效知识删除).
+    * ``revocations``: entries withdrawn on the unit's revocation request (撤销).
+    * ``verifications``: entries confirmed still correct, unchanged (校核).
+
+    Coverage (Nankang "全年更新（或校核）一次"):
+
+    * ``published_entries``: the unit's entries published at the period end.
+    * ``covered_entries``: of those, created, updated or verified within
+      :meth:`Period.coverage_window` (the 12 months ending at the period end).
+    * ``uncovered_entry_ids``: evidence, the published entries not covered.
+
+    Tasks: ``tasks_by_source`` maps every key of :data:`TASK_SOURCES` to a
+    :class:`TaskTally` (missing keys are filled with an empty tally).
+
+    Suggestions (operator suggestions and wrong-answer flags raised by
+    operators about the unit's entries):
+
+    * ``suggestions_received``: raised in the period.
+    * ``suggestions_acted_in_time``: accepted or answered within the deadline.
+    * ``suggestions_not_acted``: past the deadline at ``as_of`` with no
+      response at all; ``suggestion_ids_not_acted`` is the evidence.
+
+    Usage (operators answering calls with the unit's entries):
+
+    * ``usages``: answers given with the unit's entries in the period.
+    * ``usages_confirmed_wrong``: of those, confirmed wrong after review.
+
+    ``months_without_update``: months of the period (``Period.months()``) in
+    which the unit published no change of any kind (new entry, modification,
+    deletion, revocation) and verified no entry.
+    """
+
+    unit_code: str
+    unit_name: str
+    period: Period
+    uploads_qa: int = 0
+    uploads_document: int = 0
+    uploads_by_category: Mapping[str, int] = field(default_factory=dict, hash=False)
+    upload_entry_ids: tuple[int, ...] = ()
+    modifications: int = 0
+    deletions: int = 0
+    revocations: int = 0
+    verifications: int = 0
+    published_entries: int = 0
+    covered_entries: int = 0
+    uncovered_entry_ids: tuple[int, ...] = ()
+    tasks_by_source: Mapping[str, TaskTally] = field(default_factory=dict, hash=False)
+    suggestions_received: int = 0
+    suggestions_acted_in_time: int = 0
+    suggestions_not_acted: int = 0
+    suggestion_ids_not_acted: tuple[int, ...] = ()
+    usages: int = 0
+    usages_confirmed_wrong: int = 0
+    months_without_update: tuple[str, ...] = ()
+    as_of: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not self.unit_code:
+            raise ValueError("unit_code is required")
+        if not isinstance(self.period, Period):
+            raise TypeError("period must be a Period")
+        for name in _COUNT_FIELDS:
+            _check_count(getattr(self, name), name)
+
+        by_category = dict(self.uploads_by_category)
+        for key, value in by_category.items():
+            _check_count(value, f"uploads_by_category[{key!r}]")
+        if by_category and sum(by_category.values()) != self.uploads:
+            raise ValueError(
+                f"uploads_by_category sums to {sum(by_category.values())}, uploads are {self.uploads}"
+            )
+        object.__setattr__(self, "uploads_by_category", MappingProxyType(dict(sorted(by_category.items()))))
+
+        tasks = dict(self.tasks_by_source)
+        unknown = sorted(set(tasks) - set(TASK_SOURCES))
+        if unknown:
+            raise ValueError(f"unknown task sources {unknown}; expected some of {list(TASK_SOURCES)}")
+        for key, tally in tasks.items():
+            if not isinstance(tally, TaskTally):
+                raise TypeError(f"tasks_by_source[{key!r}] must be a TaskTally")
+        object.__setattr__(
+            self,
+            "tasks_by_source",
+            MappingProxyType({key: tasks.get(key, TaskTally()) for key in TASK_SOURCES}),
+        )
+
+        for name in ("upload_entry_ids", "uncovered_entry_ids", "suggestion_ids_not_acted"):
+            object.__setattr__(self, name, _ids(getattr(self, name), name))
+
+        if self.covered_entries > self.published_entries:
+            raise ValueError("covered_entries cannot exceed published_entries")
+        if len(self.uncovered_entry_ids) > self.published_entries - self.covered_entries:
+            raise ValueError("more uncovered_entry_ids than uncovered entries")
+        if self.suggestions_acted_in_time + self.suggestions_not_acted > self.suggestions_received:
+            raise ValueError("suggestions acted in time plus not acted exceed suggestions received")
+        if len(self.suggestion_ids_not_acted) > self.suggestions_not_acted:
+            raise ValueError("more suggestion_ids_not_acted than suggestions_not_acted")
+        if self.usages_confirmed_wrong > self.usages:
+            raise ValueError("usages_confirmed_wrong cannot exceed usages")
+
+        months = tuple(sorted(set(self.months_without_update)))
+        outside = sorted(set(months) - set(self.period.months()))
+        if outside:
+            raise ValueError(f"months_without_update outside the period {self.period.label}: {outside}")
+        object.__setattr__(self, "months_without_update", months)
+
+    # -- derived values -----------------------------------------------------
+
+    @property
+    def uploads(self) -> int:
+        return self.uploads_qa + self.uploads_document
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of published entries covered in the year; ``None`` with no published entry."""
+        if self.published_entries == 0:
+            return None
+        return self.covered_entries / self.published_entries
+
+    @property
+    def usage_error_rate(self) -> float | None:
+        """Share of usages confirmed wrong; ``None`` when there was no usage."""
+        if self.usages == 0:
+            return None
+        return self.usages_confirmed_wrong / self.usages
+
+    def tally(self, *sources: str) -> TaskTally:
+        """The tasks of the given sources added together (all sources when none given)."""
+        unknown = [s for s in sources if s not in TASK_SOURCES]
+        if unknown:
+            raise ValueError(f"unknown task sources {unknown}")
+        tallies = [self.tasks_by_source[source] for source in (sources or TASK_SOURCES)]
+        total = tallies[0]
+        for tally in tallies[1:]:
+            total = total + tally
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form with stable keys (dates ISO, tuples as lists)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "period":
+                value = value.to_dict()
+            elif f.name == "tasks_by_source":
+                value = {key: tally.to_dict() for key, tally in value.items()}
+            elif f.name == "uploads_by_category":
+                value = dict(value)
+            elif f.name == "as_of":
+                value = value.isoformat() if value is not None else None
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        out["coverage"] = self.coverage
+        out["usage_error_rate"] = self.usage_error_rate
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Query (filled in with the database models)
+# ---------------------------------------------------------------------------
+#
+# def compliance_for(session, period: Period, unit_codes=None, as_of=None,
+#                    rules: DeadlineRules = DEFAULT_RULES) -> list[UnitCompliance]
+#
+# One UnitCompliance per unit (all active units when unit_codes is None),
+# ordered by unit_code, following the definitions in the docstrings above.
+# Late and overdue are judged with ``rules`` (kb.deadlines); a scoring profile
+# supplies its own as DeadlineRules.from_mapping(profile.task_deadlines(settings)).
+# Record rules.working_days[source] in each TaskTally.due_working_days.
+# Read-only: it flushes and commits nothing.

@@ -1,0 +1,204 @@
+"""Webhook signing, verification, retry schedule and one delivery attempt.
+
+The subscription and delivery tables and the job that drives attempts live
+elsewhere; this module holds the parts that need no database.
+
+A delivery is a POST of a JSON body with these headers:
+
+* ``X-KB-Event``: the event name, e.g. ``score.published``.
+* ``X-KB-Delivery``: the delivery id; the same on every attempt of one
+  delivery, so a receiver can drop repeats.
+* ``X-KB-Timestamp``: Unix seconds when this attempt was signed (each attempt
+  is signed afresh, so a late retry is not rejected as stale).
+* ``X-KB-Signature``: ``sha256=`` + hex HMAC-SHA256, keyed with the
+  subscription secret, over ``f"{timestamp}.".encode() + body``.
+
+A receiver recomputes the signature over the raw body with :func:`verify`,
+rejects timestamps more than five minutes from its clock, and answers 2xx
+once it has stored the event. Anything else is retried on the
+:func:`backoff_seconds` schedule, at most :data:`MAX_ATTEMPTS` attempts;
+410 Gone means the receiver wants no more deliveries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "DeliveryOutcome",
+    "MAX_ATTEMPTS",
+    "SIGNATURE_PREFIX",
+    "backoff_seconds",
+    "delivery_headers",
+    "next_retry_in",
+    "post_delivery",
+    "sign",
+    "verify",
+]
+
+HEADER_EVENT = "X-KB-Event"
+HEADER_DELIVERY = "X-KB-Delivery"
+HEADER_TIMESTAMP = "X-KB-Timestamp"
+HEADER_SIGNATURE = "X-KB-Signature"
+SIGNATURE_PREFIX = "sha256="
+
+#: Attempts per delivery, the first included.
+MAX_ATTEMPTS = 8
+#: (connect, read) seconds.
+DEFAULT_TIMEOUT: tuple[float, float] = (3, 5)
+USER_AGENT = "kb-service-webhooks/1"
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """Hex HMAC-SHA256 of ``f"{timestamp}.".encode() + body`` keyed with ``secret``."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int):
+        raise TypeError("timestamp must be an int (Unix seconds)")
+    message = f"{timestamp}.".encode() + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify(
+    secret: str,
+    body: bytes,
+    timestamp: int | str,
+    signature: str,
+    tolerance_s: int = 300,
+    now: float | None = None,
+) -> bool:
+    """True when ``signature`` (``"sha256=<hex>"`` or bare hex) signs ``body`` at ``timestamp``
+    and the timestamp is within ``tolerance_s`` seconds of ``now``, either way.
+
+    Takes header values as they arrive (strings); a malformed value is just False.
+    """
+    try:
+        ts = int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    if not isinstance(signature, str):
+        return False
+    current = time.time() if now is None else now
+    if abs(current - ts) > tolerance_s:
+        return False
+    given = signature[len(SIGNATURE_PREFIX):] if signature.startswith(SIGNATURE_PREFIX) else signature
+    expected = sign(secret, body, ts)
+    return hmac.compare_digest(expected.encode(), given.strip().lower().encode())
+
+
+def delivery_headers(
+    event: str, delivery_id: str, body: bytes, secret: str, timestamp: int | None = None
+) -> dict[str, str]:
+    """The headers of one attempt, signed at ``timestamp`` (now when not given)."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": USER_AGENT,
+        HEADER_EVENT: event,
+        HEADER_DELIVERY: str(delivery_id),
+        HEADER_TIMESTAMP: str(ts),
+        HEADER_SIGNATURE: SIGNATURE_PREFIX + sign(secret, body, ts),
+    }
+
+
+def backoff_seconds(
+    attempt: int,
+    base: int = 30,
+    cap: int = 6 * 3600,
+    jitter: float = 0.0,
+    rng: random.Random | None = None,
+) -> int:
+    """Seconds to wait after failed attempt ``attempt`` (1-based): base · 2^(attempt−1), at most ``cap``.
+
+    30, 60, 120, 240 … with the defaults. ``jitter`` (0–1) spreads the wait
+    uniformly by ± that fraction, still within ``cap``; pass ``rng`` for a
+    repeatable sequence.
+    """
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
+        raise ValueError(f"attempt must be a positive integer, got {attempt!r}")
+    if base < 0 or cap < 0:
+        raise ValueError("base and cap must not be negative")
+    if not 0 <= jitter <= 1:
+        raise ValueError("jitter must be between 0 and 1")
+    delay = cap if attempt > 64 else min(cap, base * 2 ** (attempt - 1))
+    if jitter:
+        spread = (rng or random).uniform(-jitter, jitter)
+        delay = min(cap, max(0, round(delay * (1 + spread))))
+    return int(delay)
+
+
+def next_retry_in(
+    attempt: int, max_attempts: int = MAX_ATTEMPTS, **backoff: Any
+) -> int | None:
+    """Seconds until the next attempt after failed attempt ``attempt``; None when none is left."""
+    if attempt >= max_attempts:
+        return None
+    return backoff_seconds(attempt, **backoff)
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """The result of one attempt. ``status`` is None when no response came back."""
+
+    ok: bool
+    status: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def retryable(self) -> bool:
+        """Worth another attempt: every failure except 410 Gone."""
+        return not self.ok and self.status != 410
+
+
+def post_delivery(
+    url: str,
+    event: str,
+    delivery_id: str,
+    body: bytes,
+    secret: str,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    *,
+    timestamp: int | None = None,
+    session: requests.Session | None = None,
+) -> DeliveryOutcome:
+    """One signed POST. A 2xx answer is success; any other answer or any error is a failure.
+
+    Never raises. Redirects are not followed (the signature is for ``url``
+    only); a 3xx is a failure.
+    """
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        headers = delivery_headers(event, delivery_id, body, secret, timestamp)
+        poster = session.post if session is not None else requests.post
+        response = poster(url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True)
+    except requests.Timeout as exc:
+        return DeliveryOutcome(False, None, f"timeout: {exc}", elapsed())
+    except requests.ConnectionError as exc:
+        return DeliveryOutcome(False, None, f"connection error: {exc}", elapsed())
+    except Exception as exc:  # invalid URL, bad header value, anything else: a failed attempt
+        return DeliveryOutcome(False, None, f"{type(exc).__name__}: {exc}", elapsed())
+
+    try:
+        status = response.status_code
+        if 200 <= status < 300:
+            return DeliveryOutcome(True, status, None, elapsed())
+        excerpt = ""
+        try:
+            excerpt = next(response.iter_content(200), b"").decode("utf-8", "replace").strip()
+        except Exception:  # the body is only a hint for the log
+            pass
+        reason = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
+        return DeliveryOutcome(False, status, reason, elapsed())
+    finally:
+        response.close()
