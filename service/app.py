@@ -25,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _configure(app, config or {})
     errors.register(app)
     _init_context(app)
+    _init_search(app)
     _init_api(app)
     _init_health(app)
     return app
@@ -55,6 +56,29 @@ def _init_context(app: Flask) -> None:
     app.extensions["kb"] = KbContext(engine=engine, session_factory=session_factory,
                                      clock=app.config.get("CLOCK") or system_clock,
                                      settings=dict(app.config))
+
+
+def _init_search(app: Flask) -> None:
+    """This host's index, repaired at startup if missing, stale or corrupt, then kept in step."""
+    import atexit
+    from pathlib import Path
+
+    from kb.search.sync import SearchIndex
+    from kb.services.search import SearchLogBuffer
+
+    ctx: KbContext = app.extensions["kb"]
+    ctx.search = SearchIndex(ctx.uow, app.config["SEARCH_BACKEND"], Path(app.config["INDEX_DIR"]))
+    ctx.search_log = SearchLogBuffer(ctx.uow, max_rows=app.config.get("SEARCH_LOG_BATCH", 100))
+    atexit.register(_flush_quietly, ctx.search_log)
+    if app.config.get("SEARCH_OPEN_ON_STARTUP", True):
+        ctx.search.open()
+
+
+def _flush_quietly(search_log) -> None:
+    try:
+        search_log.flush()
+    except Exception:  # the database may be gone at interpreter exit; a few log rows are not worth a traceback
+        logging.getLogger(__name__).warning("search log rows could not be written at exit")
 
 
 def _init_api(app: Flask) -> None:

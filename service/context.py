@@ -25,7 +25,8 @@ class KbContext:
     session_factory: Callable[[], Session]
     clock: Callable[[], datetime] = system_clock
     settings: dict[str, Any] = field(default_factory=dict)
-    search: Any = None  # kb.search.sync.SearchIndex once configured
+    search: Any = None  # kb.search.sync.SearchIndex
+    search_log: Any = None  # kb.services.search.SearchLogBuffer
 
     def uow(self, write: bool = True) -> UnitOfWork:
         return UnitOfWork(self.session_factory, write=write)

@@ -27,7 +27,7 @@ def if_match_number(body_value: int | None, prefix: str) -> int | None:
 
 
 def register_blueprints(api) -> None:
-    from service.api import audit_events, categories, change_requests, knowledge, units, users
+    from service.api import audit_events, categories, change_requests, knowledge, search, synonyms, units, users
 
-    for module in (units, users, categories, knowledge, change_requests, audit_events):
+    for module in (units, users, categories, knowledge, change_requests, audit_events, search, synonyms):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")

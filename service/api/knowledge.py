@@ -3,11 +3,13 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from kb.services import knowledge
+from kb.services import search as search_service
 from service.api import kb
 from service.api.common import api_blueprint, documented_errors
 from service.auth import current_actor
 from service.schemas.common import page_of
 from service.schemas.knowledge import KnowledgeQueryArgs, KnowledgeSchema, VersionSchema
+from service.schemas.search import HitSchema, SearchResultSchema, UsageCreate, UsageSchema
 
 blp = api_blueprint("knowledge", __name__, "已发布的知识")
 
@@ -16,9 +18,19 @@ blp = api_blueprint("knowledge", __name__, "已发布的知识")
 class KnowledgeList(MethodView):
     @blp.arguments(KnowledgeQueryArgs, location="query")
     @blp.response(200, page_of(KnowledgeSchema))
+    @blp.alt_response(200, schema=SearchResultSchema, description="with ?q=: search results", success=True)
     @documented_errors(blp, 401, 403, 422)
     def get(self, args):
-        """List published knowledge in effect today"""
+        """List published knowledge in effect today; with ?q= search it (same as /search)"""
+        if args.get("q") is not None:
+            from service.api.search import run_search
+
+            from flask import jsonify
+
+            result = run_search(args["q"], category_id=args.get("category_id"),
+                                units=[args["unit"]] if args.get("unit") else [],
+                                page=args["offset"] // args["limit"] + 1, per_page=min(args["limit"], 50))
+            return jsonify(SearchResultSchema().dump(result))
         total, items = knowledge.list_published(
             kb().reader(), current_actor(), today=kb().today(), category_id=args.get("category_id"),
             unit_code=args.get("unit"), include_withdrawn=args["include_withdrawn"], limit=args["limit"],
@@ -43,3 +55,26 @@ class KnowledgeVersions(MethodView):
     def get(self, entry_id):
         """Every published version of an entry (its unit and the office)"""
         return knowledge.list_versions(kb().reader(), current_actor(), entry_id)
+
+
+@blp.route("/<int:entry_id>/related")
+class RelatedKnowledge(MethodView):
+    @blp.response(200, HitSchema(many=True))
+    @documented_errors(blp, 401, 403, 404)
+    def get(self, entry_id):
+        """Related knowledge in effect today"""
+        knowledge.require_reader(current_actor())
+        hits = kb().search.related(entry_id, kb().today(), 5)
+        return [{"entry_id": h.entry_id, "score": h.score, "highlights": dict(h.highlights), **dict(h.payload)}
+                for h in hits]
+
+
+@blp.route("/<int:entry_id>/usages")
+class KnowledgeUsages(MethodView):
+    @blp.arguments(UsageCreate)
+    @blp.response(201, UsageSchema)
+    @documented_errors(blp, 401, 403, 404, 422)
+    def post(self, body, entry_id):
+        """Record that an operator used this answer (optionally with the ticket number)"""
+        return search_service.record_usage(kb().uow(), current_actor(), entry_id, search_id=body["search_id"],
+                                           ticket_number=body["ticket_number"], now=kb().now())

@@ -68,6 +68,7 @@ class ContentSchema(Schema):
 
 
 class KnowledgeQueryArgs(PageArgs):
+    q = fields.String(metadata={"description": "检索词；给出时按相关度检索"})
     category_id = fields.Integer()
     unit = fields.String(metadata={"description": "单位编码"})
     include_withdrawn = fields.Boolean(load_default=False)

@@ -16,7 +16,8 @@ def world(session_factory, clock):
 @pytest.fixture
 def app(engine, session_factory, clock, tmp_path):
     app = create_app({"ENGINE": engine, "SESSION_FACTORY": session_factory, "CLOCK": clock,
-                      "INDEX_DIR": str(tmp_path / "index"), "TESTING": True})
+                      "INDEX_DIR": str(tmp_path / "index"), "TESTING": True,
+                      "SEARCH_LOG_BATCH": 1})
     return app
 
 

@@ -1,0 +1,163 @@
+"""The search index seen from the rest of kb: plain data types and one small interface.
+
+Two implementations live next to this module, both on disk and both held to
+the same contract tests: ``tantivy`` (the default: milliseconds at 100k
+entries) and ``whoosh`` (pure Python, for small installations and as a
+fallback). Chinese analysis happens once, in ``kb.search.analyzer``; the
+engines index whitespace-joined tokens and never parse user text.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from kb.search.pipeline import AnalyzedDocument
+    from kb.search.synonyms import SynonymSet
+
+BACKEND_KINDS = ("tantivy", "whoosh")
+DEFAULT_BACKEND = "tantivy"
+
+
+class SearchIndexError(Exception):
+    """Base of the errors raised by a search backend."""
+
+
+class IndexCorrupt(SearchIndexError):
+    """The index at a path cannot be opened or read; rebuild it from the database."""
+
+
+class IndexBusy(SearchIndexError):
+    """Another writer holds the index's writer lock."""
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """A published knowledge entry as the index sees it."""
+
+    entry_id: int
+    question: str
+    similar_questions: tuple[str, ...]
+    keywords: tuple[str, ...]
+    answer: str
+    category_path: tuple[int, ...]  # category ids from the root to the entry's category
+    unit_code: str
+    effective_on: date
+    expires_on: date | None
+    payload: Mapping[str, Any] = field(default_factory=dict)  # JSON-able display data, stored, not searched
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str
+    today: date
+    category_id: int | None = None  # the category or any category below it
+    unit_codes: tuple[str, ...] = ()
+    offset: int = 0
+    limit: int = 10
+    mode: Literal["query", "ticket"] = "query"  # ticket: a citizen's long description
+    facets: bool = False
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    entry_id: int
+    score: float
+    payload: Mapping[str, Any]
+    highlights: Mapping[str, str]  # field -> HTML-escaped snippet with <em>…</em>
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    hits: tuple[SearchHit, ...]
+    facets: Mapping[str, Mapping[Any, int]] = field(default_factory=dict)  # {"category": {id: n}, "unit": {code: n}}
+
+
+EMPTY_RESULT = SearchResult(total=0, hits=(), facets={})
+
+
+@runtime_checkable
+class SearchBackend(Protocol):
+    """An on-disk index of in-effect-or-not published entries.
+
+    Writes are buffered until ``commit``, which makes them durable and
+    visible to this instance and records the last outbox sequence applied.
+    One writer at a time across processes (``IndexBusy`` otherwise); readers
+    never block and see other processes' commits after ``refresh``.
+    """
+
+    kind: str
+
+    def upsert(self, docs: Iterable[SearchDocument]) -> None: ...
+
+    def upsert_analyzed(self, docs: Iterable[AnalyzedDocument]) -> None:
+        """Like ``upsert`` for documents already analysed (``pipeline.analyze_document``), e.g. in worker processes."""
+        ...
+
+    def delete(self, entry_ids: Iterable[int]) -> None: ...
+
+    def commit(self, applied_sequence: int) -> None:
+        """Make changes durable and visible; record the last outbox sequence applied."""
+        ...
+
+    def rollback(self) -> None:
+        """Drop uncommitted changes and release the writer lock."""
+        ...
+
+    def applied_sequence(self) -> int:
+        """The sequence recorded by the last commit; 0 for a new index."""
+        ...
+
+    def refresh(self) -> None:
+        """Pick up commits made by other processes."""
+        ...
+
+    def search(self, query: SearchQuery) -> SearchResult: ...
+
+    def suggest(self, prefix: str, today: date, limit: int = 8) -> list[str]:
+        """Type-ahead: questions and similar phrasings of in-effect entries."""
+        ...
+
+    def related(self, entry_id: int, today: date, limit: int = 5) -> list[SearchHit]:
+        """In-effect entries like this one, the entry itself excluded."""
+        ...
+
+    def doc_count(self) -> int:
+        """Committed entries, in effect or not."""
+        ...
+
+    def clear(self) -> None:
+        """Remove every entry and reset the applied sequence to 0 (committed at once)."""
+        ...
+
+    def check(self) -> None:
+        """Raise ``IndexCorrupt`` if the index cannot be opened or read."""
+        ...
+
+    def close(self) -> None:
+        """Roll back uncommitted changes and release files."""
+        ...
+
+
+def open_backend(kind: str, path: Path, synonyms: SynonymSet | None = None) -> SearchBackend:
+    """Open (or create) the index of ``kind`` at ``path``.
+
+    Raises ``IndexCorrupt`` if an index exists there but cannot be opened,
+    ``ValueError`` for an unknown kind.
+    """
+    from kb.search.synonyms import SynonymSet
+
+    synonyms = synonyms if synonyms is not None else SynonymSet.empty()
+    if kind == "tantivy":
+        from kb.search.tantivy_backend import TantivyBackend
+
+        return TantivyBackend(Path(path), synonyms)
+    if kind == "whoosh":
+        from kb.search.whoosh_backend import WhooshBackend
+
+        return WhooshBackend(Path(path), synonyms)
+    raise ValueError(f"unknown search backend {kind!r}; expected one of {', '.join(BACKEND_KINDS)}")

@@ -1,0 +1,438 @@
+"""The default backend: tantivy (Rust, through its Python binding).
+
+Layout of one entry document:
+
+=============  ==================================================  =======================
+field          holds                                               options
+=============  ==================================================  =======================
+kind           "entry" or "meta"                                   raw term
+entry_id       the knowledge entry id                              indexed, fast
+question …     analysed tokens of question, similar, keywords,     whitespace tokenizer,
+answer         answer                                              term frequencies only
+category       every id of the category path                       indexed (subtree filter)
+category_leaf  the entry's own category                            fast (facet)
+unit           the responsible unit's code                         raw term, fast (filter, facet)
+effective_on,  dates as yyyymmdd integers (no expiry: 99991231)    indexed, fast
+expires_on
+suggest        "normalized\\x1fdisplay" of each question phrasing   raw term (type-ahead)
+data           JSON display data and highlight sources             stored
+=============  ==================================================  =======================
+
+The applied outbox sequence lives in one "meta" document rewritten in every
+commit: it is committed atomically with the changes it describes, so after a
+crash the index and its sequence always agree.
+"""
+from __future__ import annotations
+
+import json
+import struct
+import threading
+import zlib
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from tantivy import Document, FieldType, Index, Occur, Query
+
+from kb.search import analyzer, pipeline
+from kb.search.backend import (
+    EMPTY_RESULT,
+    IndexCorrupt,
+    SearchDocument,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+)
+from kb.search.locking import WriterLock
+from kb.search.pipeline import AnalyzedDocument, Filters, WeightedQuery
+from kb.search.synonyms import SynonymSet
+
+_TOKENIZER = "kb_whitespace"
+_FOOTER_MAGIC = 1337
+_MAX_LIMIT = 1000
+_SUGGEST_SCAN = 200
+
+try:  # the binding raises PanicException (a BaseException) when the engine panics
+    from pyo3_runtime import PanicException  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the binding's build
+    PanicException = RuntimeError  # type: ignore[misc,assignment]
+
+_ENGINE_ERRORS = (ValueError, OSError, RuntimeError, PanicException)
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("kind", tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("entry_id", indexed=True, fast=True)
+    for name in pipeline.TEXT_FIELDS:
+        builder.add_text_field(name, tokenizer_name=_TOKENIZER, index_option="freq")
+    builder.add_integer_field("category", indexed=True)
+    builder.add_integer_field("category_leaf", fast=True)
+    builder.add_text_field("unit", tokenizer_name="raw", index_option="basic", fast=True)
+    builder.add_integer_field("effective_on", indexed=True, fast=True)
+    builder.add_integer_field("expires_on", indexed=True, fast=True)
+    builder.add_text_field("suggest", tokenizer_name="raw", index_option="basic")
+    builder.add_bytes_field("data", stored=True)
+    return builder.build()
+
+
+def _whitespace_analyzer() -> tantivy.TextAnalyzer:
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+
+
+class TantivyBackend:
+    kind = "tantivy"
+
+    def __init__(
+        self,
+        path: Path,
+        synonyms: SynonymSet,
+        writer_heap_bytes: int = 128_000_000,
+        writer_threads: int = 0,
+    ) -> None:
+        self.path = Path(path)
+        self.synonyms = synonyms
+        self._writer_heap = writer_heap_bytes
+        self._writer_threads = writer_threads
+        self._lock = WriterLock(self.path)
+        self._write_mutex = threading.RLock()
+        self._writer: Any = None
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.schema = _schema()
+        self._index = self._open_or_create()
+
+    # -- opening -------------------------------------------------------------
+    def _open_or_create(self) -> Index:
+        if not Index.exists(str(self.path)):
+            self._lock.acquire()
+            try:
+                if not Index.exists(str(self.path)):
+                    index = Index(self.schema, path=str(self.path), reuse=True)
+                    return self._prepare(index)
+            finally:
+                self._lock.release()
+        return self._prepare(self._open_existing(self.path))
+
+    def _open_existing(self, path: Path) -> Index:
+        try:
+            index = Index.open(str(path))
+        except _ENGINE_ERRORS as exc:
+            raise IndexCorrupt(f"cannot open the tantivy index at {path}: {exc}") from exc
+        names = {f["name"] for f in _read_meta(path).get("schema", [])}
+        expected = {"kind", "entry_id", *pipeline.TEXT_FIELDS, "category", "category_leaf",
+                    "unit", "effective_on", "expires_on", "suggest", "data"}
+        if names != expected:
+            raise IndexCorrupt(f"the index at {path} has another schema; rebuild it")
+        return index
+
+    def _prepare(self, index: Index) -> Index:
+        index.register_tokenizer(_TOKENIZER, _whitespace_analyzer())
+        index.config_reader(reload_policy="manual")
+        return index
+
+    def _searcher(self) -> tantivy.Searcher:
+        return self._index.searcher()
+
+    # -- writing -------------------------------------------------------------
+    def _ensure_writer(self) -> Any:
+        if self._writer is None:
+            self._lock.acquire()
+            try:
+                self._writer = self._index.writer(self._writer_heap, self._writer_threads)
+            except BaseException:
+                self._lock.release()
+                raise
+        return self._writer
+
+    def _release_writer(self, wait_for_merges: bool) -> None:
+        writer, self._writer = self._writer, None
+        try:
+            if writer is not None and wait_for_merges:
+                writer.wait_merging_threads()
+        finally:
+            del writer
+            self._lock.release()
+
+    def upsert(self, docs: Iterable[SearchDocument]) -> None:
+        self.upsert_analyzed(pipeline.analyze_document(d) for d in docs)
+
+    def upsert_analyzed(self, docs: Iterable[AnalyzedDocument]) -> None:
+        with self._write_mutex:
+            writer = self._ensure_writer()
+            for doc in docs:
+                writer.delete_documents_by_term("entry_id", doc.entry_id)
+                writer.add_document(self._document(doc))
+
+    def _document(self, doc: AnalyzedDocument) -> Document:
+        out = Document()
+        out.add_text("kind", "entry")
+        out.add_integer("entry_id", doc.entry_id)
+        for name in pipeline.TEXT_FIELDS:
+            text = doc.fields.get(name, "")
+            if text:
+                out.add_text(name, text)
+        for category in doc.categories:
+            out.add_integer("category", category)
+        out.add_integer("category_leaf", doc.category_leaf)
+        out.add_text("unit", doc.unit_code)
+        out.add_integer("effective_on", doc.effective_on)
+        out.add_integer("expires_on", doc.expires_on)
+        for term in doc.suggestions:
+            out.add_text("suggest", term)
+        out.add_bytes("data", doc.stored.encode("utf-8"))
+        return out
+
+    def delete(self, entry_ids: Iterable[int]) -> None:
+        with self._write_mutex:
+            writer = self._ensure_writer()
+            for entry_id in entry_ids:
+                writer.delete_documents_by_term("entry_id", int(entry_id))
+
+    def commit(self, applied_sequence: int) -> None:
+        with self._write_mutex:
+            writer = self._ensure_writer()
+            try:
+                writer.delete_documents_by_term("kind", "meta")
+                meta = Document()
+                meta.add_text("kind", "meta")
+                meta.add_bytes("data", json.dumps(_meta_data(applied_sequence)).encode())
+                writer.add_document(meta)
+                writer.commit()
+            except BaseException:
+                self._rollback_locked()
+                raise
+            self._release_writer(wait_for_merges=True)
+            self._index.reload()
+
+    def rollback(self) -> None:
+        with self._write_mutex:
+            self._rollback_locked()
+
+    def _rollback_locked(self) -> None:
+        if self._writer is None:
+            return
+        try:
+            self._writer.rollback()
+        finally:
+            self._release_writer(wait_for_merges=False)
+
+    def clear(self) -> None:
+        with self._write_mutex:
+            writer = self._ensure_writer()
+            writer.delete_all_documents()
+            self.commit(0)
+
+    def close(self) -> None:
+        self.rollback()
+
+    # -- reading -------------------------------------------------------------
+    def refresh(self) -> None:
+        self._index.reload()
+
+    def applied_sequence(self) -> int:
+        meta = self._meta(self._searcher())
+        return int(meta.get("applied_sequence", 0)) if meta else 0
+
+    def _meta(self, searcher: tantivy.Searcher) -> dict[str, Any] | None:
+        found = searcher.search(Query.term_query(self.schema, "kind", "meta"), limit=1)
+        if not found.hits:
+            return None
+        return json.loads(searcher.doc(found.hits[0][1]).get_first("data"))
+
+    def doc_count(self) -> int:
+        searcher = self._searcher()
+        return searcher.search(Query.term_query(self.schema, "kind", "entry"), limit=1, count=True).count
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        weighted = pipeline.build_query(query, self.synonyms)
+        if weighted is None:
+            return EMPTY_RESULT
+        engine_query = self._filtered(self._text_query(weighted), pipeline.filters_for(query))
+        searcher = self._searcher()
+        limit = max(1, min(query.limit, _MAX_LIMIT))
+        offset = max(0, query.offset)
+        found = searcher.search(engine_query, limit=limit, offset=offset, count=True)
+        hits = self._hits(searcher, found.hits, weighted) if query.limit > 0 else ()
+        facets = self._facets(searcher, engine_query) if query.facets else {}
+        return SearchResult(total=found.count, hits=tuple(hits), facets=facets)
+
+    def _hits(self, searcher: tantivy.Searcher, scored: list, weighted: WeightedQuery) -> list[SearchHit]:
+        if not scored:
+            return []
+        highlighter = pipeline.Highlighter(weighted.terms)
+        ids = searcher.fast_field_values("entry_id", [addr for _, addr in scored])
+        hits = []
+        for (score, address), entry_id in zip(scored, ids):
+            stored = pipeline.load_stored(searcher.doc(address).get_first("data"))
+            hits.append(
+                SearchHit(
+                    entry_id=int(entry_id),
+                    score=float(score),
+                    payload=stored.get("payload", {}),
+                    highlights=highlighter.highlights(stored),
+                )
+            )
+        return hits
+
+    def _facets(self, searcher: tantivy.Searcher, engine_query: Query) -> dict[str, dict[Any, int]]:
+        aggregations = {
+            "category": {"terms": {"field": "category_leaf", "size": pipeline.MAX_FACET_BUCKETS}},
+            "unit": {"terms": {"field": "unit", "size": pipeline.MAX_FACET_BUCKETS}},
+        }
+        result = searcher.aggregate(engine_query, aggregations)
+        category = {
+            int(b["key"]): int(b["doc_count"])
+            for b in result.get("category", {}).get("buckets", [])
+            if int(b["key"]) >= 0
+        }
+        unit = {str(b["key"]): int(b["doc_count"]) for b in result.get("unit", {}).get("buckets", [])}
+        return {"category": category, "unit": unit}
+
+    def suggest(self, prefix: str, today: date, limit: int = 8) -> list[str]:
+        normalized = analyzer.normalize(prefix or "").strip()
+        if not normalized or limit <= 0:
+            return []
+        searcher = self._searcher()
+        filters = Filters(today=pipeline.day_number(today))
+        try:
+            terms = searcher.terms_with_prefix(
+                "suggest", normalized, filter_query=self._filter_query(filters), limit=_SUGGEST_SCAN
+            )
+        except _ENGINE_ERRORS:
+            terms = []
+        suggestions = pipeline.rank_prefix_suggestions([t for t, _ in terms], limit)
+        if len(suggestions) < limit:
+            wanted = pipeline.suggestion_query(prefix, self.synonyms)
+            if wanted is not None:
+                engine_query = self._filtered(self._text_query(wanted), filters)
+                found = searcher.search(engine_query, limit=limit * 2)
+                for _, address in found.hits:
+                    stored = pipeline.load_stored(searcher.doc(address).get_first("data"))
+                    for phrase in pipeline.suggestions_from_hit(stored, wanted):
+                        if phrase not in suggestions:
+                            suggestions.append(phrase)
+                    if len(suggestions) >= limit:
+                        break
+        return suggestions[:limit]
+
+    def related(self, entry_id: int, today: date, limit: int = 5) -> list[SearchHit]:
+        if limit <= 0:
+            return []
+        searcher = self._searcher()
+        source = searcher.search(
+            Query.boolean_query(
+                [
+                    (Occur.Must, Query.term_query(self.schema, "entry_id", int(entry_id))),
+                    (Occur.Must, Query.term_query(self.schema, "kind", "entry")),
+                ]
+            ),
+            limit=1,
+        )
+        if not source.hits:
+            return []
+        stored = pipeline.load_stored(searcher.doc(source.hits[0][1]).get_first("data"))
+        weighted = pipeline.related_query(stored, self.synonyms)
+        if weighted is None:
+            return []
+        filters = Filters(today=pipeline.day_number(today), exclude_entry_id=int(entry_id))
+        found = searcher.search(self._filtered(self._text_query(weighted), filters), limit=limit)
+        return self._hits(searcher, found.hits, weighted)
+
+    # -- query translation ---------------------------------------------------
+    def _term(self, field: str, alternative: str) -> Query:
+        tokens = alternative.split()
+        if len(tokens) == 1:
+            return Query.term_query(self.schema, field, tokens[0], index_option="freq")
+        return Query.boolean_query(
+            [(Occur.Must, Query.term_query(self.schema, field, t, index_option="freq")) for t in tokens]
+        )
+
+    def _group_in_field(self, field: str, group: tuple[tuple[str, float], ...], boost: float) -> Query:
+        alternatives = [Query.boost_query(self._term(field, alt), boost * weight) for alt, weight in group]
+        if len(alternatives) == 1:
+            return alternatives[0]
+        return Query.disjunction_max_query(alternatives)
+
+    def _text_query(self, weighted: WeightedQuery) -> Query:
+        clauses = []
+        for group in weighted.groups:
+            for field, boost in weighted.field_boosts.items():
+                clauses.append((Occur.Should, self._group_in_field(field, group, boost)))
+        if weighted.cooccurrence_min:
+            for field in weighted.cooccurrence_fields:
+                boost = weighted.field_boosts.get(field, 1.0) * weighted.cooccurrence_boost
+                together = Query.boolean_query(
+                    [(Occur.Should, self._group_in_field(field, g, boost)) for g in weighted.groups],
+                    minimum_number_should_match=weighted.cooccurrence_min,
+                )
+                clauses.append((Occur.Should, together))
+        return Query.boolean_query(clauses)
+
+    def _filter_query(self, filters: Filters) -> Query:
+        must = [
+            (Occur.Must, Query.term_query(self.schema, "kind", "entry")),
+            (Occur.Must, Query.range_query(self.schema, "effective_on", FieldType.Integer, upper_bound=filters.today)),
+            (Occur.Must, Query.range_query(self.schema, "expires_on", FieldType.Integer, lower_bound=filters.today)),
+        ]
+        if filters.category_id is not None:
+            must.append((Occur.Must, Query.term_query(self.schema, "category", int(filters.category_id))))
+        if filters.unit_codes:
+            must.append((Occur.Must, Query.term_set_query(self.schema, "unit", list(filters.unit_codes))))
+        if filters.exclude_entry_id is not None:
+            must.append((Occur.MustNot, Query.term_query(self.schema, "entry_id", filters.exclude_entry_id)))
+        return Query.boolean_query(must)
+
+    def _filtered(self, text_query: Query, filters: Filters) -> Query:
+        return Query.boolean_query(
+            [
+                (Occur.Must, text_query),
+                (Occur.Must, Query.boost_query(self._filter_query(filters), 0.0)),
+            ]
+        )
+
+    # -- integrity -----------------------------------------------------------
+    def check(self) -> None:
+        try:
+            meta = _read_meta(self.path)
+            for segment in meta.get("segments", []):
+                prefix = segment["segment_id"].replace("-", "")
+                files = sorted(self.path.glob(prefix + ".*"))
+                if not files:
+                    raise IndexCorrupt(f"segment {prefix} has no files")
+                for file in files:
+                    _verify_footer(file)
+            index = self._open_existing(self.path)
+            index.register_tokenizer(_TOKENIZER, _whitespace_analyzer())
+            searcher = index.searcher()
+            searcher.search(Query.all_query(), limit=10, count=True)
+            self._meta(searcher)
+        except IndexCorrupt:
+            raise
+        except (_ENGINE_ERRORS + (KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError)) as exc:
+            raise IndexCorrupt(f"the tantivy index at {self.path} cannot be read: {exc}") from exc
+
+
+def _meta_data(applied_sequence: int) -> dict[str, int]:
+    return {"applied_sequence": int(applied_sequence), "analyzer_version": analyzer.ANALYZER_VERSION}
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"unreadable meta.json in {path}: {exc}") from exc
+
+
+def _verify_footer(file: Path) -> None:
+    """Check a segment file against the CRC32 in its tantivy footer."""
+    data = file.read_bytes()
+    if len(data) < 8:
+        raise IndexCorrupt(f"{file.name} is truncated")
+    footer_len, magic = struct.unpack("<II", data[-8:])
+    if magic != _FOOTER_MAGIC or footer_len + 8 > len(data):
+        raise IndexCorrupt(f"{file.name} has no valid footer")
+    footer = json.loads(data[-8 - footer_len : -8])
+    if zlib.crc32(memoryview(data)[: len(data) - 8 - footer_len]) != footer["crc"]:
+        raise IndexCorrupt(f"{file.name} fails its checksum")

@@ -1,0 +1,239 @@
+"""Operator search and what it learns: the search log, answers used, knowledge gaps, synonyms."""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, case, func, select
+
+from kb.access import Actor, require_role
+from kb.errors import NotFound, ValidationFailed
+from kb.models import EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit
+from kb.models.search import KnowledgeUsage, SearchLog, SearchSettingsRevision, SynonymGroup
+from kb.search.analyzer import normalize
+from kb.search.backend import SearchQuery
+from kb.search.synonyms import SynonymFormatError, parse_lines
+from kb.services import audit
+
+SEARCHERS = (Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+MAX_QUERY_CHARS = 2000
+MAX_TICKET_CHARS = 5000
+ABANDONED_AFTER = timedelta(minutes=10)
+
+
+def _clean(text: str, limit: int) -> str:
+    text = "".join(ch for ch in text if ch in "\n\t" or ch >= " ")
+    if len(text) > limit:
+        raise ValidationFailed({"q": f"检索内容不能超过 {limit} 个字符"})
+    return text.strip()
+
+
+class SearchLogBuffer:
+    """Search log rows written in small batches, so a search never waits on a write lock."""
+
+    def __init__(self, uow_factory: Callable, *, max_rows: int = 100, max_age_s: float = 1.0):
+        self._uow_factory = uow_factory
+        self._rows: list[dict] = []
+        self._lock = threading.Lock()
+        self._oldest = 0.0
+        self.max_rows, self.max_age_s = max_rows, max_age_s
+
+    def add(self, row: dict) -> None:
+        with self._lock:
+            if not self._rows:
+                self._oldest = time.monotonic()
+            self._rows.append(row)
+            due = len(self._rows) >= self.max_rows or time.monotonic() - self._oldest >= self.max_age_s
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if not rows:
+            return
+        with self._uow_factory(write=True) as uow:
+            uow.session.add_all(SearchLog(**row) for row in rows)
+            uow.commit()
+
+
+def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str, today: date, now: datetime,
+           category_id: int | None = None, unit_codes: tuple[str, ...] = (), offset: int = 0, limit: int = 10,
+           mode: str = "query", facets: bool = True) -> dict:
+    require_role(actor, *SEARCHERS)
+    text = _clean(text, MAX_TICKET_CHARS if mode == "ticket" else MAX_QUERY_CHARS)
+    started = time.perf_counter()
+    result = index.search(SearchQuery(text=text, today=today, category_id=category_id, unit_codes=unit_codes,
+                                      offset=offset, limit=limit, mode=mode, facets=facets))
+    latency_ms = (time.perf_counter() - started) * 1000
+    search_key = secrets.token_hex(8)
+    if log_buffer is not None and text:
+        log_buffer.add({
+            "search_key": search_key, "searched_at": now, "query": text[:500],
+            "query_key": normalize(text)[:200], "mode": mode,
+            "filters": {"category_id": category_id, "units": list(unit_codes), "offset": offset},
+            "result_count": result.total, "top_entry_ids": [h.entry_id for h in result.hits[:10]],
+            "latency_ms": round(latency_ms, 3), "user_id": actor.user_id})
+    return {
+        "search_id": search_key, "total": result.total, "took_ms": round(latency_ms, 2),
+        "hits": [{"entry_id": h.entry_id, "score": round(h.score, 4), "highlights": dict(h.highlights),
+                  **dict(h.payload)} for h in result.hits],
+        "facets": {"category": [{"category_id": k, "count": v} for k, v in result.facets.get("category", {}).items()],
+                   "unit": [{"unit_code": k, "count": v} for k, v in result.facets.get("unit", {}).items()]},
+    }
+
+
+def record_usage(uow, actor: Actor, entry_id: int, *, search_id: str | None, ticket_number: str | None,
+                 now: datetime) -> dict:
+    """An operator used this answer on a call."""
+    require_role(actor, Role.OPERATOR, Role.OFFICE_ADMIN)
+    with uow:
+        entry = uow.session.get(KnowledgeEntry, entry_id)
+        if entry is None or entry.status != EntryStatus.PUBLISHED.value:
+            raise NotFound(f"知识 {entry_id} 不存在或已下架", code="entry_not_found")
+        usage = KnowledgeUsage(entry_id=entry_id, version=entry.published_number, unit_id=entry.unit_id,
+                               used_at=now, user_id=actor.user_id, search_key=search_id,
+                               ticket_number=ticket_number)
+        uow.session.add(usage)
+        uow.session.flush()
+        view = {"id": usage.id, "entry_id": entry_id, "version": usage.version, "used_at": now,
+                "search_id": search_id, "ticket_number": ticket_number}
+        uow.commit()
+        return view
+
+
+def hot_knowledge(uow, actor: Actor, *, since: datetime, today: date, limit: int = 20) -> list[dict]:
+    require_role(actor, *SEARCHERS)
+    with uow:
+        rows = uow.session.execute(
+            select(KnowledgeEntry.id, KnowledgeVersion.question, Unit.code, func.count(KnowledgeUsage.id))
+            .join(KnowledgeUsage, KnowledgeUsage.entry_id == KnowledgeEntry.id)
+            .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
+                  & (KnowledgeVersion.number == KnowledgeEntry.published_number))
+            .join(Unit, Unit.id == KnowledgeEntry.unit_id)
+            .where(KnowledgeUsage.used_at >= since, KnowledgeEntry.status == EntryStatus.PUBLISHED.value,
+                   KnowledgeVersion.effective_on <= today,
+                   (KnowledgeVersion.expires_on.is_(None)) | (KnowledgeVersion.expires_on >= today))
+            .group_by(KnowledgeEntry.id, KnowledgeVersion.question, Unit.code)
+            .order_by(func.count(KnowledgeUsage.id).desc(), KnowledgeEntry.id).limit(limit)).all()
+        return [{"entry_id": r[0], "question": r[1], "unit_code": r[2], "usages": r[3]} for r in rows]
+
+
+def knowledge_gaps(uow, actor: Actor, *, since: datetime, now: datetime, limit: int = 50) -> list[dict]:
+    """Queries that found nothing, or whose results nobody used: what the knowledge base lacks."""
+    require_role(actor, Role.OFFICE_ADMIN)
+    used = select(KnowledgeUsage.search_key).where(KnowledgeUsage.search_key.is_not(None))
+    zero = case((SearchLog.result_count == 0, 1), else_=0)
+    abandoned = case((and_(SearchLog.result_count > 0, SearchLog.searched_at < now - ABANDONED_AFTER,
+                           SearchLog.search_key.not_in(used)), 1), else_=0)
+    with uow:
+        rows = uow.session.execute(
+            select(SearchLog.query_key, func.min(SearchLog.query), func.count(), func.sum(zero),
+                   func.sum(abandoned), func.max(SearchLog.searched_at))
+            .where(SearchLog.searched_at >= since)
+            .group_by(SearchLog.query_key)
+            .having(func.sum(zero) + func.sum(abandoned) > 0)
+            .order_by((func.sum(zero) + func.sum(abandoned)).desc(), func.max(SearchLog.searched_at).desc())
+            .limit(limit)).all()
+        return [{"query": r[1], "searches": r[2], "zero_results": int(r[3] or 0), "abandoned": int(r[4] or 0),
+                 "last_searched_at": r[5]} for r in rows]
+
+
+# -- synonyms ----------------------------------------------------------------
+def _bump_revision(session) -> None:
+    row = session.get(SearchSettingsRevision, 1)
+    if row is None:
+        session.add(SearchSettingsRevision(id=1, revision=1))
+    else:
+        row.revision += 1
+
+
+def _synonym_view(group: SynonymGroup) -> dict:
+    return {"id": group.id, "terms": list(group.terms), "note": group.note, "updated_at": group.updated_at}
+
+
+def _check_terms(terms: list[str]) -> list[str]:
+    cleaned = list(dict.fromkeys(t.strip() for t in terms if t and t.strip()))
+    if len(cleaned) < 2:
+        raise ValidationFailed({"terms": "一组同义词至少包含两个不同的词"})
+    return cleaned
+
+
+def list_synonyms(uow, actor: Actor) -> list[dict]:
+    require_role(actor, *SEARCHERS)
+    with uow:
+        return [_synonym_view(g) for g in uow.session.scalars(select(SynonymGroup).order_by(SynonymGroup.id))]
+
+
+def create_synonyms(uow, actor: Actor, *, terms: list[str], note: str | None, now: datetime) -> dict:
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        group = SynonymGroup(terms=_check_terms(terms), note=note, updated_at=now)
+        uow.session.add(group)
+        _bump_revision(uow.session)
+        uow.session.flush()
+        view = _synonym_view(group)
+        audit.record(uow.session, actor, "synonyms.create", "synonym_group", group.id, None, view, now)
+        uow.commit()
+        return view
+
+
+def update_synonyms(uow, actor: Actor, group_id: int, *, terms: list[str], note: str | None,
+                    now: datetime) -> dict:
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        group = uow.session.get(SynonymGroup, group_id)
+        if group is None:
+            raise NotFound("同义词组不存在", code="synonyms_not_found")
+        before = _synonym_view(group)
+        group.terms, group.note, group.updated_at = _check_terms(terms), note, now
+        _bump_revision(uow.session)
+        uow.session.flush()
+        view = _synonym_view(group)
+        audit.record(uow.session, actor, "synonyms.update", "synonym_group", group.id, before, view, now)
+        uow.commit()
+        return view
+
+
+def delete_synonyms(uow, actor: Actor, group_id: int, now: datetime) -> None:
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        group = uow.session.get(SynonymGroup, group_id)
+        if group is None:
+            raise NotFound("同义词组不存在", code="synonyms_not_found")
+        audit.record(uow.session, actor, "synonyms.delete", "synonym_group", group.id, _synonym_view(group),
+                     None, now)
+        uow.session.delete(group)
+        _bump_revision(uow.session)
+        uow.commit()
+
+
+def import_synonyms(uow, actor: Actor | None, *, text: str, replace: bool, now: datetime) -> dict:
+    """Import groups, one per line (terms separated by / , or tabs; # comments)."""
+    if actor is not None:
+        require_role(actor, Role.OFFICE_ADMIN)
+    try:
+        groups = parse_lines(text)
+    except SynonymFormatError as exc:
+        raise ValidationFailed({"text": str(exc)}, "同义词文件格式错误") from None
+    with uow:
+        s = uow.session
+        if replace:
+            for group in s.scalars(select(SynonymGroup)):
+                s.delete(group)
+            s.flush()
+        existing = {tuple(g) for g in s.scalars(select(SynonymGroup.terms))}
+        added = 0
+        for terms in groups:
+            if len(set(terms)) < 2 or tuple(terms) in existing:
+                continue
+            s.add(SynonymGroup(terms=list(terms), note="import", updated_at=now))
+            added += 1
+        _bump_revision(s)
+        audit.record(s, actor, "synonyms.import", "synonym_group", None, None,
+                     {"added": added, "replace": replace}, now)
+        uow.commit()
+        return {"added": added, "groups": len(groups)}

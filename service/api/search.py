@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask.views import MethodView
+
+from kb.services import knowledge as knowledge_service
+from kb.services import search
+from service.api import kb
+from service.api.common import api_blueprint, documented_errors
+from service.auth import current_actor
+from service.schemas.search import (
+    GapSchema, HotSchema, RecommendCreate, SearchQueryArgs, SearchResultSchema, SinceArgs, SuggestArgs)
+
+blp = api_blueprint("search", __name__, "话务员检索：全文检索、联想、工单推荐、知识缺口")
+
+
+def run_search(text: str, *, category_id=None, units=(), page=1, per_page=10, mode="query"):
+    ctx = kb()
+    return search.search(ctx.search, ctx.search_log, current_actor(), text=text, today=ctx.today(),
+                         now=ctx.now(), category_id=category_id, unit_codes=tuple(units),
+                         offset=(page - 1) * per_page, limit=per_page, mode=mode)
+
+
+@blp.route("")
+class Search(MethodView):
+    @blp.arguments(SearchQueryArgs, location="query")
+    @blp.response(200, SearchResultSchema)
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """Search published knowledge in effect today, best first, with highlights and facets"""
+        return run_search(args["q"], category_id=args.get("category_id"), units=args["unit"],
+                          page=args["page"], per_page=args["per_page"])
+
+
+@blp.route("/recommend")
+class Recommend(MethodView):
+    @blp.arguments(RecommendCreate)
+    @blp.response(200, SearchResultSchema)
+    @documented_errors(blp, 401, 403, 422)
+    def post(self, body):
+        """Recommend knowledge for a ticket: paste the citizen's description or the call notes"""
+        return run_search(body["text"], category_id=body["category_id"], units=body["unit"],
+                          per_page=body["limit"], mode="ticket")
+
+
+@blp.route("/suggest")
+class Suggest(MethodView):
+    @blp.arguments(SuggestArgs, location="query")
+    @blp.response(200, {"type": "array", "items": {"type": "string"}})
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """Type-ahead from questions and similar phrasings"""
+        knowledge_service.require_reader(current_actor())
+        return kb().search.suggest(args["prefix"], kb().today(), args["limit"])
+
+
+@blp.route("/hot")
+class Hot(MethodView):
+    @blp.arguments(SinceArgs, location="query")
+    @blp.response(200, HotSchema(many=True))
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """Most used answers in the last days"""
+        return search.hot_knowledge(kb().reader(), current_actor(), since=kb().now() - timedelta(days=args["days"]),
+                                    today=kb().today(), limit=args["limit"])
+
+
+@blp.route("/gaps")
+class Gaps(MethodView):
+    @blp.arguments(SinceArgs, location="query")
+    @blp.response(200, GapSchema(many=True))
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """Knowledge-gap report: searches with no result, or whose results nobody used (office)"""
+        kb().search_log.flush()
+        return search.knowledge_gaps(kb().reader(), current_actor(),
+                                     since=kb().now() - timedelta(days=args["days"]), now=kb().now(),
+                                     limit=args["limit"])

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from service.schemas.common import StrictSchema
+
+
+class SearchQueryArgs(StrictSchema):
+    q = fields.String(load_default="", metadata={"description": "话务员输入的检索词，日常用语即可"})
+    category_id = fields.Integer(metadata={"description": "分类（含下级分类）"})
+    unit = fields.List(fields.String(), load_default=list, metadata={"description": "单位编码，可多个"})
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 500))
+    per_page = fields.Integer(load_default=10, validate=validate.Range(1, 50))
+
+
+class RecommendCreate(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(1, 5000),
+                         metadata={"description": "工单内容或通话记录全文"})
+    category_id = fields.Integer(load_default=None, allow_none=True)
+    unit = fields.List(fields.String(), load_default=list)
+    limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
+
+
+class SuggestArgs(StrictSchema):
+    prefix = fields.String(required=True, validate=validate.Length(1, 50))
+    limit = fields.Integer(load_default=8, validate=validate.Range(1, 20))
+
+
+class HitSchema(Schema):
+    entry_id = fields.Integer()
+    score = fields.Float()
+    version = fields.Integer()
+    unit_code = fields.String()
+    unit_name = fields.String()
+    category_id = fields.Integer()
+    category_name = fields.String(allow_none=True)
+    updated_at = fields.String(allow_none=True, metadata={"description": "最近发布时间"})
+    verified_at = fields.String(allow_none=True, metadata={"description": "最近校核时间"})
+    effective_on = fields.String()
+    expires_on = fields.String(allow_none=True)
+    policy_number = fields.String(allow_none=True)
+    policy_title = fields.String(allow_none=True)
+    policy_warning = fields.String(allow_none=True, metadata={"description": "引用的政策文件已废止或修订时的提醒"})
+    urgent = fields.Boolean()
+    highlights = fields.Dict(keys=fields.String(), values=fields.String(),
+                             metadata={"description": "命中片段，<em> 标出命中词"})
+
+
+class CategoryFacetSchema(Schema):
+    category_id = fields.Integer()
+    count = fields.Integer()
+
+
+class UnitFacetSchema(Schema):
+    unit_code = fields.String()
+    count = fields.Integer()
+
+
+class FacetsSchema(Schema):
+    category = fields.List(fields.Nested(CategoryFacetSchema))
+    unit = fields.List(fields.Nested(UnitFacetSchema))
+
+
+class SearchResultSchema(Schema):
+    search_id = fields.String(metadata={"description": "记录“使用了此答案”时带上"})
+    total = fields.Integer()
+    took_ms = fields.Float()
+    hits = fields.List(fields.Nested(HitSchema))
+    facets = fields.Nested(FacetsSchema)
+
+
+class UsageCreate(StrictSchema):
+    search_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    ticket_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
+class UsageSchema(Schema):
+    id = fields.Integer()
+    entry_id = fields.Integer()
+    version = fields.Integer()
+    used_at = fields.DateTime()
+    search_id = fields.String(allow_none=True)
+    ticket_number = fields.String(allow_none=True)
+
+
+class SinceArgs(StrictSchema):
+    days = fields.Integer(load_default=30, validate=validate.Range(1, 366))
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 200))
+
+
+class HotSchema(Schema):
+    entry_id = fields.Integer()
+    question = fields.String()
+    unit_code = fields.String()
+    usages = fields.Integer()
+
+
+class GapSchema(Schema):
+    query = fields.String()
+    searches = fields.Integer()
+    zero_results = fields.Integer()
+    abandoned = fields.Integer(metadata={"description": "有结果但没有人使用"})
+    last_searched_at = fields.DateTime()
+
+
+class SynonymCreate(StrictSchema):
+    terms = fields.List(fields.String(validate=validate.Length(1, 50)), required=True,
+                        validate=validate.Length(2, 30), metadata={"description": "第一个为规范词"})
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class SynonymSchema(Schema):
+    id = fields.Integer()
+    terms = fields.List(fields.String())
+    note = fields.String(allow_none=True)
+    updated_at = fields.DateTime()
+
+
+class SynonymImport(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(1, 500_000),
+                         metadata={"description": "每行一组，用 / , 或制表符分隔；# 开头为注释"})
+    replace = fields.Boolean(load_default=False)
+
+
+class SynonymImportResult(Schema):
+    added = fields.Integer()
+    groups = fields.Integer()

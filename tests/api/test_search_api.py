@@ -1,0 +1,148 @@
+"""Operator search through HTTP: only what is live, at once, and any input is safe."""
+from __future__ import annotations
+
+import pytest
+
+from tests.api.test_workflow_api import ALL_PASS
+
+
+def publish_entry(people, **proposal):
+    base = {"similar_questions": [], "keywords": [], "category_id": people.categories["社会民生"],
+            "effective_on": "2026-01-01"}
+    base.update(proposal)
+    cr = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "proposal": base}).json
+    people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={})
+    people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review", json={"approve": True, "checks": ALL_PASS})
+    r = people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review", json={"decision": "publish"})
+    assert r.status_code == 200, r.json
+    return r.json["entry_id"]
+
+
+@pytest.fixture
+def corpus(people):
+    ids = {
+        "social": publish_entry(people, question="社会保险中断缴费后如何补缴？", similar_questions=["养老保险断缴怎么办"],
+                                answer="1. 携带身份证到区社保中心办理补缴。\n2. 灵活就业人员可在当年内补缴。",
+                                keywords=["社会保险", "补缴"]),
+        "school": publish_entry(people, question="小学一年级入学需要准备哪些材料？",
+                                answer="1. 户口簿；\n2. 房产证明；\n3. 预防接种证。", keywords=["入学", "小学"]),
+        "fund": publish_entry(people, question="住房公积金租房提取怎么办理？",
+                              answer="1. 登录济南公积金APP；\n2. 选择租房提取。", keywords=["住房公积金"]),
+        "expired": publish_entry(people, question="春节期间社保大厅停止办公的通知", answer="1. 停止办公至初七。",
+                                 category_id=people.categories["通知公告"], effective_on="2026-01-01",
+                                 expires_on="2026-02-28"),
+        "future": publish_entry(people, question="明年社保缴费基数调整的通知", answer="1. 2027年起执行新基数。",
+                                effective_on="2027-01-01"),
+    }
+    return ids
+
+
+def search(caller, q, **params):
+    r = caller.get("/api/v1/search", query_string={"q": q, **params})
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+def test_everyday_words_find_the_right_answer_first(people, corpus):
+    hits = search(people.operator, "社保断交了怎么补")["hits"]
+    assert hits[0]["entry_id"] == corpus["social"]
+    assert "<em>" in "".join(hits[0]["highlights"].values())
+    assert hits[0]["unit_code"] == "HX" and hits[0]["updated_at"] and hits[0]["effective_on"] == "2026-01-01"
+    assert search(people.operator, "孩子上学要什么材料")["hits"][0]["entry_id"] == corpus["school"]
+    assert search(people.operator, "公积金租房")["hits"][0]["entry_id"] == corpus["fund"]
+
+
+def test_expired_and_not_yet_effective_entries_are_never_found(people, corpus):
+    found = {h["entry_id"] for h in search(people.operator, "社保 通知 缴费 停止办公 基数")["hits"]}
+    assert corpus["expired"] not in found and corpus["future"] not in found
+    suggestions = people.operator.get("/api/v1/search/suggest", query_string={"prefix": "春节"}).json
+    assert not any("春节" in s for s in suggestions)
+    related = people.operator.get(f"/api/v1/knowledge/{corpus['social']}/related").json
+    assert {corpus["expired"], corpus["future"]}.isdisjoint({h["entry_id"] for h in related})
+
+
+def test_drafts_are_never_found_and_a_publish_is_visible_on_the_next_search(people, corpus):
+    cr = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "proposal": {
+        "question": "电动自行车如何上牌照？", "answer": "1. 到车管所办理。", "category_id": people.categories["社会民生"],
+        "effective_on": "2026-01-01"}}).json
+    assert search(people.operator, "电动自行车上牌")["total"] == 0
+    people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={})
+    people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review", json={"approve": True, "checks": ALL_PASS})
+    people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review", json={"decision": "publish"})
+    hits = search(people.office, "电动自行车上牌")["hits"]
+    assert hits and hits[0]["question"] if "question" in hits[0] else hits
+    assert hits[0]["entry_id"] == people.office.get(f"/api/v1/change-requests/{cr['id']}").json["entry_id"]
+
+
+def test_withdrawn_entries_leave_the_results(people, corpus):
+    r = people.maint_a.post("/api/v1/change-requests", json={"kind": "revoke", "entry_id": corpus["fund"],
+                                                              "base_version": 1, "reason": "业务已调整"}).json
+    people.maint_a.post(f"/api/v1/change-requests/{r['id']}/submit", json={})
+    people.rev_a.post(f"/api/v1/change-requests/{r['id']}/unit-review", json={"approve": True, "checks": ALL_PASS})
+    people.office.post(f"/api/v1/change-requests/{r['id']}/office-review", json={"decision": "publish"})
+    assert corpus["fund"] not in {h["entry_id"] for h in search(people.operator, "公积金租房提取")["hits"]}
+
+
+def test_filters_facets_and_pagination(people, corpus):
+    result = search(people.operator, "社保 入学 公积金", per_page=1)
+    assert result["total"] == 3 and len(result["hits"]) == 1
+    page2 = search(people.operator, "社保 入学 公积金", per_page=1, page=2)
+    assert page2["hits"][0]["entry_id"] != result["hits"][0]["entry_id"]
+    assert sum(f["count"] for f in result["facets"]["unit"]) == 3
+    assert search(people.operator, "社保", category_id=people.categories["政策法规"])["total"] == 0
+    assert search(people.operator, "社保", unit="RSJ")["total"] == 0
+
+
+@pytest.mark.parametrize("q", ["", "AND", "*", '"', "(", ")", "社保 AND (", "a:b", "\x00\x01社保\x7f",
+                               "社" * 1999, "OR NOT", "\\", "😀😀", "   "])
+def test_any_query_gets_results_or_a_clear_4xx_never_a_500(people, corpus, q):
+    r = people.operator.get("/api/v1/search", query_string={"q": q})
+    assert r.status_code in (200, 422), r.data[:200]
+
+
+def test_overlong_query_is_a_clear_422(people, corpus):
+    r = people.operator.get("/api/v1/search", query_string={"q": "社" * 2500})
+    assert r.status_code == 422 and r.json["code"] == "validation_failed"
+
+
+def test_ticket_text_recommends_the_matching_entry(people, corpus):
+    ticket = ("市民来电反映：本人原在企业上班，去年辞职后有半年没有交社会保险，现在想把中断的这几个月补上，"
+              "不知道需要带什么材料、去哪里办理，希望相关部门给予答复。")
+    r = people.operator.post("/api/v1/search/recommend", json={"text": ticket})
+    assert r.status_code == 200 and r.json["hits"][0]["entry_id"] == corpus["social"]
+
+
+def test_office_synonyms_apply_at_query_time(people, corpus):
+    assert search(people.operator, "娃娃读书")["total"] == 0
+    r = people.office.post("/api/v1/synonyms", json={"terms": ["入学", "娃娃读书"]})
+    assert r.status_code == 201
+    assert search(people.operator, "娃娃读书")["hits"][0]["entry_id"] == corpus["school"]
+    assert people.operator.post("/api/v1/synonyms", json={"terms": ["a", "b"]}).status_code == 403
+
+
+def test_synonyms_import(people, corpus):
+    r = people.office.post("/api/v1/synonyms/import", json={"text": "# 口语\n入学/念书\n公积金,住房公积金\n"})
+    assert r.status_code == 200 and r.json["added"] == 2
+    assert search(people.operator, "念书")["hits"][0]["entry_id"] == corpus["school"]
+
+
+def test_usage_feeds_the_hot_list_and_unused_searches_form_the_gap_report(people, corpus, clock):
+    result = search(people.operator, "社保断交了怎么补")
+    r = people.operator.post(f"/api/v1/knowledge/{corpus['social']}/usages",
+                             json={"search_id": result["search_id"], "ticket_number": "GD20261102001"})
+    assert r.status_code == 201
+    hot = people.operator.get("/api/v1/search/hot").json
+    assert hot[0]["entry_id"] == corpus["social"] and hot[0]["usages"] == 1
+    search(people.operator, "护照过期了怎么换")  # nothing about passports
+    search(people.operator, "公积金租房")  # found but nobody used it
+    clock.set("2026-11-02T11:00:00+08:00")
+    gaps = {g["query"]: g for g in people.office.get("/api/v1/search/gaps").json}
+    assert gaps["护照过期了怎么换"]["zero_results"] == 1
+    assert gaps["公积金租房"]["abandoned"] == 1
+    assert "社保断交了怎么补" not in gaps
+    assert people.operator.get("/api/v1/search/gaps").status_code == 403
+
+
+def test_knowledge_list_with_q_searches(people, corpus):
+    r = people.operator.get("/api/v1/knowledge", query_string={"q": "社保断交了怎么补"})
+    assert r.status_code == 200 and r.json["hits"][0]["entry_id"] == corpus["social"]
