@@ -43,7 +43,7 @@ def migrate(env: Env) -> None:
     from kb.migrate import upgrade
 
     upgrade(env.url)
-    ensure_seed_data(env.uow(), system_clock())
+    ensure_seed_data(env.uow, system_clock())
     click.echo(f"database at the latest schema: {env.url}")
 
 
@@ -114,6 +114,23 @@ def demo(env: Env, as_json, if_empty) -> None:
             click.echo(json.dumps(user, ensure_ascii=False))
         else:
             click.echo(f"{user['role']:<14} {user['unit_code'] or '-':<8} {user['name']:<10} {user['token']}")
+
+
+@main.command()
+@click.option("--index-dir", default=None, help="this host's index folder (default: KB_INDEX_DIR or var/index)")
+@click.option("--backend", default=None, type=click.Choice(["tantivy", "whoosh"]))
+@pass_env
+def reindex(env: Env, index_dir, backend) -> None:
+    """Rebuild this host's search index from the database."""
+    import time
+
+    from kb.search.sync import SearchIndex
+
+    index = SearchIndex(env.uow, backend or os.environ.get("KB_SEARCH_BACKEND", "tantivy"),
+                        Path(index_dir or os.environ.get("KB_INDEX_DIR", "var/index")))
+    started = time.perf_counter()
+    count = index.rebuild()
+    click.echo(f"indexed {count} published entries in {time.perf_counter() - started:.1f} s")
 
 
 @main.command()

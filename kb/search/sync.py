@@ -82,7 +82,7 @@ def documents_for(session, entry_ids: Iterable[int] | None) -> tuple[list[Search
             answer=version.answer, category_path=paths.get(version.category_id, (version.category_id,)),
             unit_code=unit.code, effective_on=version.effective_on, expires_on=version.expires_on,
             payload={
-                "version": entry.published_number, "unit_code": unit.code, "unit_name": unit.name,
+                "version": entry.published_number, "question": version.question, "unit_code": unit.code, "unit_name": unit.name,
                 "category_id": version.category_id, "category_name": names.get(version.category_id),
                 "updated_at": entry.published_at.isoformat() if entry.published_at else None,
                 "verified_at": entry.verified_at.isoformat() if entry.verified_at else None,
@@ -231,7 +231,25 @@ class SearchIndex:
         self.catch_up()
         return self.backend.related(entry_id, today, limit)
 
+    def near_duplicates(self, question: str, today: date, *, exclude: int | None = None,
+                        threshold: float = 0.6, limit: int = 3) -> list[tuple[int, str]]:
+        """Published questions that say nearly the same thing (token overlap), for submission warnings."""
+        from kb.search.analyzer import tokenize_query
+
+        mine = set(tokenize_query(question))
+        if not mine:
+            return []
+        found = []
+        for hit in self.search(SearchQuery(text=question, today=today, limit=10)).hits:
+            other_question = hit.payload.get("question") or ""
+            theirs = set(tokenize_query(other_question))
+            overlap = len(mine & theirs) / len(mine | theirs) if theirs else 0.0
+            if hit.entry_id != exclude and overlap >= threshold:
+                found.append((hit.entry_id, other_question))
+        return found[:limit]
+
     def health(self) -> dict:
+        self.catch_up()
         backend = self.backend
         return {"backend": self.kind, "documents": backend.doc_count(),
                 "applied_sequence": backend.applied_sequence(), "last_repair": self.last_repair}

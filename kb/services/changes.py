@@ -96,7 +96,11 @@ def _check_fields(session, proposal: dict) -> dict:
     return proposal
 
 
-def _warnings(session, proposal: dict, entry_id: int | None) -> list:
+# Finds published questions nearly the same as a proposed one: (question, exclude_entry_id) -> [(id, question)].
+NearDuplicates = Callable[[str, int | None], list[tuple[int, str]]]
+
+
+def _warnings(session, proposal: dict, entry_id: int | None, near: NearDuplicates | None = None) -> list:
     duplicates: list[tuple[int, str]] = []
     if proposal.get("question"):
         key = question_key(proposal["question"])
@@ -107,6 +111,9 @@ def _warnings(session, proposal: dict, entry_id: int | None) -> list:
             .where(KnowledgeVersion.question_key == key, KnowledgeEntry.status == EntryStatus.PUBLISHED.value)
             .limit(5)).all()
         duplicates = [(eid, q) for eid, q in rows if eid != entry_id]
+        if near is not None:
+            known = {eid for eid, _ in duplicates}
+            duplicates += [(eid, q) for eid, q in near(proposal["question"], entry_id) if eid not in known]
     warnings = check_proposal(proposal, duplicate_questions=duplicates)
     for source in warning_sources:
         warnings.extend(source(session, proposal, entry_id))
@@ -122,7 +129,7 @@ def _require_base(entry: KnowledgeEntry, base_number: int | None) -> None:
 
 def create(uow, actor: Actor, *, kind: str, now: datetime, entry_id: int | None = None,
            base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
-           unit_code: str | None = None) -> dict:
+           unit_code: str | None = None, near_duplicates: NearDuplicates | None = None) -> dict:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     kind_ = ChangeKind(kind)
     proposal = dict(proposal or {})
@@ -168,7 +175,7 @@ def create(uow, actor: Actor, *, kind: str, now: datetime, entry_id: int | None 
             reason=reason, revision=1, created_by_id=actor.user_id, created_at=now, updated_at=now)
         s.add(cr)
         s.flush()
-        warnings = _warnings(s, proposal, cr.entry_id) if kind_.carries_content else []
+        warnings = _warnings(s, proposal, cr.entry_id, near_duplicates) if kind_.carries_content else []
         view = change_request_view(cr, warnings)
         audit.record(s, actor, "change_request.create", "change_request", cr.id, None, view, now)
         uow.commit()
@@ -190,10 +197,10 @@ def _check_revision(cr: ChangeRequest, revision: int | None) -> None:
                            details={"revision": revision, "current_revision": cr.revision})
 
 
-def get(uow, actor: Actor, cr_id: int) -> dict:
+def get(uow, actor: Actor, cr_id: int, near_duplicates: NearDuplicates | None = None) -> dict:
     with uow:
         cr = _scoped(uow.session, actor, cr_id)
-        warnings = _warnings(uow.session, _from_json(cr.proposal), cr.entry_id) \
+        warnings = _warnings(uow.session, _from_json(cr.proposal), cr.entry_id, near_duplicates) \
             if ChangeKind(cr.kind).carries_content and cr.state != State.PUBLISHED.value else []
         return change_request_view(cr, warnings)
 
@@ -217,7 +224,8 @@ def list_for(uow, actor: Actor, *, state: str | None = None, unit_code: str | No
 
 
 def edit(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime,
-         proposal: dict | None = None, reason: str | None = None) -> dict:
+         proposal: dict | None = None, reason: str | None = None,
+         near_duplicates: NearDuplicates | None = None) -> dict:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     with uow:
         s = uow.session
@@ -235,7 +243,8 @@ def edit(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime,
         cr.revision += 1
         cr.updated_at = now
         s.flush()
-        warnings = _warnings(s, _from_json(cr.proposal), cr.entry_id) if ChangeKind(cr.kind).carries_content else []
+        warnings = _warnings(s, _from_json(cr.proposal), cr.entry_id, near_duplicates) \
+            if ChangeKind(cr.kind).carries_content else []
         view = change_request_view(cr, warnings)
         audit.record(s, actor, "change_request.edit", "change_request", cr.id, before, view, now)
         uow.commit()

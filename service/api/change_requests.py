@@ -14,6 +14,11 @@ from service.schemas.knowledge import (
 blp = api_blueprint("change-requests", __name__, "变更申请：采集 → 单位审核 → 热线办发布")
 
 
+def _near_duplicates():
+    ctx = kb()
+    return lambda question, exclude: ctx.search.near_duplicates(question, ctx.today(), exclude=exclude)
+
+
 def _with_etag(view: dict):
     return view, 200, {"ETag": f'"r{view["revision"]}"'}
 
@@ -38,7 +43,7 @@ class ChangeRequests(MethodView):
         view = changes.create(
             kb().uow(), current_actor(), kind=body["kind"], now=kb().now(), entry_id=body["entry_id"],
             base_number=if_match_number(body["base_version"], "v"), proposal=body["proposal"],
-            reason=body["reason"], unit_code=body["unit_code"])
+            reason=body["reason"], unit_code=body["unit_code"], near_duplicates=_near_duplicates())
         return view, 201, {"ETag": f'"r{view["revision"]}"'}
 
 
@@ -48,7 +53,7 @@ class ChangeRequest(MethodView):
     @documented_errors(blp, 401, 403, 404)
     def get(self, cr_id):
         """Get a change request with its reviews and submission warnings"""
-        return _with_etag(changes.get(kb().reader(), current_actor(), cr_id))
+        return _with_etag(changes.get(kb().reader(), current_actor(), cr_id, _near_duplicates()))
 
     @blp.arguments(ChangeRequestUpdate)
     @blp.response(200, ChangeRequestSchema)
@@ -57,7 +62,8 @@ class ChangeRequest(MethodView):
         """Edit a draft or a returned request; a stale revision is a 409"""
         return _with_etag(changes.edit(
             kb().uow(), current_actor(), cr_id, revision=if_match_number(body.get("revision"), "r"),
-            now=kb().now(), proposal=body.get("proposal"), reason=body.get("reason")))
+            now=kb().now(), proposal=body.get("proposal"), reason=body.get("reason"),
+            near_duplicates=_near_duplicates()))
 
 
 @blp.route("/<int:cr_id>/submit")

@@ -146,3 +146,11 @@ def test_usage_feeds_the_hot_list_and_unused_searches_form_the_gap_report(people
 def test_knowledge_list_with_q_searches(people, corpus):
     r = people.operator.get("/api/v1/knowledge", query_string={"q": "社保断交了怎么补"})
     assert r.status_code == 200 and r.json["hits"][0]["entry_id"] == corpus["social"]
+
+
+def test_a_nearly_identical_question_is_flagged_at_submission(people, corpus):
+    r = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "proposal": {
+        "question": "社会保险中断缴费以后怎样补缴", "answer": "1. 到社保中心。"}})
+    assert r.status_code == 201
+    duplicates = [w for w in r.json["warnings"] if w["code"] == "duplicate_question"]
+    assert duplicates and str(corpus["social"]) in duplicates[0]["message"]
