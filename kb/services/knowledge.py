@@ -13,6 +13,10 @@ from kb.services.categories import subtree_ids
 READERS = (Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
 
 
+def require_reader(actor: Actor) -> None:
+    require_role(actor, *READERS)
+
+
 def version_view(v: KnowledgeVersion) -> dict:
     return {
         "number": v.number, "question": v.question, "similar_questions": list(v.similar_questions or []),
