@@ -43,7 +43,7 @@ def migrate(env: Env) -> None:
     from kb.migrate import upgrade
 
     upgrade(env.url)
-    ensure_seed_data(env.uow, system_clock())
+    ensure_seed_data(env.uow, system_clock)
     click.echo(f"database at the latest schema: {env.url}")
 
 
