@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_context(app)
     _init_search(app)
     _init_api(app)
+    _init_docs_assets(app)
     _init_health(app)
     return app
 
@@ -40,9 +41,8 @@ def _configure(app: Flask, overrides: dict[str, Any]) -> None:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        OPENAPI_REDOC_PATH="/redoc",
-        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@next/bundles/redoc.standalone.js",
+        # Served from the swagger-ui-bundle package, so /docs works on a network without internet access.
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
@@ -95,6 +95,15 @@ def _init_api(app: Flask) -> None:
     api.spec.components.schema("ApiError", schema=ErrorSchema)
     register_blueprints(api)
     app.extensions["kb.api"] = api
+
+
+def _init_docs_assets(app: Flask) -> None:
+    from flask import send_from_directory
+    from swagger_ui_bundle import swagger_ui_path
+
+    @app.get("/docs/assets/<path:filename>")
+    def swagger_ui_assets(filename: str):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
 
 def _init_health(app: Flask) -> None:

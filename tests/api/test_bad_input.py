@@ -107,3 +107,14 @@ def test_tokens_are_stored_only_as_hashes(people, session_factory):
     with session_factory() as s:
         stored = [row[0] for row in s.execute(text("SELECT token_hash FROM api_tokens"))]
     assert people.operator.token not in stored and len(stored[0]) == 64
+
+
+def test_docs_and_openapi_are_served_without_a_token(app):
+    client = app.test_client()
+    spec = client.get("/openapi.json").json
+    assert "/api/v1/change-requests/{cr_id}/unit-review" in spec["paths"]
+    assert "bearerAuth" in spec["components"]["securitySchemes"]
+    page = client.get("/docs")
+    assert page.status_code == 200 and b"/docs/assets/swagger-ui-bundle.js" in page.data
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/healthz").json["status"] == "ok"
