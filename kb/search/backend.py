@@ -82,7 +82,7 @@ EMPTY_RESULT = SearchResult(total=0, hits=(), facets={})
 
 @runtime_checkable
 class SearchBackend(Protocol):
-    """An on-disk index of in-effect-or-not published entries.
+    """An on-disk index of published entries, in effect or not (the in-effect rule applies at query time).
 
     Writes are buffered until ``commit``, which makes them durable and
     visible to this instance and records the last outbox sequence applied.
@@ -110,6 +110,14 @@ class SearchBackend(Protocol):
 
     def applied_sequence(self) -> int:
         """The sequence recorded by the last commit; 0 for a new index."""
+        ...
+
+    def analyzer_version(self) -> int | None:
+        """The ``ANALYZER_VERSION`` the indexed documents were analysed with; None for a new index.
+
+        Set when an empty index gets its first commit (or by ``clear``), kept by
+        later commits: a difference from the running analyzer means rebuild.
+        """
         ...
 
     def refresh(self) -> None:
@@ -143,10 +151,12 @@ class SearchBackend(Protocol):
         ...
 
 
-def open_backend(kind: str, path: Path, synonyms: SynonymSet | None = None) -> SearchBackend:
+def open_backend(kind: str, path: Path, synonyms: SynonymSet | None = None, **options: Any) -> SearchBackend:
     """Open (or create) the index of ``kind`` at ``path``.
 
-    Raises ``IndexCorrupt`` if an index exists there but cannot be opened,
+    ``options`` go to the backend (``lock_wait_seconds`` for both; tantivy
+    also takes ``writer_heap_bytes`` and ``writer_threads``). Raises
+    ``IndexCorrupt`` if an index exists there but cannot be opened,
     ``ValueError`` for an unknown kind.
     """
     from kb.search.synonyms import SynonymSet
@@ -155,9 +165,9 @@ def open_backend(kind: str, path: Path, synonyms: SynonymSet | None = None) -> S
     if kind == "tantivy":
         from kb.search.tantivy_backend import TantivyBackend
 
-        return TantivyBackend(Path(path), synonyms)
+        return TantivyBackend(Path(path), synonyms, **options)
     if kind == "whoosh":
         from kb.search.whoosh_backend import WhooshBackend
 
-        return WhooshBackend(Path(path), synonyms)
+        return WhooshBackend(Path(path), synonyms, **options)
     raise ValueError(f"unknown search backend {kind!r}; expected one of {', '.join(BACKEND_KINDS)}")

@@ -99,6 +99,10 @@ class SynonymSet:
                     by_token.setdefault(tokens[0], []).append(index)
                 else:
                     by_first.setdefault(tokens[0], []).append((tokens, index))
+                # A vocabulary word said in pieces (公积金…取出) still finds its group.
+                components = tuple(analyzer.term_components(term))
+                if len(components) > 1 and components != tokens:
+                    by_first.setdefault(components[0], []).append((components, index))
             analysed.append(tuple(forms))
         object.__setattr__(self, "_analysed", tuple(analysed))
         object.__setattr__(self, "_by_token", {k: tuple(dict.fromkeys(v)) for k, v in by_token.items()})

@@ -39,13 +39,14 @@ from tantivy import Document, FieldType, Index, Occur, Query
 from kb.search import analyzer, pipeline
 from kb.search.backend import (
     EMPTY_RESULT,
+    IndexBusy,
     IndexCorrupt,
     SearchDocument,
     SearchHit,
     SearchQuery,
     SearchResult,
 )
-from kb.search.locking import WriterLock
+from kb.search.locking import DEFAULT_WAIT_SECONDS, WriterLock
 from kb.search.pipeline import AnalyzedDocument, Filters, WeightedQuery
 from kb.search.synonyms import SynonymSet
 
@@ -91,14 +92,21 @@ class TantivyBackend:
         synonyms: SynonymSet,
         writer_heap_bytes: int = 128_000_000,
         writer_threads: int = 0,
+        lock_wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        auto_refresh: bool = False,
     ) -> None:
+        """``auto_refresh``: let tantivy watch the index and reload by itself
+        shortly (~0.5 s) after another process commits, instead of waiting for
+        ``refresh()``."""
         self.path = Path(path)
+        self._auto_refresh = auto_refresh
         self.synonyms = synonyms
         self._writer_heap = writer_heap_bytes
         self._writer_threads = writer_threads
-        self._lock = WriterLock(self.path)
+        self._lock = WriterLock(self.path, lock_wait_seconds)
         self._write_mutex = threading.RLock()
         self._writer: Any = None
+        self._cleared = False
         self.path.mkdir(parents=True, exist_ok=True)
         self.schema = _schema()
         self._index = self._open_or_create()
@@ -129,7 +137,7 @@ class TantivyBackend:
 
     def _prepare(self, index: Index) -> Index:
         index.register_tokenizer(_TOKENIZER, _whitespace_analyzer())
-        index.config_reader(reload_policy="manual")
+        index.config_reader(reload_policy="commit" if self._auto_refresh else "manual")
         return index
 
     def _searcher(self) -> tantivy.Searcher:
@@ -141,6 +149,11 @@ class TantivyBackend:
             self._lock.acquire()
             try:
                 self._writer = self._index.writer(self._writer_heap, self._writer_threads)
+            except ValueError as exc:  # tantivy's own lock, held by a writer outside kb
+                self._lock.release()
+                if "LockBusy" in str(exc):
+                    raise IndexBusy(f"the tantivy index at {self.path} has another writer") from exc
+                raise
             except BaseException:
                 self._lock.release()
                 raise
@@ -197,7 +210,7 @@ class TantivyBackend:
                 writer.delete_documents_by_term("kind", "meta")
                 meta = Document()
                 meta.add_text("kind", "meta")
-                meta.add_bytes("data", json.dumps(_meta_data(applied_sequence)).encode())
+                meta.add_bytes("data", json.dumps(self._meta_data(applied_sequence)).encode())
                 writer.add_document(meta)
                 writer.commit()
             except BaseException:
@@ -222,7 +235,20 @@ class TantivyBackend:
         with self._write_mutex:
             writer = self._ensure_writer()
             writer.delete_all_documents()
-            self.commit(0)
+            self._cleared = True
+            try:
+                self.commit(0)
+            finally:
+                self._cleared = False
+
+    def _meta_data(self, applied_sequence: int) -> dict[str, int]:
+        if not self._cleared:
+            self._index.reload()  # read the meta document as last committed, by anyone
+        built = None if self._cleared else self.analyzer_version()
+        return {
+            "applied_sequence": int(applied_sequence),
+            "analyzer_version": analyzer.ANALYZER_VERSION if built is None else built,
+        }
 
     def close(self) -> None:
         self.rollback()
@@ -234,6 +260,10 @@ class TantivyBackend:
     def applied_sequence(self) -> int:
         meta = self._meta(self._searcher())
         return int(meta.get("applied_sequence", 0)) if meta else 0
+
+    def analyzer_version(self) -> int | None:
+        meta = self._meta(self._searcher())
+        return int(meta["analyzer_version"]) if meta and "analyzer_version" in meta else None
 
     def _meta(self, searcher: tantivy.Searcher) -> dict[str, Any] | None:
         found = searcher.search(Query.term_query(self.schema, "kind", "meta"), limit=1)
@@ -249,7 +279,7 @@ class TantivyBackend:
         weighted = pipeline.build_query(query, self.synonyms)
         if weighted is None:
             return EMPTY_RESULT
-        engine_query = self._filtered(self._text_query(weighted), pipeline.filters_for(query))
+        engine_query = self._filtered(weighted, pipeline.filters_for(query))
         searcher = self._searcher()
         limit = max(1, min(query.limit, _MAX_LIMIT))
         offset = max(0, query.offset)
@@ -306,7 +336,7 @@ class TantivyBackend:
         if len(suggestions) < limit:
             wanted = pipeline.suggestion_query(prefix, self.synonyms)
             if wanted is not None:
-                engine_query = self._filtered(self._text_query(wanted), filters)
+                engine_query = self._filtered(wanted, filters)
                 found = searcher.search(engine_query, limit=limit * 2)
                 for _, address in found.hits:
                     stored = pipeline.load_stored(searcher.doc(address).get_first("data"))
@@ -337,59 +367,70 @@ class TantivyBackend:
         if weighted is None:
             return []
         filters = Filters(today=pipeline.day_number(today), exclude_entry_id=int(entry_id))
-        found = searcher.search(self._filtered(self._text_query(weighted), filters), limit=limit)
+        found = searcher.search(self._filtered(weighted, filters), limit=limit)
         return self._hits(searcher, found.hits, weighted)
 
     # -- query translation ---------------------------------------------------
-    def _term(self, field: str, alternative: str) -> Query:
+    def _term(self, field: str, alternative: str, boost: float) -> Query:
         tokens = alternative.split()
         if len(tokens) == 1:
-            return Query.term_query(self.schema, field, tokens[0], index_option="freq")
-        return Query.boolean_query(
-            [(Occur.Must, Query.term_query(self.schema, field, t, index_option="freq")) for t in tokens]
-        )
+            query = Query.term_query(self.schema, field, tokens[0], index_option="freq")
+        else:
+            query = Query.boolean_query(
+                [(Occur.Must, Query.term_query(self.schema, field, t, index_option="freq")) for t in tokens]
+            )
+        return Query.boost_query(query, boost)
 
-    def _group_in_field(self, field: str, group: tuple[tuple[str, float], ...], boost: float) -> Query:
-        alternatives = [Query.boost_query(self._term(field, alt), boost * weight) for alt, weight in group]
-        if len(alternatives) == 1:
-            return alternatives[0]
-        return Query.disjunction_max_query(alternatives)
+    def _text_clauses(self, weighted: WeightedQuery) -> list[tuple[Occur, Query]]:
+        """One flat list of Should clauses: nesting costs tantivy more than the clauses themselves."""
+        clauses = [(Occur.Should, self._term(f, alt, w)) for f, alt, w in weighted.clauses()]
+        for field, words in weighted.together_clauses():
+            together = Query.boolean_query([(Occur.Must, self._term(field, word, w)) for word, w in words])
+            clauses.append((Occur.Should, together))
+        return clauses
 
     def _text_query(self, weighted: WeightedQuery) -> Query:
-        clauses = []
-        for group in weighted.groups:
-            for field, boost in weighted.field_boosts.items():
-                clauses.append((Occur.Should, self._group_in_field(field, group, boost)))
-        if weighted.cooccurrence_min:
-            for field in weighted.cooccurrence_fields:
-                boost = weighted.field_boosts.get(field, 1.0) * weighted.cooccurrence_boost
-                together = Query.boolean_query(
-                    [(Occur.Should, self._group_in_field(field, g, boost)) for g in weighted.groups],
-                    minimum_number_should_match=weighted.cooccurrence_min,
-                )
-                clauses.append((Occur.Should, together))
-        return Query.boolean_query(clauses)
+        return Query.boolean_query(self._text_clauses(weighted))
+
+    def _filter_clauses(self, filters: Filters) -> list[tuple[Occur, Query]]:
+        """The filters as clauses for the same boolean as the scoring clauses; they add nothing to scores.
+
+        The in-effect rule is one exclusion (effective after today or expired
+        before today) over the inverted index: few entries are out of effect,
+        so it touches few postings. At 100k entries it costs 0.6 ms at p95,
+        against 1.0 ms for two exclusions and 3.4 ms for two inclusive ranges.
+        """
+        out_of_effect = Query.boolean_query(
+            [
+                (Occur.Should, Query.range_query(
+                    self.schema, "effective_on", FieldType.Integer, lower_bound=filters.today,
+                    include_lower=False, use_inverted_index=True)),
+                (Occur.Should, Query.range_query(
+                    self.schema, "expires_on", FieldType.Integer, upper_bound=filters.today,
+                    include_upper=False, use_inverted_index=True)),
+            ]
+        )
+        clauses = [(Occur.MustNot, out_of_effect)]
+        if filters.category_id is not None:
+            clauses.append((Occur.Must, Query.boost_query(
+                Query.term_query(self.schema, "category", int(filters.category_id)), 0.0)))
+        if filters.unit_codes:
+            clauses.append((Occur.Must, Query.boost_query(
+                Query.term_set_query(self.schema, "unit", list(filters.unit_codes)), 0.0)))
+        if filters.exclude_entry_id is not None:
+            clauses.append((Occur.MustNot, Query.term_query(self.schema, "entry_id", filters.exclude_entry_id)))
+        return clauses
 
     def _filter_query(self, filters: Filters) -> Query:
-        must = [
-            (Occur.Must, Query.term_query(self.schema, "kind", "entry")),
-            (Occur.Must, Query.range_query(self.schema, "effective_on", FieldType.Integer, upper_bound=filters.today)),
-            (Occur.Must, Query.range_query(self.schema, "expires_on", FieldType.Integer, lower_bound=filters.today)),
-        ]
-        if filters.category_id is not None:
-            must.append((Occur.Must, Query.term_query(self.schema, "category", int(filters.category_id))))
-        if filters.unit_codes:
-            must.append((Occur.Must, Query.term_set_query(self.schema, "unit", list(filters.unit_codes))))
-        if filters.exclude_entry_id is not None:
-            must.append((Occur.MustNot, Query.term_query(self.schema, "entry_id", filters.exclude_entry_id)))
-        return Query.boolean_query(must)
-
-    def _filtered(self, text_query: Query, filters: Filters) -> Query:
+        """The filters alone: every entry document (the meta document has no dates) passing them."""
         return Query.boolean_query(
-            [
-                (Occur.Must, text_query),
-                (Occur.Must, Query.boost_query(self._filter_query(filters), 0.0)),
-            ]
+            [(Occur.Must, Query.term_query(self.schema, "kind", "entry")), *self._filter_clauses(filters)]
+        )
+
+    def _filtered(self, weighted: WeightedQuery, filters: Filters) -> Query:
+        """Scoring clauses and filters in one boolean; at least one scoring clause must match."""
+        return Query.boolean_query(
+            [*self._text_clauses(weighted), *self._filter_clauses(filters)], minimum_number_should_match=1
         )
 
     # -- integrity -----------------------------------------------------------
@@ -412,10 +453,6 @@ class TantivyBackend:
             raise
         except (_ENGINE_ERRORS + (KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError)) as exc:
             raise IndexCorrupt(f"the tantivy index at {self.path} cannot be read: {exc}") from exc
-
-
-def _meta_data(applied_sequence: int) -> dict[str, int]:
-    return {"applied_sequence": int(applied_sequence), "analyzer_version": analyzer.ANALYZER_VERSION}
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

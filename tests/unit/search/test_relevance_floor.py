@@ -1,0 +1,40 @@
+"""Relevance must not regress: fixed development subset, tantivy, floors a little under what was measured.
+
+Measured (first 300 queries of each kind over the 7,863-entry gov knowledge
+base): detail_to_title recall@10 0.973 / MRR 0.890 (ticket mode),
+paraphrase recall@10 1.000 / MRR 0.866 (54 queries: one query changing rank
+moves MRR by up to 0.01).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from benchmarks.relevance import evaluate, index_corpus, load_corpus, load_queries, open_for_evaluation
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DATA_DIR = Path(os.environ.get("KB_DEV_DATA_DIR") or REPO_ROOT / ".." / "shared" / "data")
+
+FLOORS = {  # kind: (recall@10, MRR)
+    "detail_to_title": (0.95, 0.85),
+    "paraphrase": (0.95, 0.80),
+}
+
+pytestmark = pytest.mark.skipif(
+    not (DATA_DIR / "gov_qa_kb.jsonl").exists() or not (DATA_DIR / "gov_dev_queries.jsonl").exists(),
+    reason=f"development data not found in {DATA_DIR} (set KB_DEV_DATA_DIR to its folder)",
+)
+
+
+def test_gov_development_queries_stay_above_the_relevance_floors(tmp_path):
+    corpus = load_corpus(DATA_DIR, "gov")
+    queries = load_queries(DATA_DIR, corpus, "gov", per_kind=300)
+    backend = open_for_evaluation("tantivy", tmp_path / "index")
+    index_corpus(backend, corpus.documents)
+    metrics = evaluate(backend, queries)
+    backend.close()
+    for kind, (recall_floor, mrr_floor) in FLOORS.items():
+        assert metrics[kind].recall_at_10 >= recall_floor, (kind, metrics[kind])
+        assert metrics[kind].mrr >= mrr_floor, (kind, metrics[kind])
