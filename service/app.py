@@ -29,6 +29,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_api(app)
     _init_docs_assets(app)
     _init_health(app)
+    # Correction-loop scheduler (docs/corrections.md): with RUN_SCHEDULER set, this process ticks on
+    # standby and runs the jobs only while it holds the database lease, so one process of many runs them.
+    if app.config.get("RUN_SCHEDULER"):
+        from service.jobs import start_in_app
+        start_in_app(app)
     return app
 
 

@@ -145,3 +145,96 @@ def serve(host, port, workers, no_scheduler) -> None:
     args = ["gunicorn", "--chdir", str(ROOT), "--bind", f"{host}:{port}", "--workers", str(workers),
             "--access-logfile", "-", "wsgi:app"]
     os.execvp(sys.executable, [sys.executable, "-m", *args])
+
+
+# --- the correction loop: calendar, scheduler, jobs (docs/corrections.md) ---
+
+
+def _job_context(env: Env):
+    """Engine, unit-of-work factory and job context for the scheduler commands."""
+    from kb.jobs import JobContext
+    from service.jobs import correction_settings
+
+    engine = make_engine(env.url)
+    factory = make_session_factory(engine)
+    return engine, (lambda: UnitOfWork(factory)), JobContext(lambda: UnitOfWork(factory), system_clock,
+                                                             correction_settings({}))
+
+
+def _echo_json(value) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, default=str))
+
+
+@main.group()
+def calendar() -> None:
+    """Working-day calendar: the office's overrides and confirmed years."""
+
+
+@calendar.command("override")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("kind", type=click.Choice(["holiday", "working_day"]))
+@click.option("--note", default=None, help="why, e.g. the notice the date comes from")
+@pass_env
+def calendar_override(env: Env, day, kind, note) -> None:
+    """Declare DAY a holiday or a working day; open tasks' deadlines are recounted."""
+    from kb.services import calendar_admin
+    from service.jobs import correction_settings
+
+    _echo_json(calendar_admin.set_override(env.uow(), None, day.date(), kind=kind, note=note, now=system_clock(),
+                                           settings=correction_settings({})))
+
+
+@calendar.command("confirm-year")
+@click.argument("year", type=click.IntRange(2000, 2100))
+@pass_env
+def calendar_confirm_year(env: Env, year) -> None:
+    """Confirm YEAR has been entered in full; its deadlines stop being provisional."""
+    from kb.services import calendar_admin
+    from service.jobs import correction_settings
+
+    _echo_json(calendar_admin.confirm_year(env.uow(), None, year, now=system_clock(),
+                                           settings=correction_settings({})))
+
+
+@main.command()
+@pass_env
+def scheduler(env: Env) -> None:
+    """Run the scheduled jobs in the foreground (one process runs them; others stand by)."""
+    import logging
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from service.jobs import Scheduler, lease_seconds
+
+    logging.basicConfig(level=os.environ.get("KB_LOG_LEVEL", "INFO"))
+    engine, uow_factory, context = _job_context(env)
+    runner = Scheduler(engine, uow_factory, system_clock, context.settings,
+                       lease_ttl=timedelta(seconds=lease_seconds({})))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runner.start()
+    click.echo(f"scheduler {runner.holder} running; jobs run while it holds the lease (Ctrl-C to stop)")
+    while not stop.wait(1):
+        pass
+    runner.shutdown()
+    engine.dispose()
+
+
+@main.command("run-job")
+@click.argument("name", type=click.Choice(
+    ["mark_overdue", "remind_due_soon", "open_verification_tasks", "withdraw_expired_notices",
+     "recompute_provisional_deadlines"]))
+@pass_env
+def run_job(env: Env, name) -> None:
+    """Run one job now and print its recorded run (safe alongside the scheduler: jobs are idempotent)."""
+    from kb import jobs
+
+    engine, _, context = _job_context(env)
+    try:
+        _echo_json(jobs.run_job(name, context, trigger="command"))
+    except Exception as exc:
+        raise click.ClickException(f"{name} failed (recorded in job_runs): {exc}") from exc
+    finally:
+        engine.dispose()

@@ -31,3 +31,12 @@ def register_blueprints(api) -> None:
 
     for module in (units, users, categories, knowledge, change_requests, audit_events, search, synonyms):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
+
+    # The correction loop: tasks, policy documents, the calendar, the inbox; flags and verification
+    # hang off /api/v1/knowledge/{id} and have collections of their own, so they are mounted at /api/v1.
+    from service.api import calendar, flags, inbox, policies, tasks, verification
+
+    for module in (tasks, policies, calendar, inbox):
+        api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
+    for module in (flags, verification):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")

@@ -1,0 +1,425 @@
+"""The scheduled jobs of the correction loop, the record of their runs, and the lease that
+lets exactly one process run them.
+
+Each job takes its collaborators (a unit-of-work factory, the clock, the
+settings), selects the rows that are due and not yet done, and handles them
+in batches, one transaction per batch, re-checking each row under lock. A
+rerun therefore does nothing, and a run that dies halfway leaves committed
+batches done and the rest for the next run. Unique constraints (one reminder
+per task and kind, one verification task per entry and cycle) hold even if
+two runs ever overlap. See docs/corrections.md.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from kb.calendar import to_shanghai
+from kb.deadlines import TaskSource
+from kb.models import (
+    Category, CorrectionTask, EntryStatus, JobRun, KnowledgeEntry, KnowledgeVersion, ReminderKind, SchedulerLease,
+    TaskReminder)
+from kb.models.tasks import OPEN_STATES
+from kb.search import outbox
+from kb.services import audit, tasks, verification
+from kb.services.categories import ancestry
+from kb.services.tasks import DEFAULT_SETTINGS, CorrectionSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobContext:
+    uow_factory: Callable[[], object]  # a new UnitOfWork per call
+    clock: Callable[[], datetime]
+    settings: CorrectionSettings = field(default_factory=lambda: DEFAULT_SETTINGS)
+    batch_size: int = 100
+
+
+def _ids(ctx: JobContext, query) -> list[int]:
+    with ctx.uow_factory() as uow:
+        return list(uow.session.scalars(query))
+
+
+def _batches(ids: list[int], size: int) -> Iterable[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+def _in_batches(ctx: JobContext, ids: list[int], step: Callable[..., bool], now: datetime, **kwargs) -> int:
+    """Apply `step(session, id, now, ...)` to each id, one transaction per batch; how many it acted on."""
+    done = 0
+    for batch in _batches(ids, ctx.batch_size):
+        with ctx.uow_factory() as uow:
+            acted = sum(bool(step(uow.session, row_id, now, **kwargs)) for row_id in batch)
+            uow.commit()
+        done += acted
+    return done
+
+
+def _remind(session, task: CorrectionTask, kind: ReminderKind, now: datetime) -> bool:
+    exists = session.scalar(select(TaskReminder.id).where(TaskReminder.task_id == task.id,
+                                                          TaskReminder.kind == kind.value))
+    if exists:
+        return False
+    session.add(TaskReminder(task_id=task.id, kind=kind.value, due_at=task.due_at, created_at=now))
+    session.flush()
+    return True
+
+
+# --- mark overdue ----------------------------------------------------------------------------------------------
+
+
+def _overdue(now: datetime):
+    return (tasks.is_overdue(now), CorrectionTask.overdue_marked_at.is_(None))
+
+
+def _mark_overdue_one(session, task_id: int, now: datetime) -> bool:
+    task = session.scalar(select(CorrectionTask).where(CorrectionTask.id == task_id, *_overdue(now))
+                          .with_for_update())
+    if task is None:
+        return False
+    task.overdue_marked_at = now
+    task.updated_at = now
+    tasks._event(session, task, "overdue", now, None, "已超过办理期限", due_at=task.due_at)
+    _remind(session, task, ReminderKind.OVERDUE, now)
+    return True
+
+
+def mark_overdue(ctx: JobContext) -> dict:
+    """Record, once, that an open task went past its deadline; remind its unit."""
+    now = ctx.clock()
+    ids = _ids(ctx, select(CorrectionTask.id).where(*_overdue(now)).order_by(CorrectionTask.id))
+    return {"marked": _in_batches(ctx, ids, _mark_overdue_one, now)}
+
+
+# --- remind of tasks due within one working day ------------------------------------------------------------------
+
+
+def _due_soon(now: datetime, horizon: datetime):
+    reminded = select(TaskReminder.id).where(TaskReminder.task_id == CorrectionTask.id,
+                                             TaskReminder.kind == ReminderKind.DUE_SOON.value)
+    return (CorrectionTask.state.in_(OPEN_STATES), ~tasks.is_overdue(now), CorrectionTask.due_at <= horizon,
+            ~reminded.exists())
+
+
+def _remind_one(session, task_id: int, now: datetime, horizon: datetime) -> bool:
+    task = session.scalar(select(CorrectionTask).where(CorrectionTask.id == task_id, *_due_soon(now, horizon))
+                          .with_for_update(of=CorrectionTask))
+    return task is not None and _remind(session, task, ReminderKind.DUE_SOON, now)
+
+
+def remind_due_soon(ctx: JobContext) -> dict:
+    """One reminder per task when it is due by the end of the next working day."""
+    now = ctx.clock()
+    with ctx.uow_factory() as uow:
+        horizon = tasks.due_soon_horizon(tasks.load_calendar(uow.session), now)
+    ids = _ids(ctx, select(CorrectionTask.id).where(*_due_soon(now, horizon)).order_by(CorrectionTask.id))
+    return {"reminded": _in_batches(ctx, ids, _remind_one, now, horizon=horizon)}
+
+
+# --- yearly verification -----------------------------------------------------------------------------------------
+
+
+def _needs_verification_task(cycle_start, today):
+    has_task = select(CorrectionTask.id).where(CorrectionTask.entry_id == KnowledgeEntry.id,
+                                               CorrectionTask.cycle_starts_on == cycle_start)
+    return (verification.outstanding_since(cycle_start, today), ~has_task.exists())
+
+
+def _open_verification_one(session, entry_id: int, now: datetime, cycle, calendar, settings) -> bool:
+    today = to_shanghai(now).date()
+    entry = session.scalar(select(KnowledgeEntry).where(KnowledgeEntry.id == entry_id,
+                                                        *_needs_verification_task(cycle[0], today))
+                           .with_for_update(of=KnowledgeEntry))
+    if entry is None:
+        return False
+    tasks.open_task(session, unit_id=entry.unit_id, entry_id=entry.id, source=TaskSource.YEARLY_VERIFICATION,
+                    reason="年度校核", received_at=now, now=now, calendar=calendar, settings=settings, cycle=cycle,
+                    detail=f"本周期（{cycle[0].isoformat()} 至 {cycle[1].isoformat()}）尚未更新或校核，"
+                           "请核实内容：仍然准确的请校核确认，需要修改的请提交变更申请")
+    return True
+
+
+def open_verification_tasks(ctx: JobContext) -> dict:
+    """Open one verification task per outstanding entry, once the cycle's end is near."""
+    now = ctx.clock()
+    today = to_shanghai(now).date()
+    cycle = verification.cycle_containing(today, ctx.settings.cycle_months)
+    opens_on = cycle[1] - timedelta(days=ctx.settings.verification_lead_days)
+    if today < opens_on:
+        return {"opened": 0, "opens_on": opens_on.isoformat()}
+    ids = _ids(ctx, select(KnowledgeEntry.id).where(*_needs_verification_task(cycle[0], today))
+               .order_by(KnowledgeEntry.id))
+    opened = 0
+    for batch in _batches(ids, ctx.batch_size):
+        with ctx.uow_factory() as uow:
+            calendar = tasks.load_calendar(uow.session)
+            opened += sum(_open_verification_one(uow.session, entry_id, now, cycle, calendar, ctx.settings)
+                          for entry_id in batch)
+            uow.commit()
+    return {"opened": opened}
+
+
+# --- withdraw expired notices ------------------------------------------------------------------------------------
+
+
+def _notice_category_ids(session) -> set[int]:
+    """Categories flagged as notices, and every category below one."""
+    rows = session.execute(select(Category.id, Category.parent_id, Category.is_notice)).all()
+    parents = {cid: parent for cid, parent, _ in rows}
+    flagged = {cid for cid, _, notice in rows if notice}
+    return {cid for cid in parents if flagged & set(ancestry(parents, cid))}
+
+
+def _expired_notice(today, notice_ids):
+    return (KnowledgeEntry.status == EntryStatus.PUBLISHED.value, KnowledgeVersion.category_id.in_(notice_ids),
+            KnowledgeVersion.expires_on < today)
+
+
+def _published_join(query):
+    return query.join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
+                      & (KnowledgeVersion.number == KnowledgeEntry.published_number))
+
+
+def _withdraw_one(session, entry_id: int, now: datetime, today, notice_ids) -> bool:
+    entry = session.scalar(_published_join(select(KnowledgeEntry))
+                           .where(KnowledgeEntry.id == entry_id, *_expired_notice(today, notice_ids))
+                           .with_for_update(of=KnowledgeEntry))
+    if entry is None:
+        return False
+    expires_on = entry.published_version.expires_on
+    entry.status = EntryStatus.WITHDRAWN.value
+    entry.withdrawn_at = now
+    session.flush()
+    audit.record(session, None, "knowledge.withdraw_expired", "knowledge_entry", entry.id,
+                 {"status": EntryStatus.PUBLISHED.value},
+                 {"status": EntryStatus.WITHDRAWN.value, "withdrawn_at": now, "expires_on": expires_on}, now)
+    outbox.enqueue(session, entry.id, now)
+    return True
+
+
+def withdraw_expired_notices(ctx: JobContext) -> dict:
+    """Notices (通知公告) whose published version expired before today leave the knowledge base."""
+    now = ctx.clock()
+    today = to_shanghai(now).date()
+    with ctx.uow_factory() as uow:
+        notice_ids = _notice_category_ids(uow.session)
+    if not notice_ids:
+        return {"withdrawn": 0}
+    ids = _ids(ctx, _published_join(select(KnowledgeEntry.id)).where(*_expired_notice(today, notice_ids))
+               .order_by(KnowledgeEntry.id))
+    return {"withdrawn": _in_batches(ctx, ids, _withdraw_one, now, today=today, notice_ids=notice_ids)}
+
+
+# --- recompute provisional deadlines ---------------------------------------------------------------------------
+
+
+def recompute_provisional_deadlines(ctx: JobContext) -> dict:
+    """Recount provisional deadlines: the calendar may have learned their days (new library data, overrides)."""
+    now = ctx.clock()
+    with ctx.uow_factory() as uow:
+        changed = tasks.recompute_deadlines(uow.session, tasks.load_calendar(uow.session), ctx.settings, now,
+                                            only_provisional=True)
+        uow.commit()
+    return {"recomputed": len(changed)}
+
+
+JOBS: dict[str, Callable[[JobContext], dict]] = {
+    "mark_overdue": mark_overdue,
+    "remind_due_soon": remind_due_soon,
+    "open_verification_tasks": open_verification_tasks,
+    "withdraw_expired_notices": withdraw_expired_notices,
+    "recompute_provisional_deadlines": recompute_provisional_deadlines,
+}
+
+
+# --- runs --------------------------------------------------------------------------------------------------------
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_view(run: JobRun) -> dict:
+    return {"id": run.id, "job": run.job, "trigger": run.trigger, "holder": run.holder,
+            "started_at": to_shanghai(run.started_at),
+            "finished_at": to_shanghai(run.finished_at) if run.finished_at else None, "outcome": run.outcome,
+            "counts": dict(run.counts or {}), "error": run.error}
+
+
+def run_job(name: str, ctx: JobContext, *, trigger: str = "command", holder: str | None = None) -> dict:
+    """Run one job and record the run: `running` first, then `ok` with its counts or `failed` with the error.
+
+    A failure is recorded and raised again.
+    """
+    job = JOBS[name]
+    with ctx.uow_factory() as uow:
+        run = JobRun(job=name, trigger=trigger, holder=holder or this_process(), started_at=ctx.clock(),
+                     outcome="running", counts={})
+        uow.session.add(run)
+        uow.session.flush()
+        run_id = run.id
+        uow.commit()
+    try:
+        counts = job(ctx)
+    except Exception as exc:
+        _finish(ctx, run_id, "failed", {}, f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    return _finish(ctx, run_id, "ok", counts, None)
+
+
+def _finish(ctx: JobContext, run_id: int, outcome: str, counts: dict, error: str | None) -> dict:
+    with ctx.uow_factory() as uow:
+        run = uow.session.get(JobRun, run_id)
+        run.outcome, run.finished_at, run.counts, run.error = outcome, ctx.clock(), counts, error
+        uow.session.flush()
+        view = run_view(run)
+        uow.commit()
+        return view
+
+
+def mark_interrupted(ctx: JobContext, holder: str) -> int:
+    """A new scheduler took over: runs another scheduler left `running` died with it."""
+    with ctx.uow_factory() as uow:
+        result = uow.session.execute(
+            update(JobRun).where(JobRun.outcome == "running", JobRun.trigger == "scheduler",
+                                 JobRun.holder != holder)
+            .values(outcome="failed", finished_at=ctx.clock(), error="interrupted: the process running it ended"))
+        uow.commit()
+        return result.rowcount or 0
+
+
+def recent_runs(uow, *, job: str | None = None, limit: int = 20) -> list[dict]:
+    with uow:
+        query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
+        if job:
+            query = query.where(JobRun.job == job)
+        return [run_view(r) for r in uow.session.scalars(query)]
+
+
+# --- one scheduler at a time -------------------------------------------------------------------------------------
+
+
+class AdvisoryLease:
+    """PostgreSQL: a session advisory lock on a connection of its own, held while the scheduler runs.
+
+    The lock goes with the connection, so a scheduler that dies (or loses its
+    connection) frees it at once for a standby.
+    """
+
+    KEY = 0x6B62_0002  # arbitrary, constant: "the scheduler"
+
+    def __init__(self, engine):
+        self._engine = engine
+        self._conn = None
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None
+
+    def acquire(self) -> bool:
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT 1"))
+                return True
+            except DBAPIError:
+                log.warning("scheduler lease connection lost; trying to take the lease again")
+                self._drop()
+        conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.KEY})
+        except DBAPIError:
+            conn.invalidate()
+            conn.close()
+            raise
+        if got:
+            self._conn = conn
+            return True
+        conn.close()
+        return False
+
+    def release(self) -> None:
+        if self._conn is None:
+            return
+        try:
+            self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.KEY})
+            self._conn.close()
+        except DBAPIError:
+            self._drop()
+        self._conn = None
+
+    def _drop(self) -> None:
+        try:
+            self._conn.invalidate()  # never hand a connection that may hold the lock back to the pool
+            self._conn.close()
+        finally:
+            self._conn = None
+
+
+class RowLease:
+    """A lease row with an expiry (SQLite, or any database): the holder renews it; others wait for it to lapse."""
+
+    NAME = "scheduler"
+
+    def __init__(self, uow_factory: Callable[[], object], holder: str, ttl: timedelta,
+                 clock: Callable[[], datetime]):
+        self._uow_factory, self.holder, self._ttl, self._clock = uow_factory, holder, ttl, clock
+        self._held = False
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    def acquire(self) -> bool:
+        now = self._clock()
+        try:
+            with self._uow_factory() as uow:
+                s = uow.session
+                row = s.get(SchedulerLease, self.NAME, with_for_update=True)
+                if row is None:
+                    s.add(SchedulerLease(name=self.NAME, holder=self.holder, acquired_at=now,
+                                         expires_at=now + self._ttl))
+                elif row.holder == self.holder or row.expires_at <= now:
+                    if row.holder != self.holder:
+                        row.holder, row.acquired_at = self.holder, now
+                    row.expires_at = now + self._ttl
+                else:
+                    self._held = False
+                    return False
+                s.flush()
+                uow.commit()
+        except IntegrityError:  # another process inserted the row first
+            self._held = False
+            return False
+        self._held = True
+        return True
+
+    def release(self) -> None:
+        if not self._held:
+            return
+        with self._uow_factory() as uow:
+            row = uow.session.get(SchedulerLease, self.NAME, with_for_update=True)
+            if row is not None and row.holder == self.holder:
+                uow.session.delete(row)
+            uow.commit()
+        self._held = False
+
+
+def lease_for(engine, uow_factory: Callable[[], object], *, holder: str | None = None,
+              ttl: timedelta = timedelta(seconds=90), clock: Callable[[], datetime] | None = None):
+    """An advisory lock on PostgreSQL, a lease row elsewhere."""
+    if engine.dialect.name == "postgresql":
+        return AdvisoryLease(engine)
+    from datetime import timezone
+
+    return RowLease(uow_factory, holder or f"{this_process()}:{uuid.uuid4().hex[:6]}", ttl,
+                    clock or (lambda: datetime.now(timezone.utc)))

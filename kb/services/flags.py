@@ -1,0 +1,166 @@
+"""Operators' suggestions and "this answer is wrong or outdated" flags (Huantai 3.2).
+
+An operator flags a published entry; the office turns the flag into an
+operator-suggestion task for the entry's unit or dismisses it with a reason.
+Whoever raised it sees what became of it: waiting, dismissed (and why),
+passed to the unit, fixed in version N, or declined by the unit with the
+office's agreement.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from kb.access import Actor, require_role
+from kb.calendar import to_shanghai
+from kb.deadlines import TaskSource
+from kb.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from kb.models import (
+    CorrectionTask, EntryStatus, FlagKind, FlagState, KnowledgeEntry, KnowledgeFlag, KnowledgeVersion, Role, TaskState,
+    Unit)
+from kb.services import audit, tasks
+
+
+def fate(flag: KnowledgeFlag, task: CorrectionTask | None) -> tuple[str, str]:
+    """What became of the flag, as a code and the sentence its author reads."""
+    if flag.state == FlagState.PENDING.value:
+        return "pending", "待热线办处理"
+    if flag.state == FlagState.DISMISSED.value:
+        return "dismissed", f"未采纳：{flag.triage_reason}"
+    if task is not None and task.state == TaskState.RESOLVED.value:
+        if task.resolved_version is not None:
+            return "fixed", f"已在第 {task.resolved_version} 版修正"
+        return "withdrawn", "该知识已下架"
+    if task is not None and task.state == TaskState.DECLINED.value:
+        return "declined", f"承办单位说明无需修改，热线办已认可：{task.decline_justification}"
+    return "in_task", f"已转交承办单位处理（任务 {flag.task_id}）"
+
+
+def flag_view(flag: KnowledgeFlag, *, question: str | None = None, unit: Unit | None = None) -> dict:
+    task = flag.task
+    code, label = fate(flag, task)
+    return {
+        "id": flag.id, "entry_id": flag.entry_id, "entry_version": flag.entry_version, "entry_question": question,
+        "unit_code": unit.code if unit else None, "kind": flag.kind, "kind_label": FlagKind(flag.kind).label,
+        "text": flag.text, "raised_by": flag.raised_by_id, "raised_at": to_shanghai(flag.raised_at),
+        "state": flag.state, "state_label": FlagState(flag.state).label,
+        "triaged_at": to_shanghai(flag.triaged_at) if flag.triaged_at else None, "triage_reason": flag.triage_reason,
+        "task_id": flag.task_id, "task_state": task.state if task else None,
+        "fixed_in_version": task.resolved_version if task and task.state == TaskState.RESOLVED.value else None,
+        "fate": code, "fate_label": label,
+    }
+
+
+def rows_query():
+    return (select(KnowledgeFlag, KnowledgeVersion.question, Unit).options(selectinload(KnowledgeFlag.task))
+            .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeFlag.entry_id)
+            .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
+                  & (KnowledgeVersion.number == KnowledgeEntry.published_number))
+            .join(Unit, Unit.id == KnowledgeEntry.unit_id))
+
+
+def views_of(session, query) -> list[dict]:
+    return [flag_view(f, question=q, unit=u) for f, q, u in session.execute(query)]
+
+
+def _one_view(session, flag: KnowledgeFlag) -> dict:
+    session.flush()
+    return views_of(session, rows_query().where(KnowledgeFlag.id == flag.id))[0]
+
+
+def raise_flag(uow, actor: Actor, entry_id: int, *, kind: str, text: str, now: datetime) -> dict:
+    require_role(actor, Role.OPERATOR)
+    kind_ = FlagKind(kind)
+    if not (text or "").strip():
+        raise ValidationFailed({"text": "请说明建议或错误之处"})
+    today = to_shanghai(now).date()
+    with uow:
+        s = uow.session
+        entry = s.get(KnowledgeEntry, entry_id)
+        version = entry.published_version if entry is not None else None
+        live = (entry is not None and entry.status == EntryStatus.PUBLISHED.value and version.effective_on <= today
+                and (version.expires_on is None or version.expires_on >= today))
+        if not live:
+            raise NotFound(f"知识 {entry_id} 不存在或已下架", code="entry_not_found")
+        flag = KnowledgeFlag(entry_id=entry.id, entry_version=entry.published_number, kind=kind_.value,
+                             text=text.strip(), raised_by_id=actor.user_id, raised_at=now,
+                             state=FlagState.PENDING.value)
+        s.add(flag)
+        s.flush()
+        view = _one_view(s, flag)
+        audit.record(s, actor, "flag.raise", "knowledge_flag", flag.id, None, view, now)
+        uow.commit()
+        return view
+
+
+def list_flags(uow, actor: Actor, *, state: str | None = None, entry_id: int | None = None, limit: int = 50,
+               offset: int = 0) -> tuple[int, list[dict]]:
+    """The office sees every flag, an operator their own, a unit those on its knowledge."""
+    require_role(actor, Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    with uow:
+        s = uow.session
+        query = rows_query()
+        if actor.role is Role.OPERATOR:
+            query = query.where(KnowledgeFlag.raised_by_id == actor.user_id)
+        elif not actor.is_office:
+            query = query.where(KnowledgeEntry.unit_id == actor.unit_id)
+        if state:
+            query = query.where(KnowledgeFlag.state == state)
+        if entry_id is not None:
+            query = query.where(KnowledgeFlag.entry_id == entry_id)
+        total = s.scalar(select(func.count()).select_from(query.with_only_columns(KnowledgeFlag.id).subquery()))
+        return total, views_of(s, query.order_by(KnowledgeFlag.id.desc()).limit(limit).offset(offset))
+
+
+def get_flag(uow, actor: Actor, flag_id: int) -> dict:
+    require_role(actor, Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    with uow:
+        s = uow.session
+        flag = s.get(KnowledgeFlag, flag_id)
+        if flag is None:
+            raise NotFound(f"反馈 {flag_id} 不存在", code="flag_not_found")
+        entry_unit = s.scalar(select(KnowledgeEntry.unit_id).where(KnowledgeEntry.id == flag.entry_id))
+        if actor.role is Role.OPERATOR and flag.raised_by_id != actor.user_id:
+            raise PermissionDenied("只能查看自己提交的反馈")
+        if actor.role.belongs_to_unit and actor.unit_id != entry_unit:
+            raise PermissionDenied("只能查看本单位知识收到的反馈")
+        return _one_view(s, flag)
+
+
+def triage(uow, actor: Actor, flag_id: int, *, decision: str, reason: str | None, now: datetime,
+           settings=tasks.DEFAULT_SETTINGS) -> dict:
+    """The office passes the flag to the entry's unit as a task, or dismisses it with a reason."""
+    require_role(actor, Role.OFFICE_ADMIN)
+    if decision not in ("task", "dismiss"):
+        raise ValidationFailed({"decision": "只能是 task（转交承办单位）或 dismiss（不采纳）"})
+    if decision == "dismiss" and not (reason or "").strip():
+        raise ValidationFailed({"reason": "不采纳须说明理由，提交人会看到"})
+    with uow:
+        s = uow.session
+        flag = s.scalar(select(KnowledgeFlag).where(KnowledgeFlag.id == flag_id).with_for_update())
+        if flag is None:
+            raise NotFound(f"反馈 {flag_id} 不存在", code="flag_not_found")
+        if flag.state != FlagState.PENDING.value:
+            raise InvalidTransition(f"该反馈已处理（{FlagState(flag.state).label}）", details={"state": flag.state})
+        entry = s.get(KnowledgeEntry, flag.entry_id)
+        flag.triaged_by_id, flag.triaged_at = actor.user_id, now
+        flag.triage_reason = (reason or "").strip() or None
+        if decision == "dismiss":
+            flag.state = FlagState.DISMISSED.value
+        else:
+            detail = flag.text + (f"\n热线办意见：{flag.triage_reason}" if flag.triage_reason else "")
+            task = tasks.open_task(
+                s, unit_id=entry.unit_id, entry_id=entry.id, source=TaskSource.OPERATOR_SUGGESTION,
+                reason=FlagKind(flag.kind).label, detail=detail, received_at=now, now=now,
+                calendar=tasks.load_calendar(s), settings=settings, actor=actor)
+            flag.task_id = task.id
+            flag.state = FlagState.ACCEPTED.value
+        s.flush()
+        s.expire(flag, ["task"])
+        view = _one_view(s, flag)
+        audit.record(s, actor, "flag.triage", "knowledge_flag", flag.id, {"state": FlagState.PENDING.value},
+                     {"state": flag.state, "reason": flag.triage_reason, "task_id": flag.task_id}, now)
+        uow.commit()
+        return view

@@ -1,0 +1,131 @@
+"""What needs the caller's action, and what became of what they raised.
+
+* Maintainers: their unit's drafts and returned change requests; the unit's
+  open tasks (overdue, due within one working day, the rest) and reminders.
+* Unit reviewers: change requests waiting for unit review; the same tasks and
+  reminders; entries outstanding for this cycle's verification.
+* The office: change requests waiting for office review, flags to triage,
+  declines to rule on, overdue tasks of every unit and their reminders.
+* Operators: their flags and what became of them.
+Everyone also sees the tasks they opened themselves, with their outcome.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from kb.access import Actor, require_role
+from kb.calendar import to_shanghai
+from kb.models import (
+    ChangeKind, ChangeRequest, CorrectionTask, FlagState, KnowledgeEntry, KnowledgeFlag, ReminderKind, Role,
+    TaskReminder, TaskState, Unit)
+from kb.models.tasks import OPEN_STATES
+from kb.services import flags, tasks, verification
+from kb.workflow import State
+
+WAITING_FOR = {
+    Role.MAINTAINER: (State.DRAFT.value, State.RETURNED.value),
+    Role.UNIT_REVIEWER: (State.UNIT_REVIEW.value,),
+    Role.OFFICE_ADMIN: (State.OFFICE_REVIEW.value,),
+}
+
+
+def _change_request_item(cr: ChangeRequest) -> dict:
+    return {"id": cr.id, "kind": cr.kind, "kind_label": ChangeKind(cr.kind).label, "state": cr.state,
+            "state_label": State(cr.state).label, "unit_code": cr.unit.code, "entry_id": cr.entry_id,
+            "question": (cr.proposal or {}).get("question"), "return_reason": cr.last_return_reason,
+            "updated_at": to_shanghai(cr.updated_at)}
+
+
+def _page(session, query, limit: int) -> tuple[int, list]:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return total, list(session.execute(query.limit(limit)))
+
+
+def inbox(uow, actor: Actor, *, now: datetime, cycle_months: int = 12, limit: int = 50) -> dict:
+    require_role(actor, Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    out: dict = {key: [] for key in ("change_requests", "tasks_overdue", "tasks_due_soon", "tasks_open",
+                                     "reminders", "flags_to_triage", "declines_to_rule", "my_flags", "my_tasks")}
+    counts: dict[str, int] = {}
+    out["role"] = actor.role.value
+    with uow:
+        s = uow.session
+        unit_scope = (lambda q: q) if actor.is_office else (lambda q: q.where(CorrectionTask.unit_id == actor.unit_id))
+
+        if actor.role in WAITING_FOR:
+            query = (select(ChangeRequest).where(ChangeRequest.state.in_(WAITING_FOR[actor.role]))
+                     .order_by(ChangeRequest.updated_at, ChangeRequest.id))
+            if not actor.is_office:
+                query = query.where(ChangeRequest.unit_id == actor.unit_id)
+            counts["change_requests"], rows = _page(s, query, limit)
+            out["change_requests"] = [_change_request_item(cr) for (cr,) in rows]
+
+        if actor.role is not Role.OPERATOR:
+            horizon = tasks.due_soon_horizon(tasks.load_calendar(s), now)
+            open_tasks = unit_scope(tasks.rows_query().where(CorrectionTask.state.in_(OPEN_STATES))) \
+                .order_by(CorrectionTask.due_at, CorrectionTask.id)
+            buckets = {"tasks_overdue": tasks.is_overdue(now)}
+            if not actor.is_office:
+                buckets["tasks_due_soon"] = ~tasks.is_overdue(now) & (CorrectionTask.due_at <= horizon)
+                buckets["tasks_open"] = CorrectionTask.due_at > horizon
+            for key, condition in buckets.items():
+                query = open_tasks.where(condition)
+                counts[key] = s.scalar(select(func.count()).select_from(
+                    query.with_only_columns(CorrectionTask.id).order_by(None).subquery()))
+                out[key] = tasks.views_of(s, query.limit(limit), now)
+
+            reminders = (select(TaskReminder, CorrectionTask, Unit)
+                         .join(CorrectionTask, CorrectionTask.id == TaskReminder.task_id)
+                         .join(Unit, Unit.id == CorrectionTask.unit_id)
+                         .where(CorrectionTask.state.in_(OPEN_STATES))
+                         .order_by(TaskReminder.created_at.desc(), TaskReminder.id.desc()))
+            reminders = unit_scope(reminders)
+            if actor.is_office:
+                reminders = reminders.where(TaskReminder.kind == ReminderKind.OVERDUE.value)
+            counts["reminders"], rows = _page(s, reminders, limit)
+            out["reminders"] = [
+                {"id": r.id, "task_id": t.id, "kind": r.kind, "kind_label": ReminderKind(r.kind).label,
+                 "due_at": to_shanghai(t.due_at), "created_at": to_shanghai(r.created_at), "unit_code": u.code,
+                 "entry_id": t.entry_id, "detail": t.detail,
+                 "message": f"任务 {t.id}（{u.name}）{ReminderKind(r.kind).label}，期限 "
+                            f"{to_shanghai(t.due_at):%Y-%m-%d %H:%M}"}
+                for r, t, u in rows]
+
+        if actor.is_office:
+            query = flags.rows_query().where(KnowledgeFlag.state == FlagState.PENDING.value) \
+                .order_by(KnowledgeFlag.id)
+            counts["flags_to_triage"] = s.scalar(select(func.count()).select_from(KnowledgeFlag).where(
+                KnowledgeFlag.state == FlagState.PENDING.value))
+            out["flags_to_triage"] = flags.views_of(s, query.limit(limit))
+            query = tasks.rows_query().where(CorrectionTask.state == TaskState.DECLINE_REQUESTED.value) \
+                .order_by(CorrectionTask.decline_requested_at, CorrectionTask.id)
+            counts["declines_to_rule"] = s.scalar(select(func.count()).select_from(CorrectionTask).where(
+                CorrectionTask.state == TaskState.DECLINE_REQUESTED.value))
+            out["declines_to_rule"] = tasks.views_of(s, query.limit(limit), now)
+
+        if actor.role is Role.OPERATOR:
+            query = flags.rows_query().where(KnowledgeFlag.raised_by_id == actor.user_id) \
+                .order_by(KnowledgeFlag.id.desc())
+            counts["my_flags"] = s.scalar(select(func.count()).select_from(KnowledgeFlag).where(
+                KnowledgeFlag.raised_by_id == actor.user_id))
+            out["my_flags"] = flags.views_of(s, query.limit(limit))
+        else:
+            query = tasks.rows_query().where(CorrectionTask.created_by_id == actor.user_id) \
+                .order_by(CorrectionTask.id.desc())
+            counts["my_tasks"] = s.scalar(select(func.count()).select_from(CorrectionTask).where(
+                CorrectionTask.created_by_id == actor.user_id))
+            out["my_tasks"] = tasks.views_of(s, query.limit(limit), now)
+
+        out["verification_due"] = None
+        if actor.role.belongs_to_unit:
+            today = to_shanghai(now).date()
+            start, end = verification.cycle_containing(today, cycle_months)
+            out["verification_due"] = {
+                "cycle_ends_on": end,
+                "entries": s.scalar(select(func.count()).select_from(KnowledgeEntry).where(
+                    KnowledgeEntry.unit_id == actor.unit_id, verification.outstanding_since(start, today)))}
+    out["counts"] = {key: counts.get(key, 0) for key in (
+        "change_requests", "tasks_overdue", "tasks_due_soon", "tasks_open", "reminders", "flags_to_triage",
+        "declines_to_rule", "my_flags", "my_tasks")}
+    return out

@@ -1,0 +1,536 @@
+"""Correction tasks: opened → in progress (a change request is linked) → resolved when it is
+published, or declined with a justification the office accepts.
+
+Public functions taking a unit of work are use cases (one transaction each).
+Functions taking a session (`open_task`, `resolve`, `recompute_deadlines`)
+are the steps other use cases and the scheduler's jobs share; they flush and
+never commit. A task's outcome (resolved_at, on_time, overdue_marked_at) is
+written once, when it happens.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import delete, func, select
+
+from kb.access import Actor, require_role
+from kb.calendar import Deadline, WorkingCalendar, end_of_day, to_shanghai
+from kb.compliance import TASK_SOURCE_TITLES
+from kb.deadlines import DEFAULT_RULES, DeadlineRules, FeedbackReason, TaskSource, due_for
+from kb.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from kb.models import (
+    ChangeKind, ChangeRequest, CorrectionTask, EntryStatus, KnowledgeEntry, KnowledgeVersion, PolicyDocument,
+    ReminderKind, Role, TaskEvent, TaskReminder, TaskState, Unit)
+from kb.models.tasks import OPEN_STATES
+from kb.services import audit, changes
+from kb.workflow import State
+
+
+@dataclass(frozen=True)
+class CorrectionSettings:
+    """Settings of the correction loop (service/jobs.py reads them from the environment)."""
+
+    rules: DeadlineRules = field(default_factory=lambda: DEFAULT_RULES)
+    cycle_months: int = 12          # verification cycle: 12 = calendar year, 6 = half year, 3 = quarter
+    verification_lead_days: int = 30  # open verification tasks when the cycle ends within this many days
+
+    def __post_init__(self) -> None:
+        if self.cycle_months not in (1, 2, 3, 4, 6, 12):
+            raise ValueError(f"cycle_months must divide 12, got {self.cycle_months}")
+        if self.verification_lead_days < 0:
+            raise ValueError(f"verification_lead_days must not be negative, got {self.verification_lead_days}")
+
+
+DEFAULT_SETTINGS = CorrectionSettings()
+
+# Who may open which kind of task by hand; the other sources are opened by the system
+# (operator suggestions through flag triage, policy changes through the register, verification by the scheduler).
+OFFICE_SOURCES = (TaskSource.OFFICE_FEEDBACK, TaskSource.CITY_NOTICE, TaskSource.EMERGENCY)
+UNIT_SOURCES = (TaskSource.UNIT_SELF_FOUND,)
+
+OUTCOME_LABELS = {"open": "办理中", "open_overdue": "超期未办结", "resolved_on_time": "按时办结",
+                  "resolved_late": "超期办结", "declined": "已退回"}
+
+
+def load_calendar(session) -> WorkingCalendar:
+    from kb.services.calendar_admin import load_calendar as load
+
+    return load(session)
+
+
+def due_soon_horizon(calendar: WorkingCalendar, now: datetime) -> datetime:
+    """Tasks due at or before this are due within one working day: by the end of the next working day."""
+    return end_of_day(calendar.next_working_day(to_shanghai(now).date()))
+
+
+def is_overdue(now: datetime):
+    """SQL condition: an open task past its deadline. Deadlines are whole seconds (see Deadline.is_met_by)."""
+    return CorrectionTask.state.in_(OPEN_STATES) & (CorrectionTask.due_at < now.replace(microsecond=0))
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    return to_shanghai(moment) if moment is not None else None
+
+
+def outcome(task: CorrectionTask, now: datetime) -> str:
+    if task.state == TaskState.RESOLVED.value:
+        return "resolved_on_time" if task.on_time else "resolved_late"
+    if task.state == TaskState.DECLINED.value:
+        return "declined"
+    return "open_overdue" if not Deadline(task.due_at, task.provisional).is_met_by(now) else "open"
+
+
+def reason_label(task: CorrectionTask) -> str | None:
+    if task.source == TaskSource.OFFICE_FEEDBACK.value and task.reason:
+        return FeedbackReason(task.reason).label
+    return task.reason
+
+
+def task_view(task: CorrectionTask, now: datetime, *, unit: Unit | None = None, question: str | None = None,
+              change_request_state: str | None = None, events: bool = False) -> dict:
+    unit = unit or task.unit
+    result = outcome(task, now)
+    view = {
+        "id": task.id, "unit_code": unit.code, "unit_name": unit.name, "entry_id": task.entry_id,
+        "entry_question": question, "source": task.source, "source_label": TASK_SOURCE_TITLES[task.source],
+        "reason": task.reason, "reason_label": reason_label(task), "detail": task.detail,
+        "received_at": _local(task.received_at), "due_at": _local(task.due_at), "provisional": task.provisional,
+        "working_days": task.working_days, "state": task.state, "state_label": TaskState(task.state).label,
+        "change_request_id": task.change_request_id, "change_request_state": change_request_state,
+        "policy_document_id": task.policy_document_id, "cycle_starts_on": task.cycle_starts_on,
+        "cycle_ends_on": task.cycle_ends_on, "decline_justification": task.decline_justification,
+        "decline_requested_at": _local(task.decline_requested_at), "decline_rejection": task.decline_rejection,
+        "declined_at": _local(task.declined_at), "resolved_at": _local(task.resolved_at),
+        "resolved_version": task.resolved_version, "on_time": task.on_time,
+        "overdue_marked_at": _local(task.overdue_marked_at), "outcome": result,
+        "outcome_label": OUTCOME_LABELS[result], "created_by": task.created_by_id,
+        "created_at": _local(task.created_at), "updated_at": _local(task.updated_at),
+    }
+    if events:
+        view["events"] = [{"kind": e.kind, "at": _local(e.at), "actor_id": e.actor_id, "note": e.note,
+                           "data": e.data or {}} for e in task.events]
+    return view
+
+
+def rows_query():
+    """Tasks with what their views show, in one query."""
+    return (select(CorrectionTask, Unit, KnowledgeVersion.question, ChangeRequest.state)
+            .join(Unit, Unit.id == CorrectionTask.unit_id)
+            .outerjoin(KnowledgeEntry, KnowledgeEntry.id == CorrectionTask.entry_id)
+            .outerjoin(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
+                       & (KnowledgeVersion.number == KnowledgeEntry.published_number))
+            .outerjoin(ChangeRequest, ChangeRequest.id == CorrectionTask.change_request_id))
+
+
+def views_of(session, query, now: datetime) -> list[dict]:
+    return [task_view(t, now, unit=u, question=q, change_request_state=crs) for t, u, q, crs in session.execute(query)]
+
+
+def _jsonable(data: dict) -> dict:
+    return json.loads(json.dumps(data, default=lambda v: v.isoformat() if isinstance(v, (date, datetime)) else str(v)))
+
+
+def _event(session, task: CorrectionTask, kind: str, at: datetime, actor: Actor | None,
+           note: str | None = None, **data) -> None:
+    session.add(TaskEvent(task_id=task.id, kind=kind, at=at, actor_id=actor.user_id if actor else None,
+                          note=note, data=_jsonable(data)))
+
+
+# --- steps shared with other use cases and the jobs (flush, never commit) ---------------------------------
+
+
+def deadline_of(calendar: WorkingCalendar, settings: CorrectionSettings, source: TaskSource, received_at: datetime,
+                *, working_days: int | None = None, policy_effective_on: date | None = None,
+                cycle_ends_on: date | None = None) -> Deadline:
+    """The deadline under the settings, or under the number of working days a task was opened with."""
+    rules = settings.rules
+    if working_days is not None and source is not TaskSource.EMERGENCY:
+        rules = DeadlineRules(working_days={**rules.working_days, source: working_days},
+                              emergency_hours=rules.emergency_hours)
+    return due_for(source, received_at, calendar, rules, policy_effective_on=policy_effective_on,
+                   cycle_ends_on=cycle_ends_on)
+
+
+def open_task(session, *, unit_id: int, source: TaskSource, detail: str, received_at: datetime, now: datetime,
+              calendar: WorkingCalendar, settings: CorrectionSettings, actor: Actor | None = None,
+              entry_id: int | None = None, reason: str | None = None, policy_document_id: int | None = None,
+              policy_change_id: int | None = None, policy_effective_on: date | None = None,
+              cycle: tuple[date, date] | None = None) -> CorrectionTask:
+    source = TaskSource(source)
+    deadline = deadline_of(calendar, settings, source, received_at, policy_effective_on=policy_effective_on,
+                           cycle_ends_on=cycle[1] if cycle else None)
+    task = CorrectionTask(
+        unit_id=unit_id, entry_id=entry_id, source=source.value, reason=reason, detail=detail,
+        received_at=received_at, due_at=deadline.due_at, provisional=deadline.provisional,
+        working_days=None if source is TaskSource.EMERGENCY else settings.rules.working_days[source],
+        state=TaskState.OPEN.value, policy_document_id=policy_document_id, policy_change_id=policy_change_id,
+        cycle_starts_on=cycle[0] if cycle else None, cycle_ends_on=cycle[1] if cycle else None,
+        created_by_id=actor.user_id if actor else None, created_at=now, updated_at=now)
+    session.add(task)
+    session.flush()
+    _event(session, task, "opened", now, actor, detail, due_at=deadline.due_at, provisional=deadline.provisional)
+    audit.record(session, actor, "task.open", "correction_task", task.id, None,
+                 {"unit_id": unit_id, "entry_id": entry_id, "source": source.value, "reason": reason,
+                  "received_at": received_at, "due_at": deadline.due_at, "provisional": deadline.provisional}, now)
+    return task
+
+
+def resolve(session, task: CorrectionTask, at: datetime, now: datetime, *, version: int | None,
+            note: str, actor: Actor | None = None) -> None:
+    """Record the outcome: resolved at `at`, on time when at or before the deadline."""
+    task.state = TaskState.RESOLVED.value
+    task.resolved_at = at
+    task.resolved_version = version
+    task.on_time = Deadline(task.due_at, task.provisional).is_met_by(at)
+    task.updated_at = now
+    _event(session, task, "resolved", now, actor, note, resolved_at=at, on_time=task.on_time, version=version)
+    audit.record(session, actor, "task.resolve", "correction_task", task.id, None,
+                 {"resolved_at": at, "on_time": task.on_time, "version": version}, now)
+    session.flush()
+
+
+def recompute_deadlines(session, calendar: WorkingCalendar, settings: CorrectionSettings, now: datetime, *,
+                        only_provisional: bool = False, task_ids: list[int] | None = None) -> list[int]:
+    """Recount the deadlines of open tasks on the current calendar; the ids whose deadline changed.
+
+    A deadline depends only on the days between receipt and the due day, so
+    recounting every open task after any calendar change moves exactly those
+    the change concerns. Each keeps the number of working days it was opened
+    with. Reminders that no longer hold are removed so they are sent again at
+    the right time.
+    """
+    query = select(CorrectionTask).where(CorrectionTask.state.in_(OPEN_STATES)).order_by(CorrectionTask.id)
+    if only_provisional:
+        query = query.where(CorrectionTask.provisional.is_(True))
+    if task_ids is not None:
+        query = query.where(CorrectionTask.id.in_(task_ids))
+    effective = dict(session.execute(select(PolicyDocument.id, PolicyDocument.effective_on)).all())
+    changed = []
+    for task in session.scalars(query.with_for_update()):
+        source = TaskSource(task.source)
+        policy_effective_on = effective.get(task.policy_document_id) if source is TaskSource.POLICY_CHANGE else None
+        deadline = deadline_of(calendar, settings, source, task.received_at, working_days=task.working_days,
+                               policy_effective_on=policy_effective_on, cycle_ends_on=task.cycle_ends_on)
+        if deadline.due_at == task.due_at and deadline.provisional == task.provisional:
+            continue
+        before = {"due_at": _local(task.due_at), "provisional": task.provisional}
+        moved_later = deadline.due_at > task.due_at
+        task.due_at, task.provisional, task.updated_at = deadline.due_at, deadline.provisional, now
+        if moved_later:
+            stale = [ReminderKind.DUE_SOON.value]
+            if task.overdue_marked_at is not None and Deadline(task.due_at, False).is_met_by(now):
+                task.overdue_marked_at = None  # it was overdue only under the provisional count
+                stale.append(ReminderKind.OVERDUE.value)
+            session.execute(delete(TaskReminder).where(TaskReminder.task_id == task.id,
+                                                       TaskReminder.kind.in_(stale)))
+        _event(session, task, "deadline_recomputed", now, None, "日历更新后重新计算期限",
+               before=before, after={"due_at": _local(task.due_at), "provisional": task.provisional})
+        changed.append(task.id)
+    session.flush()
+    return changed
+
+
+# --- use cases ---------------------------------------------------------------------------------------------
+
+
+def _scoped(session, actor: Actor, task_id: int, *, for_update: bool = False) -> CorrectionTask:
+    require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    query = select(CorrectionTask).where(CorrectionTask.id == task_id)
+    if for_update:
+        query = query.with_for_update(of=CorrectionTask)
+    task = session.scalar(query)
+    if task is None:
+        raise NotFound(f"任务 {task_id} 不存在", code="task_not_found")
+    if not actor.is_office and actor.unit_id != task.unit_id:
+        raise PermissionDenied("只能查看和处理本单位的纠错任务（谁提供谁负责）")
+    return task
+
+
+def _view(session, task: CorrectionTask, now: datetime, *, events: bool = True) -> dict:
+    session.flush()
+    session.expire(task, ["events"])
+    question = None
+    if task.entry_id is not None:
+        entry = session.get(KnowledgeEntry, task.entry_id)
+        question = entry.published_version.question if entry is not None else None
+    cr_state = session.scalar(select(ChangeRequest.state).where(ChangeRequest.id == task.change_request_id)) \
+        if task.change_request_id else None
+    return task_view(task, now, question=question, change_request_state=cr_state, events=events)
+
+
+def create_task(uow, actor: Actor, *, source: str, detail: str, now: datetime,
+                settings: CorrectionSettings = DEFAULT_SETTINGS, unit_code: str | None = None,
+                entry_id: int | None = None, reason: str | None = None,
+                received_at: datetime | None = None) -> dict:
+    """The office sends feedback, a city notice or an emergency; a unit records an error or gap it found."""
+    require_role(actor, Role.OFFICE_ADMIN, Role.MAINTAINER, Role.UNIT_REVIEWER)
+    source_ = TaskSource(source)
+    if actor.is_office and source_ not in OFFICE_SOURCES:
+        if source_ in UNIT_SOURCES:
+            raise ValidationFailed({"source": "单位自查纠错由承办单位自行登记"})
+        raise ValidationFailed({"source": "此类任务由系统生成（话务员建议经热线办转交、政策文件登记、年度校核）"})
+    if not actor.is_office and source_ not in UNIT_SOURCES:
+        raise PermissionDenied("承办单位只能登记本单位自查发现的错误或缺漏（unit_self_found）")
+    if not (detail or "").strip():
+        raise ValidationFailed({"detail": "须说明错误或缺漏的内容"})
+    if source_ is TaskSource.OFFICE_FEEDBACK:
+        if reason not in {r.value for r in FeedbackReason}:
+            raise ValidationFailed({"reason": "热线办反馈须注明原因：" + "、".join(
+                f"{r.value}（{r.label}）" for r in FeedbackReason)})
+    if received_at is not None:
+        if not actor.is_office:
+            raise ValidationFailed({"received_at": "只有热线办可以登记收到时间"})
+        if received_at.tzinfo is None:
+            raise ValidationFailed({"received_at": "须带时区，例如 2026-09-30T10:00:00+08:00"})
+        if received_at > now:
+            raise ValidationFailed({"received_at": "收到时间不能晚于当前时间"})
+    with uow:
+        s = uow.session
+        unit_id = None
+        if unit_code:
+            unit_id = s.scalar(select(Unit.id).where(Unit.code == unit_code))
+            if unit_id is None:
+                raise ValidationFailed({"unit_code": f"单位 {unit_code} 不存在"})
+        if entry_id is not None:
+            entry = s.get(KnowledgeEntry, entry_id)
+            if entry is None:
+                raise NotFound(f"知识 {entry_id} 不存在", code="entry_not_found")
+            if entry.status != EntryStatus.PUBLISHED.value:
+                raise ValidationFailed({"entry_id": "该知识已下架，无需纠错"})
+            if unit_id is not None and unit_id != entry.unit_id:
+                raise ValidationFailed({"unit_code": "任务的承办单位须是该知识的承办单位"})
+            unit_id = entry.unit_id
+        if not actor.is_office:
+            if unit_id is not None and unit_id != actor.unit_id:
+                raise PermissionDenied("只能登记本单位知识的错误或缺漏（谁提供谁负责）")
+            unit_id = actor.unit_id
+        if unit_id is None:
+            raise ValidationFailed({"unit_code": "须指明承办单位或知识"})
+        task = open_task(s, unit_id=unit_id, source=source_, detail=detail.strip(), reason=reason,
+                         received_at=received_at or now, now=now, calendar=load_calendar(s), settings=settings,
+                         actor=actor, entry_id=entry_id)
+        view = _view(s, task, now)
+        uow.commit()
+        return view
+
+
+def get_task(uow, actor: Actor, task_id: int, *, now: datetime) -> dict:
+    with uow:
+        return _view(uow.session, _scoped(uow.session, actor, task_id), now)
+
+
+def list_tasks(uow, actor: Actor, *, now: datetime, state: str | None = None, unit_code: str | None = None,
+               source: str | None = None, entry_id: int | None = None, overdue: bool | None = None,
+               limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+    """Tasks of the caller's unit (the office: of every unit), soonest deadline first."""
+    require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    with uow:
+        s = uow.session
+        query = rows_query()
+        if not actor.is_office:
+            query = query.where(CorrectionTask.unit_id == actor.unit_id)
+        if unit_code:
+            query = query.where(Unit.code == unit_code)
+        if state == "active":
+            query = query.where(CorrectionTask.state.in_(OPEN_STATES))
+        elif state:
+            query = query.where(CorrectionTask.state == state)
+        if source:
+            query = query.where(CorrectionTask.source == source)
+        if entry_id is not None:
+            query = query.where(CorrectionTask.entry_id == entry_id)
+        if overdue is not None:
+            late = is_overdue(now)
+            query = query.where(late if overdue else ~late)
+        total = s.scalar(select(func.count()).select_from(query.with_only_columns(CorrectionTask.id).subquery()))
+        query = query.order_by(CorrectionTask.state.in_(OPEN_STATES).desc(), CorrectionTask.due_at,
+                               CorrectionTask.id).limit(limit).offset(offset)
+        return total, views_of(s, query, now)
+
+
+def _check_linkable(task: CorrectionTask, cr: ChangeRequest) -> None:
+    if cr.unit_id != task.unit_id:
+        raise ValidationFailed({"change_request_id": "变更申请不属于该任务的承办单位"})
+    if cr.kind == ChangeKind.SUGGESTION.value:
+        raise ValidationFailed({"change_request_id": "知识建议不改变知识，不能用来办结任务"})
+    if cr.state == State.CANCELLED.value:
+        raise ValidationFailed({"change_request_id": "该变更申请已撤回"})
+    if task.entry_id is not None and cr.entry_id != task.entry_id:
+        raise ValidationFailed({"change_request_id": f"变更申请须针对任务所指的知识 {task.entry_id}"})
+    if task.entry_id is None and cr.kind not in (ChangeKind.NEW.value, ChangeKind.MODIFY.value):
+        raise ValidationFailed({"change_request_id": "补充缺漏须新增或修改知识"})
+    if cr.state == State.PUBLISHED.value and cr.published_at < task.received_at:
+        raise ValidationFailed({"change_request_id": "该变更在任务下达之前已发布，不能用来办结此任务"})
+
+
+def _require_workable(task: CorrectionTask) -> None:
+    if task.state not in (TaskState.OPEN.value, TaskState.IN_PROGRESS.value):
+        raise InvalidTransition(f"“{TaskState(task.state).label}”的任务不能再关联或起草变更申请",
+                                details={"state": task.state})
+
+
+def _link(session, actor: Actor, task: CorrectionTask, cr: ChangeRequest, now: datetime) -> None:
+    _require_workable(task)
+    _check_linkable(task, cr)
+    before = {"state": task.state, "change_request_id": task.change_request_id}
+    task.change_request_id = cr.id
+    task.state = TaskState.IN_PROGRESS.value
+    task.updated_at = now
+    _event(session, task, "linked", now, actor, f"关联变更申请 {cr.id}", change_request_id=cr.id)
+    audit.record(session, actor, "task.link", "correction_task", task.id, before,
+                 {"state": task.state, "change_request_id": cr.id}, now)
+    session.flush()
+    if cr.state == State.PUBLISHED.value:  # fixed before it was linked: resolved when it was published
+        resolve(session, task, cr.published_at, now, version=cr.published_number,
+                note=f"变更申请 {cr.id} 已发布", actor=actor)
+
+
+def link_change_request(uow, actor: Actor, task_id: int, *, change_request_id: int, now: datetime) -> dict:
+    """Say which change request fixes the task; it resolves when that change is published."""
+    with uow:
+        s = uow.session
+        task = _scoped(s, actor, task_id, for_update=True)
+        _require_workable(task)
+        # Locked like publication locks it, so a publication cannot slip in between check and link.
+        cr = s.scalar(select(ChangeRequest).where(ChangeRequest.id == change_request_id).with_for_update())
+        if cr is None:
+            raise NotFound(f"变更申请 {change_request_id} 不存在", code="change_request_not_found")
+        _link(s, actor, task, cr, now)
+        view = _view(s, task, now)
+        uow.commit()
+        return view
+
+
+class _LinkingUnitOfWork:
+    """The caller's open unit of work, handed to `changes.create`: entering and leaving it
+    does nothing, and its commit first links the change request just created to the task,
+    so drafting the fix and linking it are one transaction."""
+
+    def __init__(self, uow, link: Callable[[], None]):
+        self._uow, self._link = uow, link
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+    @property
+    def session(self):
+        return self._uow.session
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._uow.after_commit(callback)
+
+    def commit(self) -> None:
+        self._link()
+        self._uow.commit()
+
+
+def start_change_request(uow, actor: Actor, task_id: int, *, now: datetime, kind: str | None = None,
+                         base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
+                         near_duplicates=None) -> dict:
+    """Draft the change that fixes a task, linked to it: a modification of its entry, or new knowledge for a gap."""
+    with uow:
+        s = uow.session
+        task = _scoped(s, actor, task_id, for_update=True)
+        _require_workable(task)
+        kind = kind or (ChangeKind.MODIFY.value if task.entry_id is not None else ChangeKind.NEW.value)
+
+        def link() -> None:
+            created = [o for o in s.identity_map.values() if isinstance(o, ChangeRequest)
+                       and o.created_by_id == actor.user_id and o.created_at == now and o.id is not None]
+            _link(s, actor, task, max(created, key=lambda o: o.id), now)
+
+        return changes.create(
+            _LinkingUnitOfWork(uow, link), actor, kind=kind, now=now,
+            entry_id=task.entry_id if kind != ChangeKind.NEW.value else None, base_number=base_number,
+            proposal=proposal, reason=reason, unit_code=task.unit.code if actor.is_office else None,
+            near_duplicates=near_duplicates)
+
+
+def request_decline(uow, actor: Actor, task_id: int, *, justification: str, now: datetime) -> dict:
+    """The unit says the task is not theirs to fix (e.g. the answer is right); the office rules on it."""
+    require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER)
+    if not (justification or "").strip():
+        raise ValidationFailed({"justification": "申请退回须说明理由"})
+    with uow:
+        s = uow.session
+        task = _scoped(s, actor, task_id, for_update=True)
+        if task.state not in (TaskState.OPEN.value, TaskState.IN_PROGRESS.value):
+            raise InvalidTransition(f"“{TaskState(task.state).label}”的任务不能申请退回",
+                                    details={"state": task.state})
+        before = {"state": task.state}
+        task.state = TaskState.DECLINE_REQUESTED.value
+        task.decline_justification = justification.strip()
+        task.decline_requested_at = now
+        task.updated_at = now
+        _event(s, task, "decline_requested", now, actor, task.decline_justification)
+        audit.record(s, actor, "task.request_decline", "correction_task", task.id, before,
+                     {"state": task.state, "justification": task.decline_justification}, now)
+        view = _view(s, task, now)
+        uow.commit()
+        return view
+
+
+def rule_on_decline(uow, actor: Actor, task_id: int, *, accept: bool, reason: str | None, now: datetime) -> dict:
+    """The office accepts the unit's justification (the task is declined) or rejects it (back to work)."""
+    require_role(actor, Role.OFFICE_ADMIN)
+    if not accept and not (reason or "").strip():
+        raise ValidationFailed({"reason": "不同意退回须说明理由"})
+    with uow:
+        s = uow.session
+        task = _scoped(s, actor, task_id, for_update=True)
+        if task.state != TaskState.DECLINE_REQUESTED.value:
+            raise InvalidTransition("只有申请退回的任务才能审定", details={"state": task.state})
+        if accept:
+            task.state = TaskState.DECLINED.value
+            task.declined_at = now
+            _event(s, task, "decline_accepted", now, actor, reason)
+        else:
+            task.state = TaskState.IN_PROGRESS.value if task.change_request_id else TaskState.OPEN.value
+            task.decline_rejection = reason.strip()
+            _event(s, task, "decline_rejected", now, actor, task.decline_rejection)
+        task.updated_at = now
+        audit.record(s, actor, "task.decline_accepted" if accept else "task.decline_rejected", "correction_task",
+                     task.id, {"state": TaskState.DECLINE_REQUESTED.value}, {"state": task.state, "reason": reason},
+                     now)
+        view = _view(s, task, now)
+        uow.commit()
+        return view
+
+
+# --- resolution on publication -------------------------------------------------------------------------------
+
+
+def resolve_on_publication(session, cr: ChangeRequest, now: datetime) -> None:
+    """Publish listener: tasks linked to the change are resolved; an update also counts as this cycle's verification."""
+    linked = session.scalars(
+        select(CorrectionTask).where(CorrectionTask.change_request_id == cr.id,
+                                     CorrectionTask.state.in_(OPEN_STATES))
+        .order_by(CorrectionTask.id).with_for_update())
+    for task in linked:
+        resolve(session, task, now, now, version=cr.published_number, note=f"变更申请 {cr.id} 已发布")
+    if cr.entry_id is not None and cr.kind in (ChangeKind.MODIFY.value, ChangeKind.DELETE.value,
+                                               ChangeKind.REVOKE.value):
+        resolve_verification(session, cr.entry_id, now, version=cr.published_number,
+                             note=f"知识已通过变更申请 {cr.id} 更新")
+
+
+def resolve_verification(session, entry_id: int, now: datetime, *, version: int | None, note: str,
+                         actor: Actor | None = None) -> list[int]:
+    """Open yearly-verification tasks of the entry are done: it was updated or verified."""
+    tasks = list(session.scalars(
+        select(CorrectionTask).where(CorrectionTask.entry_id == entry_id,
+                                     CorrectionTask.source == TaskSource.YEARLY_VERIFICATION.value,
+                                     CorrectionTask.state.in_(OPEN_STATES))
+        .order_by(CorrectionTask.id).with_for_update()))
+    for task in tasks:
+        resolve(session, task, now, now, version=version, note=note, actor=actor)
+    return [t.id for t in tasks]
+
+
+changes.publish_listeners.append(resolve_on_publication)

@@ -1,0 +1,149 @@
+"""APScheduler wiring for the jobs in kb.jobs, and the correction-loop settings.
+
+Every process that starts a scheduler (``kb scheduler``, or each gunicorn
+worker of ``kb serve`` with KB_RUN_SCHEDULER=1) ticks, but a job runs only
+in the process holding the database lease (kb.jobs.lease_for); the others
+stay on standby and take over within one lease period when the holder stops.
+See docs/corrections.md.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import random
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from kb import jobs
+from kb.deadlines import DEFAULT_RULES, DeadlineRules
+from kb.services.tasks import CorrectionSettings
+
+log = logging.getLogger(__name__)
+
+# Minutes between runs. Every job only picks up what is due and not yet done, so running often is cheap.
+SCHEDULE: dict[str, int] = {
+    "mark_overdue": 15,
+    "remind_due_soon": 30,
+    "open_verification_tasks": 60,
+    "withdraw_expired_notices": 60,
+    "recompute_provisional_deadlines": 60,
+}
+
+# (config key, environment variable, default) of the correction-loop settings.
+SETTINGS = (
+    ("DEADLINE_RULES", "KB_DEADLINE_RULES", None),  # JSON, e.g. {"city_notice": 3, "emergency_hours": 4}
+    ("VERIFICATION_CYCLE_MONTHS", "KB_VERIFICATION_CYCLE_MONTHS", 12),
+    ("VERIFICATION_LEAD_DAYS", "KB_VERIFICATION_LEAD_DAYS", 30),
+    ("SCHEDULER_LEASE_SECONDS", "KB_SCHEDULER_LEASE_SECONDS", 90),
+)
+
+
+def _setting(config: Mapping[str, Any], key: str, env_name: str, default):
+    if config.get(key) is not None:
+        return config[key]
+    return os.environ.get(env_name, default)
+
+
+def correction_settings(config: Mapping[str, Any]) -> CorrectionSettings:
+    """Deadline rules and verification cycle from the app config, else the environment."""
+    raw = _setting(config, "DEADLINE_RULES", "KB_DEADLINE_RULES", None)
+    try:
+        if isinstance(raw, str) and raw.strip():
+            raw = json.loads(raw)
+        rules = DeadlineRules.from_mapping(raw) if raw else DEFAULT_RULES
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"KB_DEADLINE_RULES: {exc}") from exc
+    return CorrectionSettings(
+        rules=rules,
+        cycle_months=int(_setting(config, "VERIFICATION_CYCLE_MONTHS", "KB_VERIFICATION_CYCLE_MONTHS", 12)),
+        verification_lead_days=int(_setting(config, "VERIFICATION_LEAD_DAYS", "KB_VERIFICATION_LEAD_DAYS", 30)))
+
+
+def lease_seconds(config: Mapping[str, Any]) -> int:
+    return int(_setting(config, "SCHEDULER_LEASE_SECONDS", "KB_SCHEDULER_LEASE_SECONDS", 90))
+
+
+class Scheduler:
+    """The scheduled jobs of one process, run only while it holds the lease."""
+
+    def __init__(self, engine, uow_factory: Callable[[], object], clock: Callable[[], datetime],
+                 settings: CorrectionSettings, *, lease_ttl: timedelta = timedelta(seconds=90),
+                 holder: str | None = None):
+        self.holder = holder or f"{jobs.this_process()}:{uuid.uuid4().hex[:6]}"
+        self.context = jobs.JobContext(uow_factory=uow_factory, clock=clock, settings=settings)
+        self.lease = jobs.lease_for(engine, uow_factory, holder=self.holder, ttl=lease_ttl)
+        self._lease_ttl = lease_ttl
+        self._lock = threading.Lock()
+        self._scheduler = None
+
+    def is_leader(self) -> bool:
+        """Take or renew the lease; a fresh leader closes the runs its predecessor left open."""
+        with self._lock:
+            was_held = self.lease.held
+            try:
+                held = self.lease.acquire()
+            except Exception:
+                log.exception("scheduler lease check failed")
+                return False
+            if held and not was_held:
+                log.info("scheduler lease taken by %s", self.holder)
+                interrupted = jobs.mark_interrupted(self.context, self.holder)
+                if interrupted:
+                    log.warning("%d job runs of an earlier scheduler were interrupted", interrupted)
+            elif was_held and not held:
+                log.warning("scheduler lease lost by %s; standing by", self.holder)
+            return held
+
+    def run_if_leader(self, name: str) -> dict | None:
+        """Run one job if this process holds the lease; None when it is on standby."""
+        if not self.is_leader():
+            return None
+        try:
+            return jobs.run_job(name, self.context, trigger="scheduler", holder=self.holder)
+        except Exception:
+            log.exception("job %s failed (recorded in job_runs)", name)
+            return {"job": name, "outcome": "failed"}
+
+    def start(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(timezone="Asia/Shanghai", job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
+        now = datetime.now(timezone.utc)
+        heartbeat = max(5, int(self._lease_ttl.total_seconds() // 3))
+        scheduler.add_job(self.is_leader, "interval", seconds=heartbeat, id="lease", next_run_time=now)
+        for name, minutes in SCHEDULE.items():
+            # A first run soon after start catches up on what fell due while no scheduler ran.
+            first = now + timedelta(seconds=30 + random.randint(0, 60))
+            scheduler.add_job(self.run_if_leader, "interval", args=[name], minutes=minutes, id=name,
+                              next_run_time=first)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick; runs are in job_runs
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("scheduler started (%s); jobs run while this process holds the lease", self.holder)
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        with self._lock:
+            try:
+                self.lease.release()
+            except Exception:  # the database may already be gone; the lease lapses by itself
+                log.warning("scheduler lease could not be released")
+
+
+def start_in_app(app) -> Scheduler:
+    """Start a standby scheduler in this web process (KB_RUN_SCHEDULER); the lease decides who runs jobs."""
+    ctx = app.extensions["kb"]
+    scheduler = Scheduler(ctx.engine, ctx.uow, ctx.now, correction_settings(app.config),
+                          lease_ttl=timedelta(seconds=lease_seconds(app.config)))
+    scheduler.start()
+    app.extensions["kb.scheduler"] = scheduler
+    atexit.register(scheduler.shutdown)
+    return scheduler

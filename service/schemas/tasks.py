@@ -1,0 +1,376 @@
+"""Schemas of the correction loop: tasks, flags, policy documents, the calendar, verification, the inbox.
+
+Times are dumped in Asia/Shanghai with their offset (+08:00).
+"""
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, fields, pre_load, validate
+
+from kb.deadlines import FeedbackReason, TaskSource
+from kb.models import FlagKind, FlagState, OverrideKind, PolicyStatus, TaskState
+from service.schemas.common import PageArgs, StrictSchema
+from service.schemas.knowledge import ContentFields
+
+_text = validate.Length(max=20_000)
+_short = validate.Length(max=2_000)
+
+
+# --- tasks -------------------------------------------------------------------------------------------------------
+
+
+class TaskQueryArgs(PageArgs):
+    state = fields.String(validate=validate.OneOf([s.value for s in TaskState] + ["active"]),
+                          metadata={"description": "状态；active = 未办结（open、in_progress、decline_requested）"})
+    unit = fields.String(metadata={"description": "单位编码（热线办）"})
+    source = fields.String(validate=validate.OneOf([s.value for s in TaskSource]))
+    entry_id = fields.Integer()
+    overdue = fields.Boolean(metadata={"description": "true：只看已超期未办结的；false：排除它们"})
+
+
+class TaskCreate(StrictSchema):
+    source = fields.String(required=True, validate=validate.OneOf([s.value for s in TaskSource]), metadata={
+        "description": "热线办：office_feedback 反馈 / city_notice 市级通知 / emergency 突发事项；"
+                       "承办单位：unit_self_found 自查发现"})
+    unit_code = fields.String(load_default=None, allow_none=True,
+                              metadata={"description": "承办单位；给出 entry_id 时默认为该知识的单位"})
+    entry_id = fields.Integer(load_default=None, allow_none=True, metadata={"description": "所涉知识；缺漏则不填"})
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200), metadata={
+        "description": "热线办反馈的原因：" + "、".join(f"{r.value} {r.label}" for r in FeedbackReason)
+                       + "；其他来源可填简短说明"})
+    detail = fields.String(required=True, validate=validate.Length(1, 20_000), metadata={"description": "错误或缺漏的内容"})
+    received_at = fields.AwareDateTime(load_default=None, allow_none=True,
+                                       metadata={"description": "收到时间（仅热线办，默认现在）"})
+
+
+class TaskEventSchema(Schema):
+    kind = fields.String()
+    at = fields.DateTime()
+    actor_id = fields.Integer(allow_none=True)
+    note = fields.String(allow_none=True)
+    data = fields.Dict()
+
+
+class TaskSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    unit_code = fields.String()
+    unit_name = fields.String()
+    entry_id = fields.Integer(allow_none=True)
+    entry_question = fields.String(allow_none=True)
+    source = fields.String()
+    source_label = fields.String()
+    reason = fields.String(allow_none=True)
+    reason_label = fields.String(allow_none=True)
+    detail = fields.String()
+    received_at = fields.DateTime()
+    due_at = fields.DateTime(metadata={"description": "办理期限（北京时间，当日 23:59:59）"})
+    provisional = fields.Boolean(metadata={"description": "期限含日历尚未确认的日期，日历更新后会重新计算"})
+    working_days = fields.Integer(allow_none=True)
+    state = fields.String()
+    state_label = fields.String()
+    change_request_id = fields.Integer(allow_none=True)
+    change_request_state = fields.String(allow_none=True)
+    policy_document_id = fields.Integer(allow_none=True)
+    cycle_starts_on = fields.Date(allow_none=True)
+    cycle_ends_on = fields.Date(allow_none=True)
+    decline_justification = fields.String(allow_none=True)
+    decline_requested_at = fields.DateTime(allow_none=True)
+    decline_rejection = fields.String(allow_none=True)
+    declined_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    resolved_version = fields.Integer(allow_none=True, metadata={"description": "修正（或校核）后的知识版本"})
+    on_time = fields.Boolean(allow_none=True)
+    overdue_marked_at = fields.DateTime(allow_none=True)
+    outcome = fields.String(metadata={
+        "description": "open / open_overdue / resolved_on_time / resolved_late / declined"})
+    outcome_label = fields.String()
+    created_by = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    events = fields.List(fields.Nested(TaskEventSchema))
+
+
+class TaskLinkCreate(StrictSchema):
+    change_request_id = fields.Integer(required=True)
+
+
+class TaskChangeRequestCreate(StrictSchema):
+    kind = fields.String(load_default=None, allow_none=True,
+                         validate=validate.OneOf(["new", "modify", "delete", "revoke"]),
+                         metadata={"description": "默认：有知识的任务为 modify，缺漏为 new"})
+    base_version = fields.Integer(load_default=None, allow_none=True)
+    proposal = fields.Nested(ContentFields, load_default=None, allow_none=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=_text)
+
+
+class DeclineCreate(StrictSchema):
+    justification = fields.String(required=True, validate=validate.Length(1, 5_000))
+
+
+class DeclineRulingCreate(StrictSchema):
+    accept = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=_short)
+
+
+# --- flags -------------------------------------------------------------------------------------------------------
+
+
+class FlagCreate(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in FlagKind]),
+                         metadata={"description": "suggestion 建议 / wrong_answer 答案错误或过时"})
+    text = fields.String(required=True, validate=validate.Length(1, 5_000))
+
+
+class FlagQueryArgs(PageArgs):
+    state = fields.String(validate=validate.OneOf([s.value for s in FlagState]))
+    entry_id = fields.Integer()
+
+
+class FlagTriageCreate(StrictSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(["task", "dismiss"]),
+                             metadata={"description": "task 转交承办单位 / dismiss 不采纳"})
+    reason = fields.String(load_default=None, allow_none=True, validate=_short,
+                           metadata={"description": "不采纳时必填，提交人可见"})
+
+
+class FlagSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    entry_id = fields.Integer()
+    entry_version = fields.Integer()
+    entry_question = fields.String(allow_none=True)
+    unit_code = fields.String(allow_none=True)
+    kind = fields.String()
+    kind_label = fields.String()
+    text = fields.String()
+    raised_by = fields.Integer()
+    raised_at = fields.DateTime()
+    state = fields.String()
+    state_label = fields.String()
+    triaged_at = fields.DateTime(allow_none=True)
+    triage_reason = fields.String(allow_none=True)
+    task_id = fields.Integer(allow_none=True)
+    task_state = fields.String(allow_none=True)
+    fixed_in_version = fields.Integer(allow_none=True)
+    fate = fields.String(metadata={"description": "pending / dismissed / in_task / fixed / withdrawn / declined"})
+    fate_label = fields.String(metadata={"description": "处理结果，如“已在第 3 版修正”"})
+
+
+# --- policy documents --------------------------------------------------------------------------------------------
+
+
+class PolicyQueryArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf([s.value for s in PolicyStatus]))
+    q = fields.String(validate=validate.Length(1, 100), metadata={"description": "文号或标题"})
+    unit = fields.String()
+
+
+class PolicyCreate(StrictSchema):
+    doc_number = fields.String(required=True, validate=validate.Length(1, 100),
+                               metadata={"description": "文号，如 鲁政办字〔2021〕126号（[] () 【】 均可）"})
+    title = fields.String(required=True, validate=validate.Length(1, 300))
+    issuer = fields.String(required=True, validate=validate.Length(1, 200))
+    published_on = fields.Date(required=True)
+    effective_on = fields.Date(load_default=None, allow_none=True)
+    status = fields.String(load_default=PolicyStatus.IN_FORCE.value,
+                           validate=validate.OneOf([s.value for s in PolicyStatus]))
+    unit_code = fields.String(load_default=None, allow_none=True,
+                              metadata={"description": "主管承办单位；与施行日期一并给出时向其下达政策变化任务"})
+    note = fields.String(load_default=None, allow_none=True, validate=_short)
+
+
+class PolicyUpdate(StrictSchema):
+    title = fields.String(validate=validate.Length(1, 300))
+    issuer = fields.String(validate=validate.Length(1, 200))
+    published_on = fields.Date()
+    effective_on = fields.Date(allow_none=True)
+    unit_code = fields.String(allow_none=True)
+    note = fields.String(allow_none=True, validate=_short)
+
+
+class PolicyStatusCreate(StrictSchema):
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in PolicyStatus]),
+                           metadata={"description": "in_force 现行有效 / amended 已修订 / repealed 已废止"})
+    note = fields.String(load_default=None, allow_none=True, validate=_short,
+                         metadata={"description": "如：被某号文件废止"})
+
+
+class PolicySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    doc_number = fields.String()
+    title = fields.String()
+    issuer = fields.String()
+    published_on = fields.Date()
+    effective_on = fields.Date(allow_none=True)
+    status = fields.String()
+    status_label = fields.String()
+    unit_code = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    status_changed_at = fields.DateTime()
+    citing_entry_ids = fields.List(fields.Integer(), metadata={"description": "引用此文件的已发布知识"})
+    opened_task_ids = fields.List(fields.Integer(), metadata={"description": "本次操作下达的任务"})
+
+
+# --- calendar ----------------------------------------------------------------------------------------------------
+
+
+class OverrideCreate(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in OverrideKind]),
+                         metadata={"description": "holiday 休息日 / working_day 调休上班"})
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class OverrideSchema(Schema):
+    date = fields.Date()
+    kind = fields.String()
+    kind_label = fields.String()
+    note = fields.String(allow_none=True)
+    set_by = fields.Integer(allow_none=True)
+    set_at = fields.DateTime()
+    recomputed_task_ids = fields.List(fields.Integer(), metadata={"description": "期限因此改变的任务"})
+
+
+class ConfirmedYearSchema(Schema):
+    year = fields.Integer()
+    confirmed_at = fields.DateTime()
+    confirmed_by = fields.Integer(allow_none=True)
+    overrides = fields.Integer()
+    recomputed_task_ids = fields.List(fields.Integer())
+
+
+class CalendarSchema(Schema):
+    overrides = fields.List(fields.Nested(OverrideSchema))
+    confirmed_years = fields.List(fields.Nested(ConfirmedYearSchema))
+
+
+class CalendarQueryArgs(StrictSchema):
+    year = fields.Integer(validate=validate.Range(2000, 2100))
+
+
+class OverrideDeletedSchema(Schema):
+    date = fields.Date()
+    recomputed_task_ids = fields.List(fields.Integer())
+
+
+_OFFSET_AS_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
+
+
+class DeadlineQueryArgs(StrictSchema):
+    received = fields.AwareDateTime(required=True, metadata={
+        "description": "收到时间，须带时区，如 2026-09-30T10:00:00+08:00（查询串中 + 写作 %2B）"})
+    days = fields.Integer(validate=validate.Range(1, 365), metadata={"description": "工作日数"})
+    source = fields.String(validate=validate.OneOf([s.value for s in TaskSource]),
+                           metadata={"description": "按任务来源的规则计算（代替 days）"})
+    policy_effective_on = fields.Date(metadata={"description": "source=policy_change 时政策的施行日期"})
+
+    @pre_load
+    def _plus_sent_unescaped(self, data, **kwargs):
+        """A "+08:00" written into a URL unescaped arrives as " 08:00"; read it as meant."""
+        raw = data.get("received") if hasattr(data, "get") else None
+        if isinstance(raw, str) and _OFFSET_AS_SPACE.search(raw):
+            data = dict(data)
+            data["received"] = _OFFSET_AS_SPACE.sub(r"\1+\2", raw)
+        return data
+
+
+class DeadlineSchema(Schema):
+    received_at = fields.DateTime()
+    due_at = fields.DateTime(metadata={"description": "期限：第 N 个工作日 23:59:59（北京时间）"})
+    provisional = fields.Boolean(metadata={"description": "含日历尚未确认的日期，可能随日历更新而变"})
+    working_days = fields.Integer(allow_none=True)
+    source = fields.String(allow_none=True)
+
+
+# --- verification ------------------------------------------------------------------------------------------------
+
+
+class VerifyCreate(StrictSchema):
+    version = fields.Integer(load_default=None, allow_none=True,
+                             metadata={"description": "所校核的版本号（也可用 If-Match 头）；已变则 409"})
+    note = fields.String(load_default=None, allow_none=True, validate=_short)
+
+
+class VerificationSchema(Schema):
+    entry_id = fields.Integer()
+    version = fields.Integer()
+    verified_at = fields.DateTime()
+    verified_by = fields.Integer()
+    resolved_task_ids = fields.List(fields.Integer(), metadata={"description": "因此办结的年度校核任务"})
+
+
+class VerificationDueArgs(PageArgs):
+    unit = fields.String(metadata={"description": "单位编码（热线办；承办单位只看本单位）"})
+    within_days = fields.Integer(validate=validate.Range(0, 366),
+                                 metadata={"description": "只在本周期 N 天内结束时列出（即将到期的）"})
+
+
+class VerificationDueItemSchema(Schema):
+    entry_id = fields.Integer()
+    unit_code = fields.String()
+    unit_name = fields.String()
+    question = fields.String()
+    version = fields.Integer()
+    published_at = fields.DateTime(allow_none=True)
+    verified_at = fields.DateTime(allow_none=True)
+    last_checked_at = fields.DateTime(allow_none=True)
+    due_on = fields.Date()
+    task_id = fields.Integer(allow_none=True)
+
+
+class VerificationDueSchema(Schema):
+    cycle_starts_on = fields.Date()
+    cycle_ends_on = fields.Date()
+    total = fields.Integer()
+    items = fields.List(fields.Nested(VerificationDueItemSchema))
+
+
+# --- inbox -------------------------------------------------------------------------------------------------------
+
+
+class InboxChangeRequestSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    kind_label = fields.String()
+    state = fields.String()
+    state_label = fields.String()
+    unit_code = fields.String()
+    entry_id = fields.Integer(allow_none=True)
+    question = fields.String(allow_none=True)
+    return_reason = fields.String(allow_none=True)
+    updated_at = fields.DateTime()
+
+
+class ReminderSchema(Schema):
+    id = fields.Integer()
+    task_id = fields.Integer()
+    kind = fields.String()
+    kind_label = fields.String()
+    due_at = fields.DateTime()
+    created_at = fields.DateTime()
+    unit_code = fields.String()
+    entry_id = fields.Integer(allow_none=True)
+    detail = fields.String()
+    message = fields.String()
+
+
+class VerificationDueCountSchema(Schema):
+    cycle_ends_on = fields.Date()
+    entries = fields.Integer()
+
+
+class InboxSchema(Schema):
+    role = fields.String()
+    change_requests = fields.List(fields.Nested(InboxChangeRequestSchema),
+                                  metadata={"description": "等待我处理的变更申请"})
+    tasks_overdue = fields.List(fields.Nested(TaskSchema))
+    tasks_due_soon = fields.List(fields.Nested(TaskSchema), metadata={"description": "一个工作日内到期"})
+    tasks_open = fields.List(fields.Nested(TaskSchema))
+    reminders = fields.List(fields.Nested(ReminderSchema))
+    flags_to_triage = fields.List(fields.Nested(FlagSchema))
+    declines_to_rule = fields.List(fields.Nested(TaskSchema))
+    my_flags = fields.List(fields.Nested(FlagSchema), metadata={"description": "我提交的建议/纠错及处理结果"})
+    my_tasks = fields.List(fields.Nested(TaskSchema), metadata={"description": "我下达或登记的任务及结果"})
+    verification_due = fields.Nested(VerificationDueCountSchema, allow_none=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
