@@ -4,7 +4,8 @@ from kb.models.calendar import CalendarOverride, ConfirmedYear, OverrideKind
 from kb.models.jobs import JobRun, SchedulerLease
 from kb.models.knowledge import (
     CONTENT_FIELDS, Category, ChangeKind, ChangeRequest, EntryFormat, EntryStatus, KnowledgeEntry,
-    KnowledgeVersion, Review)
+    KnowledgeVerification, KnowledgeVersion, Review)
+from kb.models.scoring import ComplianceSnapshot, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from kb.models.policies import PolicyDocument, PolicyStatus, PolicyStatusChange
 from kb.models.search import KnowledgeUsage, SearchLog, SearchSettingsRevision, SynonymGroup
 from kb.models.tasks import (
@@ -19,4 +20,5 @@ __all__ = [
     "CalendarOverride", "ConfirmedYear", "OverrideKind", "JobRun", "SchedulerLease", "PolicyDocument",
     "PolicyStatus", "PolicyStatusChange", "CorrectionTask", "FlagKind", "FlagState", "KnowledgeFlag",
     "ReminderKind", "TaskEvent", "TaskReminder", "TaskState",
+    "KnowledgeVerification", "ComplianceSnapshot", "WebhookAttempt", "WebhookDelivery", "WebhookSubscription",
 ]

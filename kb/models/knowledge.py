@@ -195,3 +195,23 @@ class Review(Base):
         CheckConstraint("stage IN ('unit','office')", name="valid_stage"),
         CheckConstraint("decision IN ('approve','return','publish')", name="valid_decision"),
     )
+
+
+class KnowledgeVerification(Base):
+    """One 校核: a unit reviewer confirmed the published version still right, unchanged.
+
+    The entry keeps only its latest verification; these rows keep every one,
+    so counts for a past period stay what they were.
+    """
+
+    __tablename__ = "knowledge_verifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("knowledge_entries.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))  # the owning unit at the time
+    version: Mapped[int]
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    verified_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_knowledge_verifications_unit_verified", "unit_id", "verified_at"),)

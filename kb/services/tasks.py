@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select
 
 from kb.access import Actor, require_role
 from kb.calendar import Deadline, WorkingCalendar, end_of_day, to_shanghai
-from kb.compliance import TASK_SOURCE_TITLES
+from kb.compliance.records import TASK_SOURCE_TITLES
 from kb.deadlines import DEFAULT_RULES, DeadlineRules, FeedbackReason, TaskSource, due_for
 from kb.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from kb.models import (

@@ -17,7 +17,8 @@ from kb.access import Actor, require_role
 from kb.calendar import SHANGHAI, to_shanghai
 from kb.deadlines import TaskSource
 from kb.errors import InvalidTransition, NotFound, PermissionDenied, StaleVersion
-from kb.models import CorrectionTask, EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit
+from kb.models import (
+    CorrectionTask, EntryStatus, KnowledgeEntry, KnowledgeVerification, KnowledgeVersion, Role, Unit)
 from kb.models.tasks import OPEN_STATES
 from kb.search import outbox
 from kb.services import audit, tasks
@@ -69,6 +70,8 @@ def verify(uow, actor: Actor, entry_id: int, *, now: datetime, version: int | No
             raise StaleVersion(details={"version": version, "current_version": entry.published_number})
         before = {"verified_at": entry.verified_at, "verified_by_id": entry.verified_by_id}
         entry.verified_at, entry.verified_by_id = now, actor.user_id
+        s.add(KnowledgeVerification(entry_id=entry.id, unit_id=entry.unit_id, version=entry.published_number,
+                                    verified_at=now, verified_by_id=actor.user_id, note=note))
         s.flush()
         audit.record(s, actor, "knowledge.verify", "knowledge_entry", entry.id, before,
                      {"verified_at": now, "verified_by_id": actor.user_id, "version": entry.published_number,

@@ -10,7 +10,7 @@ import kb.models.types
 
 
 revision = '0003'
-down_revision = '0002'
+down_revision = '0001'
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,8 @@ Correction tasks with their history, reminders and operators' flags; the
 register of policy documents; the office's calendar overrides and confirmed
 years; scheduled job runs and the scheduler lease. Independent of 0003.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-22 11:06:20.469658
 """
 from alembic import op
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import kb.models.types
 
 
-revision = '0002'
-down_revision = '0001'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

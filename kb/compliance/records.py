@@ -1,4 +1,4 @@
-"""The read interface that scoring uses: per-unit compliance counts as frozen records.
+"""Per-unit compliance counts as frozen records: what scoring reads.
 
 ``scoring_hooks`` turns these records into points with each jurisdiction's
 rules; it never sees ORM objects. Everything here is plain data: the records

@@ -1,0 +1,16 @@
+"""The public interface that scoring uses: per-unit compliance counts, monthly snapshots, webhook deliveries.
+
+``scoring_hooks`` imports only this package (and ``kb.deadlines``): frozen
+records (``records``), the queries that fill them from the database
+(``counts``), the monthly close (``snapshots``) and the delivery queue of
+the webhooks (``deliveries``). Nothing here hands out ORM objects.
+"""
+from kb.compliance.records import TASK_SOURCE_TITLES, TASK_SOURCES, Period, TaskTally, UnitCompliance
+
+__all__ = [
+    "TASK_SOURCES",
+    "TASK_SOURCE_TITLES",
+    "Period",
+    "TaskTally",
+    "UnitCompliance",
+]
