@@ -204,11 +204,13 @@ def _withdraw_one(session, entry_id: int, now: datetime, today, notice_ids) -> b
                  {"status": EntryStatus.PUBLISHED.value},
                  {"status": EntryStatus.WITHDRAWN.value, "withdrawn_at": now, "expires_on": expires_on}, now)
     outbox.enqueue(session, entry.id, now)
+    tasks.resolve_on_withdrawal(session, entry.id, now)
     return True
 
 
 def withdraw_expired_notices(ctx: JobContext) -> dict:
-    """Notices (通知公告) whose published version expired before today leave the knowledge base."""
+    """Notices (通知公告) whose published version expired before today leave the knowledge base;
+    their open tasks are resolved with them."""
     now = ctx.clock()
     today = to_shanghai(now).date()
     with ctx.uow_factory() as uow:

@@ -2,9 +2,9 @@
 published, or declined with a justification the office accepts.
 
 Public functions taking a unit of work are use cases (one transaction each).
-Functions taking a session (`open_task`, `resolve`, `recompute_deadlines`)
-are the steps other use cases and the scheduler's jobs share; they flush and
-never commit. A task's outcome (resolved_at, on_time, overdue_marked_at) is
+Functions taking a session (`open_task`, `resolve`, `resolve_on_withdrawal`,
+`recompute_deadlines`) are the steps other use cases and the scheduler's jobs
+share; they flush and never commit. A task's outcome (resolved_at, on_time, overdue_marked_at) is
 written once, when it happens.
 """
 from __future__ import annotations
@@ -188,8 +188,32 @@ def resolve(session, task: CorrectionTask, at: datetime, now: datetime, *, versi
     task.updated_at = now
     _event(session, task, "resolved", now, actor, note, resolved_at=at, on_time=task.on_time, version=version)
     audit.record(session, actor, "task.resolve", "correction_task", task.id, None,
-                 {"resolved_at": at, "on_time": task.on_time, "version": version}, now)
+                 {"resolved_at": at, "on_time": task.on_time, "version": version, "note": note}, now)
     session.flush()
+
+
+WITHDRAWAL_NOTE = "知识已下架，任务随之办结"
+
+
+def resolve_on_withdrawal(session, entry_id: int, now: datetime, *, actor: Actor | None = None) -> list[int]:
+    """The entry was withdrawn: its open tasks are resolved as of the withdrawal; the ids resolved.
+
+    Both ways an entry leaves the knowledge base call this in the withdrawing
+    transaction: the job that withdraws expired notices and the publication of
+    a delete or revoke change request. Once withdrawn the entry no longer
+    serves the content the task is about, and no change to it can be published
+    any more, so a task left open could only go overdue. Each is resolved at
+    the moment of withdrawal, with no version; on time or late is judged by its
+    deadline as usual. Change requests linked to these tasks that are still in
+    flight stay as they are: their publication is refused (the entry is
+    withdrawn) and their authors cancel them.
+    """
+    tasks = list(session.scalars(
+        select(CorrectionTask).where(CorrectionTask.entry_id == entry_id, CorrectionTask.state.in_(OPEN_STATES))
+        .order_by(CorrectionTask.id).with_for_update()))
+    for task in tasks:
+        resolve(session, task, now, now, version=None, note=WITHDRAWAL_NOTE, actor=actor)
+    return [t.id for t in tasks]
 
 
 def recompute_deadlines(session, calendar: WorkingCalendar, settings: CorrectionSettings, now: datetime, *,
@@ -507,15 +531,17 @@ def rule_on_decline(uow, actor: Actor, task_id: int, *, accept: bool, reason: st
 
 
 def resolve_on_publication(session, cr: ChangeRequest, now: datetime) -> None:
-    """Publish listener: tasks linked to the change are resolved; an update also counts as this cycle's verification."""
+    """Publish listener: tasks linked to the change are resolved; an update also counts as this cycle's
+    verification; a deletion or revocation withdraws the entry, which resolves its other open tasks."""
     linked = session.scalars(
         select(CorrectionTask).where(CorrectionTask.change_request_id == cr.id,
                                      CorrectionTask.state.in_(OPEN_STATES))
         .order_by(CorrectionTask.id).with_for_update())
     for task in linked:
         resolve(session, task, now, now, version=cr.published_number, note=f"变更申请 {cr.id} 已发布")
-    if cr.entry_id is not None and cr.kind in (ChangeKind.MODIFY.value, ChangeKind.DELETE.value,
-                                               ChangeKind.REVOKE.value):
+    if cr.kind in (ChangeKind.DELETE.value, ChangeKind.REVOKE.value):
+        resolve_on_withdrawal(session, cr.entry_id, now)  # the rest of the entry's tasks, verification included
+    elif cr.entry_id is not None and cr.kind == ChangeKind.MODIFY.value:
         resolve_verification(session, cr.entry_id, now, version=cr.published_number,
                              note=f"知识已通过变更申请 {cr.id} 更新")
 
