@@ -17,6 +17,7 @@ from kb.search.analyzer import normalize
 from kb.search.backend import SearchQuery
 from kb.search.synonyms import SynonymFormatError, parse_lines
 from kb.services import audit
+from kb.services.knowledge import get_entry
 
 SEARCHERS = (Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
 MAX_QUERY_CHARS = 2000
@@ -79,11 +80,27 @@ def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str
             "latency_ms": round(latency_ms, 3), "user_id": actor.user_id})
     return {
         "search_id": search_key, "total": result.total, "took_ms": round(latency_ms, 2),
-        "hits": [{"entry_id": h.entry_id, "score": round(h.score, 4), "highlights": dict(h.highlights),
-                  **dict(h.payload)} for h in result.hits],
+        "hits": [_hit_view(h) for h in result.hits],
         "facets": {"category": [{"category_id": k, "count": v} for k, v in result.facets.get("category", {}).items()],
                    "unit": [{"unit_code": k, "count": v} for k, v in result.facets.get("unit", {}).items()]},
     }
+
+
+def _hit_view(hit) -> dict:
+    return {"entry_id": hit.entry_id, "score": round(hit.score, 4), "highlights": dict(hit.highlights),
+            **dict(hit.payload)}
+
+
+def suggest(index, actor: Actor, *, prefix: str, today: date, limit: int = 8) -> dict:
+    """Type-ahead: questions and similar phrasings of entries in effect today that match what was typed."""
+    require_role(actor, *SEARCHERS)
+    return {"prefix": prefix, "suggestions": index.suggest(_clean(prefix, MAX_QUERY_CHARS), today, limit)}
+
+
+def related(uow, index, actor: Actor, entry_id: int, *, today: date, limit: int = 5) -> list[dict]:
+    """Entries in effect like this one; 404 when the caller cannot read the entry itself."""
+    get_entry(uow, actor, entry_id, today=today)  # NotFound for unknown ids, and for operators on unpublished ones
+    return [_hit_view(h) for h in index.related(entry_id, today, limit)]
 
 
 def record_usage(uow, actor: Actor, entry_id: int, *, search_id: str | None, ticket_number: str | None,

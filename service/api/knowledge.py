@@ -63,10 +63,7 @@ class RelatedKnowledge(MethodView):
     @documented_errors(blp, 401, 403, 404)
     def get(self, entry_id):
         """Related knowledge in effect today"""
-        knowledge.require_reader(current_actor())
-        hits = kb().search.related(entry_id, kb().today(), 5)
-        return [{"entry_id": h.entry_id, "score": h.score, "highlights": dict(h.highlights), **dict(h.payload)}
-                for h in hits]
+        return search_service.related(kb().reader(), kb().search, current_actor(), entry_id, today=kb().today())
 
 
 @blp.route("/<int:entry_id>/usages")

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 from flask.views import MethodView
 
-from kb.services import knowledge as knowledge_service
 from kb.services import search
 from service.api import kb
 from service.api.common import api_blueprint, documented_errors
 from service.auth import current_actor
 from service.schemas.search import (
-    GapSchema, HotSchema, RecommendCreate, SearchQueryArgs, SearchResultSchema, SinceArgs, SuggestArgs)
+    GapSchema, HotSchema, RecommendCreate, SearchQueryArgs, SearchResultSchema, SinceArgs, SuggestArgs,
+    SuggestionsSchema)
 
 blp = api_blueprint("search", __name__, "话务员检索：全文检索、联想、工单推荐、知识缺口")
 
@@ -47,12 +47,12 @@ class Recommend(MethodView):
 @blp.route("/suggest")
 class Suggest(MethodView):
     @blp.arguments(SuggestArgs, location="query")
-    @blp.response(200, {"type": "array", "items": {"type": "string"}})
+    @blp.response(200, SuggestionsSchema)
     @documented_errors(blp, 401, 403, 422)
     def get(self, args):
-        """Type-ahead from questions and similar phrasings"""
-        knowledge_service.require_reader(current_actor())
-        return kb().search.suggest(args["prefix"], kb().today(), args["limit"])
+        """Type-ahead from the questions and similar phrasings of knowledge in effect today"""
+        return search.suggest(kb().search, current_actor(), prefix=args["prefix"], today=kb().today(),
+                              limit=args["limit"])
 
 
 @blp.route("/hot")

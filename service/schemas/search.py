@@ -26,6 +26,11 @@ class SuggestArgs(StrictSchema):
     limit = fields.Integer(load_default=8, validate=validate.Range(1, 20))
 
 
+class SuggestionsSchema(Schema):
+    prefix = fields.String(metadata={"description": "话务员已输入的内容"})
+    suggestions = fields.List(fields.String(), metadata={"description": "在效知识的问题和相似问法，最相关的在前"})
+
+
 class HitSchema(Schema):
     entry_id = fields.Integer()
     score = fields.Float()

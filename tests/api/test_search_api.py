@@ -52,13 +52,77 @@ def test_everyday_words_find_the_right_answer_first(people, corpus):
     assert search(people.operator, "公积金租房")["hits"][0]["entry_id"] == corpus["fund"]
 
 
+def suggest(caller, prefix, **params):
+    r = caller.get("/api/v1/search/suggest", query_string={"prefix": prefix, **params})
+    assert r.status_code == 200, r.json
+    assert r.json["prefix"] == prefix
+    return r.json["suggestions"]
+
+
+def related(caller, entry_id):
+    r = caller.get(f"/api/v1/knowledge/{entry_id}/related")
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+def withdraw(people, entry_id):
+    r = people.maint_a.post("/api/v1/change-requests", json={"kind": "revoke", "entry_id": entry_id,
+                                                              "base_version": 1, "reason": "业务已调整"}).json
+    people.maint_a.post(f"/api/v1/change-requests/{r['id']}/submit", json={})
+    people.rev_a.post(f"/api/v1/change-requests/{r['id']}/unit-review", json={"approve": True, "checks": ALL_PASS})
+    r = people.office.post(f"/api/v1/change-requests/{r['id']}/office-review", json={"decision": "publish"})
+    assert r.status_code == 200, r.json
+
+
 def test_expired_and_not_yet_effective_entries_are_never_found(people, corpus):
     found = {h["entry_id"] for h in search(people.operator, "社保 通知 缴费 停止办公 基数")["hits"]}
     assert corpus["expired"] not in found and corpus["future"] not in found
-    suggestions = people.operator.get("/api/v1/search/suggest", query_string={"prefix": "春节"}).json
-    assert not any("春节" in s for s in suggestions)
-    related = people.operator.get(f"/api/v1/knowledge/{corpus['social']}/related").json
-    assert {corpus["expired"], corpus["future"]}.isdisjoint({h["entry_id"] for h in related})
+    assert suggest(people.operator, "春节") == []
+    assert not any("明年" in s for s in suggest(people.operator, "明年社保"))
+
+
+def test_type_ahead_suggests_questions_and_similar_phrasings_in_effect(people, corpus):
+    assert suggest(people.operator, "社会保险")[0] == "社会保险中断缴费后如何补缴？"
+    assert "养老保险断缴怎么办" in suggest(people.operator, "养老")
+    assert suggest(people.operator, "住房公积金") == ["住房公积金租房提取怎么办理？"]
+    assert suggest(people.operator, "小学", limit=1) == ["小学一年级入学需要准备哪些材料？"]
+    assert people.anonymous.get("/api/v1/search/suggest", query_string={"prefix": "社保"}).status_code == 401
+    assert people.operator.get("/api/v1/search/suggest", query_string={"prefix": ""}).status_code == 422
+
+
+def test_drafts_withdrawn_and_expired_entries_never_appear_in_suggestions_or_related(people, corpus):
+    live = publish_entry(people, question="社会保险补缴需要哪些材料？", answer="1. 身份证；\n2. 劳动合同。",
+                         keywords=["社会保险", "补缴"])
+    withdrawn = publish_entry(people, question="社会保险补缴窗口搬迁了吗？", answer="1. 补缴窗口已搬到二楼。",
+                              keywords=["社会保险", "补缴"])
+    expired = publish_entry(people, question="社会保险补缴春节期间暂停的通知", answer="1. 春节期间暂停补缴。",
+                            keywords=["社会保险", "补缴"], effective_on="2026-01-01", expires_on="2026-02-28")
+    future = publish_entry(people, question="社会保险补缴明年起执行新标准", answer="1. 2027年起补缴执行新标准。",
+                           keywords=["社会保险", "补缴"], effective_on="2027-01-01")
+    draft = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "proposal": {
+        "question": "社会保险补缴可以网上办理吗？", "answer": "1. 可以在网上补缴。", "keywords": ["社会保险", "补缴"],
+        "category_id": people.categories["社会民生"], "effective_on": "2026-01-01"}})
+    assert draft.status_code == 201
+    withdraw(people, withdrawn)
+
+    suggestions = suggest(people.operator, "社会保险", limit=20)
+    assert {"社会保险中断缴费后如何补缴？", "社会保险补缴需要哪些材料？"} <= set(suggestions)
+    assert not {"社会保险补缴窗口搬迁了吗？", "社会保险补缴春节期间暂停的通知", "社会保险补缴明年起执行新标准",
+                "社会保险补缴可以网上办理吗？"} & set(suggestions)
+    assert not any("搬迁" in s or "春节" in s or "明年" in s or "网上" in s
+                   for s in suggest(people.operator, "补缴", limit=20))
+
+    related_ids = {h["entry_id"] for h in related(people.operator, corpus["social"])}
+    assert live in related_ids
+    assert related_ids.isdisjoint({withdrawn, expired, future, corpus["expired"], corpus["future"]})
+    assert {withdrawn, expired, future}.isdisjoint({h["entry_id"] for h in related(people.operator, live)})
+
+
+def test_related_knowledge_of_an_unknown_or_unpublished_entry_is_404(people, corpus):
+    r = people.operator.get("/api/v1/knowledge/987654/related")
+    assert r.status_code == 404 and r.json["code"] == "entry_not_found"
+    assert people.operator.get(f"/api/v1/knowledge/{corpus['expired']}/related").status_code == 404
+    related(people.operator, corpus["social"])  # a live entry answers 200
 
 
 def test_drafts_are_never_found_and_a_publish_is_visible_on_the_next_search(people, corpus):
