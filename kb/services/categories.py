@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from kb.access import Actor, require_role
 from kb.errors import Conflict, NotFound, ValidationFailed
-from kb.models import Category, KnowledgeVersion, Role
+from kb.models import Category, KnowledgeEntry, KnowledgeVersion, Role
+from kb.search import outbox
 from kb.services import audit
 
 ART4_CATEGORIES = ("政策法规", "行政区划", "社会民生", "热点问题", "通知公告")
@@ -46,6 +47,16 @@ def ancestry(parents: dict[int, int | None], category_id: int) -> list[int]:
         path.append(current)
         current = parents.get(current)
     return list(reversed(path))
+
+
+def entries_under(session, category_id: int) -> list[int]:
+    """Entries whose published version is filed in the category or below it."""
+    return list(session.scalars(
+        select(KnowledgeEntry.id)
+        .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
+              & (KnowledgeVersion.number == KnowledgeEntry.published_number))
+        .where(KnowledgeVersion.category_id.in_(subtree_ids(session, category_id)))
+        .order_by(KnowledgeEntry.id)))
 
 
 def create_category(uow, actor: Actor, *, name: str, parent_id: int | None, position: int,
@@ -90,6 +101,9 @@ def update_category(uow, actor: Actor, category_id: int, *, changes: dict, now: 
                 setattr(category, field, changes[field])
         uow.session.flush()
         view = category_view(category)
+        if (view["name"], view["parent_id"]) != (before["name"], before["parent_id"]):
+            # Search documents carry the category path (subtree filter) and name: re-index the subtree.
+            outbox.enqueue_many(uow.session, entries_under(uow.session, category_id), now)
         audit.record(uow.session, actor, "category.update", "category", category.id, before, view, now)
         uow.commit()
         return view

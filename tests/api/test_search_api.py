@@ -218,3 +218,24 @@ def test_a_nearly_identical_question_is_flagged_at_submission(people, corpus):
     assert r.status_code == 201
     duplicates = [w for w in r.json["warnings"] if w["code"] == "duplicate_question"]
     assert duplicates and str(corpus["social"]) in duplicates[0]["message"]
+
+
+def test_moving_or_renaming_a_category_moves_its_entries_in_search(people, corpus):
+    sub = people.office.post("/api/v1/categories", json={"name": "社保补缴", "parent_id": people.categories["社会民生"]})
+    assert sub.status_code == 201, sub.json
+    leaf = people.office.post("/api/v1/categories", json={"name": "灵活就业", "parent_id": sub.json["id"]}).json
+    entry = publish_entry(people, question="灵活就业人员社保怎么补缴？", answer="1. 到社保中心补缴。",
+                          category_id=leaf["id"])
+    policy = people.categories["政策法规"]
+    assert search(people.operator, "灵活就业补缴", category_id=policy)["total"] == 0
+
+    r = people.office.patch(f"/api/v1/categories/{sub.json['id']}", json={"parent_id": policy})
+    assert r.status_code == 200, r.json
+    hits = search(people.operator, "灵活就业补缴", category_id=policy)["hits"]
+    assert [h["entry_id"] for h in hits] == [entry]
+    assert entry not in {h["entry_id"] for h in search(people.operator, "灵活就业补缴",
+                                                        category_id=people.categories["社会民生"])["hits"]}
+
+    r = people.office.patch(f"/api/v1/categories/{leaf['id']}", json={"name": "灵活就业人员"})
+    assert r.status_code == 200, r.json
+    assert search(people.operator, "灵活就业补缴")["hits"][0]["category_name"] == "灵活就业人员"
