@@ -6,7 +6,9 @@
   unique constraint on (status change, entry) makes it exactly one, however
   often the request is repeated; repeating the same status is no change.
 * Registering a policy in force with a responsible unit and a date of effect
-  opens a policy-change task for that unit, due before the policy applies.
+  opens a policy-change task for that unit, received at registration and due
+  N working days after the policy's publication, or before it applies if that
+  is earlier (`tasks.counted_from`).
 * A proposal citing a repealed or amended document gets a warning at
   submission, and search results show the same warning.
 """
@@ -108,7 +110,7 @@ def _open_policy_change_task(session, actor: Actor | None, doc: PolicyDocument, 
     task = tasks.open_task(
         session, unit_id=doc.unit_id, source=TaskSource.POLICY_CHANGE, received_at=now, now=now,
         calendar=tasks.load_calendar(session), settings=settings, actor=actor, policy_document_id=doc.id,
-        policy_effective_on=doc.effective_on, reason="新政策发布",
+        policy_effective_on=doc.effective_on, policy_published_on=doc.published_on, reason="新政策发布",
         detail=f"新政策 {doc.doc_number}《{doc.title}》将于 {doc.effective_on.isoformat()} 施行，请更新相关知识")
     return task.id
 
@@ -194,8 +196,8 @@ def change_status(uow, actor: Actor | None, policy_id: int, *, status: str, now:
 def update(uow, actor: Actor, policy_id: int, *, now: datetime, settings, fields: dict) -> dict:
     """Correct the register: title, issuer, dates, note; the unit only while no policy-change task exists.
 
-    A new date of effect recounts the open policy-change task's deadline; a
-    unit and a date of effect given later open the task then.
+    A new date of effect or of publication recounts the open policy-change
+    task's deadline; a unit and a date of effect given later open the task then.
     """
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
@@ -217,7 +219,7 @@ def update(uow, actor: Actor, policy_id: int, *, now: datetime, settings, fields
         s.flush()
         s.expire(doc, ["unit"])
         opened = []
-        if task_ids and before["effective_on"] != doc.effective_on:
+        if task_ids and (before["effective_on"], before["published_on"]) != (doc.effective_on, doc.published_on):
             tasks.recompute_deadlines(s, tasks.load_calendar(s), settings, now, task_ids=task_ids)
         elif not task_ids:
             new_task = _open_policy_change_task(s, actor, doc, now, settings)

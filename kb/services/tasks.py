@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import delete, func, select
 
 from kb.access import Actor, require_role
-from kb.calendar import Deadline, WorkingCalendar, end_of_day, to_shanghai
+from kb.calendar import SHANGHAI, Deadline, WorkingCalendar, end_of_day, to_shanghai
 from kb.compliance.records import TASK_SOURCE_TITLES
 from kb.deadlines import DEFAULT_RULES, DeadlineRules, FeedbackReason, TaskSource, due_for
 from kb.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
@@ -142,15 +142,35 @@ def _event(session, task: CorrectionTask, kind: str, at: datetime, actor: Actor 
 # --- steps shared with other use cases and the jobs (flush, never commit) ---------------------------------
 
 
+def counted_from(source: TaskSource, received_at: datetime, *, policy_published_on: date | None = None) -> datetime:
+    """The moment a task's deadline is counted from: its receipt, except for a policy change.
+
+    A policy change is due N working days after the policy was published
+    (Art. 10(2)), so it counts from the start of the publication day in
+    Asia/Shanghai when that day is known and not after the task was received;
+    a policy registered before its stated publication counts from receipt.
+    The task's `received_at` stays the moment the unit received it.
+    """
+    if TaskSource(source) is not TaskSource.POLICY_CHANGE or policy_published_on is None:
+        return received_at
+    published = datetime.combine(policy_published_on, time.min, tzinfo=SHANGHAI)
+    return published if published <= received_at else received_at
+
+
 def deadline_of(calendar: WorkingCalendar, settings: CorrectionSettings, source: TaskSource, received_at: datetime,
                 *, working_days: int | None = None, policy_effective_on: date | None = None,
-                cycle_ends_on: date | None = None) -> Deadline:
-    """The deadline under the settings, or under the number of working days a task was opened with."""
+                policy_published_on: date | None = None, cycle_ends_on: date | None = None) -> Deadline:
+    """The deadline under the settings, or under the number of working days a task was opened with.
+
+    `received_at` is the task's receipt; a policy change counts from its
+    publication instead (see `counted_from`).
+    """
     rules = settings.rules
     if working_days is not None and source is not TaskSource.EMERGENCY:
         rules = DeadlineRules(working_days={**rules.working_days, source: working_days},
                               emergency_hours=rules.emergency_hours)
-    return due_for(source, received_at, calendar, rules, policy_effective_on=policy_effective_on,
+    start = counted_from(source, received_at, policy_published_on=policy_published_on)
+    return due_for(source, start, calendar, rules, policy_effective_on=policy_effective_on,
                    cycle_ends_on=cycle_ends_on)
 
 
@@ -158,10 +178,12 @@ def open_task(session, *, unit_id: int, source: TaskSource, detail: str, receive
               calendar: WorkingCalendar, settings: CorrectionSettings, actor: Actor | None = None,
               entry_id: int | None = None, reason: str | None = None, policy_document_id: int | None = None,
               policy_change_id: int | None = None, policy_effective_on: date | None = None,
-              cycle: tuple[date, date] | None = None) -> CorrectionTask:
+              policy_published_on: date | None = None, cycle: tuple[date, date] | None = None) -> CorrectionTask:
     source = TaskSource(source)
     deadline = deadline_of(calendar, settings, source, received_at, policy_effective_on=policy_effective_on,
-                           cycle_ends_on=cycle[1] if cycle else None)
+                           policy_published_on=policy_published_on, cycle_ends_on=cycle[1] if cycle else None)
+    start = counted_from(source, received_at, policy_published_on=policy_published_on)
+    counting = {"counted_from": start} if start != received_at else {}
     task = CorrectionTask(
         unit_id=unit_id, entry_id=entry_id, source=source.value, reason=reason, detail=detail,
         received_at=received_at, due_at=deadline.due_at, provisional=deadline.provisional,
@@ -171,10 +193,12 @@ def open_task(session, *, unit_id: int, source: TaskSource, detail: str, receive
         created_by_id=actor.user_id if actor else None, created_at=now, updated_at=now)
     session.add(task)
     session.flush()
-    _event(session, task, "opened", now, actor, detail, due_at=deadline.due_at, provisional=deadline.provisional)
+    _event(session, task, "opened", now, actor, detail, due_at=deadline.due_at, provisional=deadline.provisional,
+           **counting)
     audit.record(session, actor, "task.open", "correction_task", task.id, None,
                  {"unit_id": unit_id, "entry_id": entry_id, "source": source.value, "reason": reason,
-                  "received_at": received_at, "due_at": deadline.due_at, "provisional": deadline.provisional}, now)
+                  "received_at": received_at, **counting, "due_at": deadline.due_at,
+                  "provisional": deadline.provisional}, now)
     return task
 
 
@@ -220,7 +244,8 @@ def recompute_deadlines(session, calendar: WorkingCalendar, settings: Correction
                         only_provisional: bool = False, task_ids: list[int] | None = None) -> list[int]:
     """Recount the deadlines of open tasks on the current calendar; the ids whose deadline changed.
 
-    A deadline depends only on the days between receipt and the due day, so
+    A deadline depends only on the days between the moment it counts from
+    (receipt; a policy's publication, see `counted_from`) and the due day, so
     recounting every open task after any calendar change moves exactly those
     the change concerns. Each keeps the number of working days it was opened
     with. Reminders that no longer hold are removed so they are sent again at
@@ -231,13 +256,17 @@ def recompute_deadlines(session, calendar: WorkingCalendar, settings: Correction
         query = query.where(CorrectionTask.provisional.is_(True))
     if task_ids is not None:
         query = query.where(CorrectionTask.id.in_(task_ids))
-    effective = dict(session.execute(select(PolicyDocument.id, PolicyDocument.effective_on)).all())
+    policy_dates = {doc_id: (effective_on, published_on) for doc_id, effective_on, published_on in session.execute(
+        select(PolicyDocument.id, PolicyDocument.effective_on, PolicyDocument.published_on))}
     changed = []
     for task in session.scalars(query.with_for_update()):
         source = TaskSource(task.source)
-        policy_effective_on = effective.get(task.policy_document_id) if source is TaskSource.POLICY_CHANGE else None
+        policy_effective_on = policy_published_on = None
+        if source is TaskSource.POLICY_CHANGE:
+            policy_effective_on, policy_published_on = policy_dates.get(task.policy_document_id, (None, None))
         deadline = deadline_of(calendar, settings, source, task.received_at, working_days=task.working_days,
-                               policy_effective_on=policy_effective_on, cycle_ends_on=task.cycle_ends_on)
+                               policy_effective_on=policy_effective_on, policy_published_on=policy_published_on,
+                               cycle_ends_on=task.cycle_ends_on)
         if deadline.due_at == task.due_at and deadline.provisional == task.provisional:
             continue
         before = {"due_at": _local(task.due_at), "provisional": task.provisional}

@@ -118,10 +118,42 @@ def test_registering_a_new_policy_with_a_unit_and_a_date_of_effect_opens_a_polic
 
     r = people.office.patch(f"/api/v1/policies/{doc['id']}", json={"effective_on": "2026-12-01"})
     assert r.status_code == 200
-    # Now the counted rule is earlier: the fifth working day is the worked Saturday, Oct 10.
-    assert people.office.get(f"/api/v1/tasks/{task['id']}").json["due_at"] == "2026-10-10T23:59:59+08:00"
+    # Now the counted rule is earlier: five working days after publication on Fri Sep 25 (Mid-Autumn),
+    # Sep 28, 29, 30, Oct 8, 9.
+    assert people.office.get(f"/api/v1/tasks/{task['id']}").json["due_at"] == "2026-10-09T23:59:59+08:00"
     r = people.office.patch(f"/api/v1/policies/{doc['id']}", json={"unit_code": "HX"})
     assert r.status_code == 409
+
+
+def test_a_policy_change_is_due_five_working_days_after_publication_not_after_registration(people, clock):
+    # Published Mon Oct 26, registered a week later (Mon Nov 2, 10:00), in effect from Dec 1.
+    doc = register(people, "济人社发〔2026〕11号", published_on="2026-10-26", effective_on="2026-12-01",
+                   unit_code="RSJ")
+    task = people.rev_b.get(f"/api/v1/tasks/{doc['opened_task_ids'][0]}").json
+    assert task["received_at"] == "2026-11-02T10:00:00+08:00"  # when the unit got it
+    assert task["due_at"] == "2026-11-02T23:59:59+08:00"  # Oct 27, 28, 29, 30, Nov 2
+    assert task["events"][0]["data"]["counted_from"] == "2026-10-26T00:00:00+08:00"
+
+    # A recount after a calendar change counts from the same day, so it moves only for days in that window.
+    r = people.office.put("/api/v1/calendar/overrides/2026-11-20", json={"kind": "holiday"})
+    assert task["id"] not in r.json["recomputed_task_ids"]
+    r = people.office.put("/api/v1/calendar/overrides/2026-10-28", json={"kind": "holiday"})
+    assert r.json["recomputed_task_ids"] == [task["id"]]
+    assert people.rev_b.get(f"/api/v1/tasks/{task['id']}").json["due_at"] == "2026-11-03T23:59:59+08:00"
+    people.office.delete("/api/v1/calendar/overrides/2026-10-28")
+    assert people.rev_b.get(f"/api/v1/tasks/{task['id']}").json["due_at"] == "2026-11-02T23:59:59+08:00"
+
+    # A corrected publication date recounts it too.
+    people.office.patch(f"/api/v1/policies/{doc['id']}", json={"published_on": "2026-10-29"})
+    assert people.rev_b.get(f"/api/v1/tasks/{task['id']}").json["due_at"] == "2026-11-05T23:59:59+08:00"
+
+
+def test_a_policy_registered_before_its_publication_date_counts_from_registration(people):
+    doc = register(people, "济人社发〔2026〕12号", published_on="2026-11-10", effective_on="2026-12-01",
+                   unit_code="RSJ")
+    task = people.rev_b.get(f"/api/v1/tasks/{doc['opened_task_ids'][0]}").json
+    assert task["due_at"] == "2026-11-09T23:59:59+08:00"  # five working days after Mon Nov 2
+    assert "counted_from" not in task["events"][0]["data"]
 
 
 def test_a_unit_and_date_given_later_open_the_policy_change_task_then(people):
