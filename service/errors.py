@@ -78,6 +78,8 @@ def register(app: Flask) -> None:
                 code, message = "malformed_json", "请求体不是合法的 JSON"
         elif status == 400 and "JSON" in (error.description or ""):
             code, message = "malformed_json", "请求体不是合法的 JSON"
+        if isinstance(getattr(error, "exc", None), RecursionError):  # service.api.common.KbParser
+            code, message, errors = "json_too_deep", "请求体 JSON 嵌套层数过多，无法解析", None
         response = jsonify(error_body(status, code, message, errors))
         for key, value in (data.get("headers") or {}).items():
             response.headers[key] = value

@@ -6,12 +6,17 @@ import pytest
 from tests.api.test_workflow_api import new_draft
 
 
+def is_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
 def assert_error(response, status, code=None):
+    """The one error shape: the status, a machine code and a Chinese message."""
     assert response.status_code == status, response.data[:300]
     body = response.json
-    assert body["status"] == status and body["message"]
+    assert body["status"] == status and body["code"] and is_chinese(body["message"]), body
     if code:
-        assert body["code"] == code
+        assert body["code"] == code, body
     return body
 
 
@@ -19,6 +24,13 @@ def test_malformed_json_is_a_400(people):
     r = people.maint_a.post("/api/v1/change-requests", data="{kind: new,",
                             headers={"Content-Type": "application/json"})
     assert_error(r, 400)
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"kind": ' * 100_000 + "1" + "}" * 100_000])
+def test_json_nested_too_deeply_is_a_400_not_a_500(people, body):
+    r = people.maint_a.post("/api/v1/change-requests", data=body, headers={"Content-Type": "application/json"})
+    assert_error(r, 400, "json_too_deep")
+    assert people.office.get("/api/v1/change-requests").json["total"] == 0
 
 
 def test_wrong_types_and_unknown_fields_name_the_fields(people):
