@@ -5,7 +5,8 @@
 * Unit reviewers: change requests waiting for unit review; the same tasks and
   reminders; entries outstanding for this cycle's verification.
 * The office: change requests waiting for office review, flags to triage,
-  declines to rule on, overdue tasks of every unit and their reminders.
+  declines to rule on, the overdue and due-soon tasks of every unit, and
+  overdue reminders.
 * Operators: their flags and what became of them.
 Everyone also sees the tasks they opened themselves, with their outcome.
 """
@@ -65,9 +66,9 @@ def inbox(uow, actor: Actor, *, now: datetime, cycle_months: int = 12, limit: in
             horizon = tasks.due_soon_horizon(tasks.load_calendar(s), now)
             open_tasks = unit_scope(tasks.rows_query().where(CorrectionTask.state.in_(OPEN_STATES))) \
                 .order_by(CorrectionTask.due_at, CorrectionTask.id)
-            buckets = {"tasks_overdue": tasks.is_overdue(now)}
+            buckets = {"tasks_overdue": tasks.is_overdue(now),
+                       "tasks_due_soon": ~tasks.is_overdue(now) & (CorrectionTask.due_at <= horizon)}
             if not actor.is_office:
-                buckets["tasks_due_soon"] = ~tasks.is_overdue(now) & (CorrectionTask.due_at <= horizon)
                 buckets["tasks_open"] = CorrectionTask.due_at > horizon
             for key, condition in buckets.items():
                 query = open_tasks.where(condition)

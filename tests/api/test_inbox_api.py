@@ -128,6 +128,7 @@ def test_tasks_show_up_as_open_due_soon_and_overdue_with_reminders_for_their_uni
     clock.set("2026-11-06T09:00:00+08:00")  # Friday: Monday is the next working day
     inbox = people.rev_a.get("/api/v1/inbox").json
     assert [t["id"] for t in inbox["tasks_due_soon"]] == [task["id"]]
+    assert people.rev_b.get("/api/v1/inbox").json["tasks_due_soon"] == []
     jobs.remind_due_soon(context)
     reminders = people.rev_a.get("/api/v1/inbox").json["reminders"]
     assert [(r["task_id"], r["kind"]) for r in reminders] == [(task["id"], "due_soon")]
@@ -161,3 +162,22 @@ def test_the_inbox_is_for_people_who_act(people, caller, status):
     assert getattr(people, caller).get("/api/v1/inbox").status_code == status
     assert people.anonymous.get("/api/v1/inbox").status_code == 401
 
+
+def test_the_office_sees_the_tasks_of_every_unit_that_are_due_within_one_working_day(people, clock):
+    due_monday_a = feedback(people, published_entry(people))  # due Mon 2026-11-09
+    due_monday_b = feedback(people, published_entry(people, unit="b", question="社保卡丢了怎么补办？"))
+    clock.set("2026-11-04T09:00:00+08:00")
+    later = feedback(people, published_entry(people, question="居住证多久能办好？"))  # due Wed 2026-11-11
+    assert people.office.get("/api/v1/inbox").json["tasks_due_soon"] == []
+
+    clock.set("2026-11-06T09:00:00+08:00")  # Friday: Monday is the next working day
+    inbox = people.office.get("/api/v1/inbox").json
+    assert [t["id"] for t in inbox["tasks_due_soon"]] == [due_monday_a["id"], due_monday_b["id"]]
+    assert {t["unit_code"] for t in inbox["tasks_due_soon"]} == {"HX", "RSJ"}
+    assert inbox["counts"]["tasks_due_soon"] == 2 and later["id"] not in {t["id"] for t in inbox["tasks_due_soon"]}
+    assert [t["id"] for t in people.rev_a.get("/api/v1/inbox").json["tasks_due_soon"]] == [due_monday_a["id"]]
+
+    clock.set("2026-11-10T09:00:00+08:00")  # overdue now: listed as overdue, no longer as due soon
+    inbox = people.office.get("/api/v1/inbox").json
+    assert {t["id"] for t in inbox["tasks_overdue"]} == {due_monday_a["id"], due_monday_b["id"]}
+    assert [t["id"] for t in inbox["tasks_due_soon"]] == [later["id"]]
