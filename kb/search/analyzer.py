@@ -217,6 +217,16 @@ def _reference_idf() -> tuple[dict[str, float], float]:
     return table, median
 
 
+_PERSON_NAME_TAGS = frozenset({"nr", "nrfg", "nrt"})
+
+
+def person_names(normalized: str) -> set[str]:
+    """Words of normalized text that the segmenter tags as person names (jieba ``nr``), for redaction."""
+    if not normalized.strip():
+        return set()
+    return {word for word, tag in _segmenter().tag(normalized) if tag in _PERSON_NAME_TAGS}
+
+
 def ticket_keywords(
     text: str,
     top_k: int = 20,

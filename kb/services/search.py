@@ -15,6 +15,7 @@ from kb.models import EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit
 from kb.models.search import KnowledgeUsage, SearchLog, SearchSettingsRevision, SynonymGroup
 from kb.search.analyzer import normalize
 from kb.search.backend import SearchQuery
+from kb.search.redaction import loggable_query
 from kb.search.synonyms import SynonymFormatError, parse_lines
 from kb.services import audit
 from kb.services.knowledge import get_entry
@@ -72,9 +73,10 @@ def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str
     latency_ms = (time.perf_counter() - started) * 1000
     search_key = secrets.token_hex(8)
     if log_buffer is not None and text:
+        logged = loggable_query(text, mode)[:500]  # no caller data: see kb.search.redaction
         log_buffer.add({
-            "search_key": search_key, "searched_at": now, "query": text[:500],
-            "query_key": normalize(text)[:200], "mode": mode,
+            "search_key": search_key, "searched_at": now, "query": logged,
+            "query_key": normalize(logged)[:200], "mode": mode,
             "filters": {"category_id": category_id, "units": list(unit_codes), "offset": offset},
             "result_count": result.total, "top_entry_ids": [h.entry_id for h in result.hits[:10]],
             "latency_ms": round(latency_ms, 3), "user_id": actor.user_id})
@@ -140,7 +142,11 @@ def hot_knowledge(uow, actor: Actor, *, since: datetime, today: date, limit: int
 
 
 def knowledge_gaps(uow, actor: Actor, *, since: datetime, now: datetime, limit: int = 50) -> list[dict]:
-    """Queries that found nothing, or whose results nobody used: what the knowledge base lacks."""
+    """Queries that found nothing, or whose results nobody used: what the knowledge base lacks.
+
+    Typed queries only: ticket recommendations are left out, since every ticket is a row of its own
+    (its logged keywords are nearly unique) and would bury what operators typed and did not find.
+    """
     require_role(actor, Role.OFFICE_ADMIN)
     used = select(KnowledgeUsage.search_key).where(KnowledgeUsage.search_key.is_not(None))
     zero = case((SearchLog.result_count == 0, 1), else_=0)
@@ -150,7 +156,7 @@ def knowledge_gaps(uow, actor: Actor, *, since: datetime, now: datetime, limit: 
         rows = uow.session.execute(
             select(SearchLog.query_key, func.min(SearchLog.query), func.count(), func.sum(zero),
                    func.sum(abandoned), func.max(SearchLog.searched_at))
-            .where(SearchLog.searched_at >= since)
+            .where(SearchLog.searched_at >= since, SearchLog.mode != "ticket")
             .group_by(SearchLog.query_key)
             .having(func.sum(zero) + func.sum(abandoned) > 0)
             .order_by((func.sum(zero) + func.sum(abandoned)).desc(), func.max(SearchLog.searched_at).desc())

@@ -239,3 +239,35 @@ def test_moving_or_renaming_a_category_moves_its_entries_in_search(people, corpu
     r = people.office.patch(f"/api/v1/categories/{leaf['id']}", json={"name": "灵活就业人员"})
     assert r.status_code == 200, r.json
     assert search(people.operator, "灵活就业补缴")["hits"][0]["category_name"] == "灵活就业人员"
+
+
+def logged_searches(session_factory):
+    from sqlalchemy import select
+
+    from kb.models.search import SearchLog
+
+    with session_factory() as session:
+        return [(row.mode, row.query, row.query_key)
+                for row in session.scalars(select(SearchLog).order_by(SearchLog.id))]
+
+
+def test_the_search_log_keeps_no_caller_data_and_tickets_stay_out_of_the_gap_report(
+        people, corpus, clock, session_factory):
+    ticket = ("市民张建国来电反映，联系电话13805318888，身份证号370102198001011234，本人去年辞职后有半年没有交"
+              "社会保险，现在想把中断的几个月补缴上，不知道需要带什么材料、去哪里办理。")
+    r = people.operator.post("/api/v1/search/recommend", json={"text": ticket})
+    assert r.status_code == 200 and r.json["hits"][0]["entry_id"] == corpus["social"]
+    search(people.operator, "护照 13805318888")
+    search(people.operator, "驾驶证 370102198001011234 补办")
+
+    rows = logged_searches(session_factory)
+    assert [mode for mode, _, _ in rows] == ["ticket", "query", "query"]
+    ticket_row = rows[0][1]
+    assert "社会保险" in ticket_row.split() and "张建国" not in ticket_row and ticket_row not in ticket
+    assert rows[1][1] == "护照 ***" and rows[2][1] == "驾驶证 *** 补办"
+    logged = " ".join(q + " " + key for _, q, key in rows)
+    assert "13805318888" not in logged and "370102198001011234" not in logged
+
+    clock.set("2026-11-02T11:00:00+08:00")
+    gaps = people.office.get("/api/v1/search/gaps").json
+    assert sorted(g["query"] for g in gaps) == sorted(["驾驶证 *** 补办", "护照 ***"])
