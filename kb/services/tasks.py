@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, select
 
 from kb.access import Actor, require_role
-from kb.calendar import SHANGHAI, Deadline, WorkingCalendar, end_of_day, to_shanghai
+from kb.calendar import END_OF_DAY, SHANGHAI, Deadline, WorkingCalendar, end_of_day, to_shanghai
 from kb.compliance.records import TASK_SOURCE_TITLES
 from kb.deadlines import DEFAULT_RULES, DeadlineRules, FeedbackReason, TaskSource, due_for
 from kb.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
@@ -240,6 +240,21 @@ def resolve_on_withdrawal(session, entry_id: int, now: datetime, *, actor: Actor
     return [t.id for t in tasks]
 
 
+def _emergency_in_hours(task: CorrectionTask) -> bool:
+    """Whether an emergency task was given clock hours (`emergency_hours`) rather than the working day.
+
+    The rule is read off the deadline it was given: the same-working-day rule
+    always ends a day (23:59:59 local, whole second), an hours deadline is a
+    whole number of hours after receipt. A receipt at exactly hh:59:59.000000
+    fits both and is read as hours, so at worst it is not recounted.
+    """
+    due = to_shanghai(task.due_at)
+    if due.time() != END_OF_DAY:
+        return True
+    elapsed = task.due_at - task.received_at
+    return elapsed >= timedelta(hours=1) and elapsed % timedelta(hours=1) == timedelta(0)
+
+
 def recompute_deadlines(session, calendar: WorkingCalendar, settings: CorrectionSettings, now: datetime, *,
                         only_provisional: bool = False, task_ids: list[int] | None = None) -> list[int]:
     """Recount the deadlines of open tasks on the current calendar; the ids whose deadline changed.
@@ -247,8 +262,10 @@ def recompute_deadlines(session, calendar: WorkingCalendar, settings: Correction
     A deadline depends only on the days between the moment it counts from
     (receipt; a policy's publication, see `counted_from`) and the due day, so
     recounting every open task after any calendar change moves exactly those
-    the change concerns. Each keeps the number of working days it was opened
-    with. Reminders that no longer hold are removed so they are sent again at
+    the change concerns. Each keeps the rule it was opened with: its number of
+    working days; for an emergency, clock hours (never recounted: no calendar
+    change moves them) or the end of the same working day (recounted under
+    that rule, whatever `emergency_hours` says now). Reminders that no longer hold are removed so they are sent again at
     the right time.
     """
     query = select(CorrectionTask).where(CorrectionTask.state.in_(OPEN_STATES)).order_by(CorrectionTask.id)
@@ -261,10 +278,15 @@ def recompute_deadlines(session, calendar: WorkingCalendar, settings: Correction
     changed = []
     for task in session.scalars(query.with_for_update()):
         source = TaskSource(task.source)
+        task_settings = settings
+        if source is TaskSource.EMERGENCY:
+            if _emergency_in_hours(task):
+                continue
+            task_settings = CorrectionSettings(rules=DeadlineRules(working_days=settings.rules.working_days))
         policy_effective_on = policy_published_on = None
         if source is TaskSource.POLICY_CHANGE:
             policy_effective_on, policy_published_on = policy_dates.get(task.policy_document_id, (None, None))
-        deadline = deadline_of(calendar, settings, source, task.received_at, working_days=task.working_days,
+        deadline = deadline_of(calendar, task_settings, source, task.received_at, working_days=task.working_days,
                                policy_effective_on=policy_effective_on, policy_published_on=policy_published_on,
                                cycle_ends_on=task.cycle_ends_on)
         if deadline.due_at == task.due_at and deadline.provisional == task.provisional:
