@@ -1,6 +1,8 @@
 """Operator search and what it learns: the search log, answers used, knowledge gaps, synonyms."""
 from __future__ import annotations
 
+import logging
+import os
 import secrets
 import threading
 import time
@@ -20,6 +22,8 @@ from kb.search.synonyms import SynonymFormatError, parse_lines
 from kb.services import audit
 from kb.services.knowledge import get_entry
 
+log = logging.getLogger(__name__)
+
 SEARCHERS = (Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
 MAX_QUERY_CHARS = 2000
 MAX_TICKET_CHARS = 5000
@@ -34,32 +38,87 @@ def _clean(text: str, limit: int) -> str:
 
 
 class SearchLogBuffer:
-    """Search log rows written in small batches, so a search never waits on a write lock."""
+    """Search log rows written in small batches, so a search never waits on a write lock.
+
+    A batch is written when it reaches ``max_rows`` (by the search that fills
+    it) or, at the latest, ``max_age_s`` after its first row (by a daemon thread
+    of this process, so an idle worker does not sit on its rows), and at exit
+    (``service.app`` registers ``flush`` with ``atexit``). A write that fails is
+    retried with the next batch; at most ``MAX_PENDING_BATCHES`` batches wait.
+    """
+
+    MAX_PENDING_BATCHES = 10
+    IDLE_EXIT_S = 60.0
 
     def __init__(self, uow_factory: Callable, *, max_rows: int = 100, max_age_s: float = 1.0):
         self._uow_factory = uow_factory
+        self.max_rows, self.max_age_s = max_rows, max_age_s
+        self._reset()
+
+    def _reset(self) -> None:
         self._rows: list[dict] = []
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
         self._oldest = 0.0
-        self.max_rows, self.max_age_s = max_rows, max_age_s
+        self._flusher: threading.Thread | None = None
+        self._pid = os.getpid()
 
     def add(self, row: dict) -> None:
+        if self._pid != os.getpid():  # forked (a gunicorn worker): the parent's thread and rows are not ours
+            self._reset()
         with self._lock:
             if not self._rows:
                 self._oldest = time.monotonic()
             self._rows.append(row)
-            due = len(self._rows) >= self.max_rows or time.monotonic() - self._oldest >= self.max_age_s
+            due = len(self._rows) >= self.max_rows
+            self._start_flusher()
+            self._wake.notify()
         if due:
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # a search must not fail because its log row could not be written yet
+                log.warning("search log rows could not be written; kept for the next batch", exc_info=True)
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._rows)
+
+    def _start_flusher(self) -> None:  # with the lock held
+        if self._flusher is None or not self._flusher.is_alive():
+            self._flusher = threading.Thread(target=self._flush_when_due, name="search-log-flush", daemon=True)
+            self._flusher.start()
+
+    def _flush_when_due(self) -> None:
+        while True:
+            with self._lock:
+                while not self._rows:
+                    if not self._wake.wait(self.IDLE_EXIT_S) and not self._rows:
+                        self._flusher = None  # idle: the next row starts a new thread
+                        return
+                wait = self._oldest + self.max_age_s - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+            try:
+                self.flush()
+            except Exception:  # the database may be away for a moment; the rows were put back for later
+                log.warning("search log rows could not be written; retrying", exc_info=True)
 
     def flush(self) -> None:
         with self._lock:
             rows, self._rows = self._rows, []
         if not rows:
             return
-        with self._uow_factory(write=True) as uow:
-            uow.session.add_all(SearchLog(**row) for row in rows)
-            uow.commit()
+        try:
+            with self._uow_factory(write=True) as uow:
+                uow.session.add_all(SearchLog(**row) for row in rows)
+                uow.commit()
+        except Exception:
+            with self._lock:
+                kept = (rows + self._rows)[-self.max_rows * self.MAX_PENDING_BATCHES:]
+                self._rows = kept
+                self._oldest = time.monotonic()
+            raise
 
 
 def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str, today: date, now: datetime,

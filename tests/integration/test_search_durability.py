@@ -168,3 +168,24 @@ def test_two_hosts_with_their_own_index_share_one_postgresql(committed_database_
             proc.terminate()
         for proc in hosts:
             proc.wait(timeout=20)
+
+
+def test_the_gap_report_sees_every_workers_searches_within_seconds_without_more_traffic(
+        committed_database_url, tmp_path):
+    from service.app import create_app
+
+    world, _ = _world(committed_database_url)
+    _, operator = world.make_user("operator")
+    _, office = world.make_user("office_admin")
+    workers = [create_app({"DATABASE_URL": committed_database_url, "INDEX_DIR": str(tmp_path / f"index-{i}"),
+                           "CLOCK": world.clock, "RUN_SCHEDULER": False}).test_client() for i in range(2)]
+    for client, query in zip(workers, ("护照过期了怎么换", "游艇驾照在哪里考")):
+        r = client.get("/api/v1/search", query_string={"q": query}, headers={"Authorization": f"Bearer {operator}"})
+        assert r.status_code == 200 and r.json["total"] == 0
+    started = time.monotonic()
+    while True:  # only worker 0 is asked; worker 1 gets no more requests
+        gaps = workers[0].get("/api/v1/search/gaps", headers={"Authorization": f"Bearer {office}"}).json
+        if {g["query"] for g in gaps} == {"护照过期了怎么换", "游艇驾照在哪里考"}:
+            break
+        assert time.monotonic() - started < 3.0, gaps
+        time.sleep(0.1)

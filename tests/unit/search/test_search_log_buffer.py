@@ -1,0 +1,118 @@
+"""Search log rows reach the database soon after a search, even when no other search follows."""
+from __future__ import annotations
+
+import os
+import time
+
+from kb.services.search import SearchLogBuffer
+
+
+class RecordingUow:
+    """Stands in for the unit of work: keeps what was committed, can be told to fail."""
+
+    def __init__(self, store):
+        self.store = store
+        self.session = self
+        self._added = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_all(self, rows):
+        self._added.extend(rows)
+
+    def commit(self):
+        if self.store["fail"]:
+            raise ConnectionError("database away")
+        self.store["rows"].extend(self._added)
+
+
+def recording_factory():
+    store = {"rows": [], "fail": False}
+    return store, (lambda write=True: RecordingUow(store))
+
+
+def row(n: int) -> dict:
+    return {"search_key": f"k{n}", "query": f"社保{n}", "query_key": f"社保{n}", "mode": "query"}
+
+
+def wait_for(condition, seconds: float) -> float:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, "timed out"
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+def test_a_lone_row_is_written_within_max_age_without_another_search():
+    store, factory = recording_factory()
+    buffer = SearchLogBuffer(factory, max_rows=100, max_age_s=0.2)
+    buffer.add(row(1))
+    assert store["rows"] == []  # not written by the search itself
+    waited = wait_for(lambda: len(store["rows"]) == 1, seconds=2.0)
+    assert 0.1 <= waited < 1.0
+    assert buffer.pending() == 0
+    buffer.add(row(2))  # and again after an idle spell
+    wait_for(lambda: len(store["rows"]) == 2, seconds=2.0)
+
+
+def test_a_full_batch_is_written_at_once_by_the_search_that_fills_it():
+    store, factory = recording_factory()
+    buffer = SearchLogBuffer(factory, max_rows=3, max_age_s=60)
+    for n in range(3):
+        buffer.add(row(n))
+    assert len(store["rows"]) == 3 and buffer.pending() == 0
+
+
+def test_flush_at_exit_writes_what_is_buffered():
+    store, factory = recording_factory()
+    buffer = SearchLogBuffer(factory, max_rows=100, max_age_s=60)
+    buffer.add(row(1))
+    buffer.flush()
+    assert len(store["rows"]) == 1
+
+
+def test_rows_survive_a_failed_write_and_go_out_with_the_next_one():
+    store, factory = recording_factory()
+    buffer = SearchLogBuffer(factory, max_rows=2, max_age_s=0.1)
+    store["fail"] = True
+    buffer.add(row(1))
+    buffer.add(row(2))  # the search that fills the batch does not fail
+    assert buffer.pending() == 2
+    store["fail"] = False
+    wait_for(lambda: len(store["rows"]) == 2, seconds=2.0)
+
+
+def test_a_forked_worker_gets_its_own_flusher():
+    store, factory = recording_factory()
+    buffer = SearchLogBuffer(factory, max_rows=100, max_age_s=0.1)
+    buffer.add(row(1))
+    wait_for(lambda: len(store["rows"]) == 1, seconds=2.0)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its parent's thread did not come along
+        try:
+            buffer.add(row(2))
+            deadline = time.monotonic() + 2
+            while len(store["rows"]) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            os.write(write, b"ok" if len(store["rows"]) == 2 else b"no")
+        finally:
+            os._exit(0)
+    os.close(write)
+    assert os.read(read, 2) == b"ok"
+    os.waitpid(pid, 0)
+
+
+def test_an_idle_flusher_thread_ends_and_the_next_row_starts_another(monkeypatch):
+    monkeypatch.setattr(SearchLogBuffer, "IDLE_EXIT_S", 0.1)
+    store, factory = recording_factory()
+    buffer = SearchLogBuffer(factory, max_rows=100, max_age_s=0.05)
+    buffer.add(row(1))
+    wait_for(lambda: len(store["rows"]) == 1, seconds=2.0)
+    wait_for(lambda: buffer._flusher is None, seconds=2.0)
+    buffer.add(row(2))
+    wait_for(lambda: len(store["rows"]) == 2, seconds=2.0)
