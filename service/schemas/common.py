@@ -1,14 +1,52 @@
 """Shared schema pieces."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from collections.abc import Mapping
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
+
+NUL_MESSAGE = "不能包含空字符（\\u0000）"
+
+
+def nul_errors(data) -> dict:
+    """Field errors, nested like marshmallow's, for every string (or key) in `data` holding a NUL character.
+
+    PostgreSQL text and jsonb cannot store NUL, so such input is refused here rather than at the database.
+    Iterative, so deeply nested input cannot exhaust the stack.
+    """
+    errors: dict = {}
+    stack = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value and path:
+                node = errors
+                for key in path[:-1]:
+                    node = node.setdefault(key, {})
+                node[path[-1]] = [NUL_MESSAGE]
+        elif isinstance(value, Mapping):
+            for key in value:
+                if isinstance(key, str) and "\x00" in key:
+                    stack.append(((*path, key), key))
+                else:
+                    stack.append(((*path, key), value[key]))
+        elif isinstance(value, (list, tuple)):
+            stack.extend(((*path, index), item) for index, item in enumerate(value))
+    return errors
 
 
 class StrictSchema(Schema):
-    """Input schemas accept exactly what a caller may send: unknown fields are an error."""
+    """Input schemas accept exactly what a caller may send: unknown fields are an error; no string holds NUL."""
 
     class Meta:
         ordered = True
+
+    @pre_load
+    def _refuse_nul_characters(self, data, **kwargs):
+        errors = nul_errors(data)
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 class ErrorSchema(Schema):

@@ -130,3 +130,81 @@ def test_docs_and_openapi_are_served_without_a_token(app):
     assert page.status_code == 200 and b"/docs/assets/swagger-ui-bundle.js" in page.data
     assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
     assert client.get("/healthz").json["status"] == "ok"
+
+
+# --- NUL characters: PostgreSQL text and jsonb cannot hold them, so every input schema refuses them ---------
+
+
+def _nul_message(errors, *path):
+    for key in path:
+        errors = errors[key]
+    assert errors == ["不能包含空字符（\\u0000）"], errors
+    return errors
+
+
+def test_nul_characters_in_a_draft_are_refused_field_by_field(people):
+    r = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "reason": "a\u0000b", "proposal": {
+        "question": "居住证\u0000", "similar_questions": ["居住证在哪办", "办\u0000证"], "keywords": ["\u0000"]}})
+    errors = assert_error(r, 422, "validation_failed")["errors"]
+    _nul_message(errors, "reason")
+    _nul_message(errors, "proposal", "question")
+    _nul_message(errors, "proposal", "similar_questions", "1")
+    _nul_message(errors, "proposal", "keywords", "0")
+    assert "0" not in errors["proposal"]["similar_questions"]
+    assert people.office.get("/api/v1/change-requests").json["total"] == 0
+
+
+def test_nul_characters_cannot_reach_a_draft_by_edit_or_a_publication_by_review(people):
+    cr = new_draft(people)
+    r = people.maint_a.patch(f"/api/v1/change-requests/{cr['id']}", json={
+        "revision": cr["revision"], "proposal": {"answer": "1. 材料\u0000"}})
+    _nul_message(assert_error(r, 422, "validation_failed")["errors"], "proposal", "answer")
+    people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={})
+    r = people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review", json={
+        "approve": False, "checks": {"no_typos": False, "clear\u0000": True}, "reason": "错\u0000"})
+    errors = assert_error(r, 422, "validation_failed")["errors"]
+    _nul_message(errors, "reason")
+    _nul_message(errors, "checks", "clear\u0000")
+    from tests.api.test_workflow_api import ALL_PASS
+    people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review", json={"approve": True, "checks": ALL_PASS})
+    r = people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review",
+                           json={"decision": "publish", "reason": "\u0000"})
+    _nul_message(assert_error(r, 422, "validation_failed")["errors"], "reason")
+    after = people.office.get(f"/api/v1/change-requests/{cr['id']}").json
+    assert after["state"] == "office_review" and after["proposal"]["answer"] == cr["proposal"]["answer"]
+    r = people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review", json={"decision": "publish"})
+    assert r.status_code == 200 and r.json["state"] == "published"
+
+
+@pytest.mark.parametrize("caller, method, url, body, field", [
+    ("office", "post", "/api/v1/units", {"code": "X1", "name": "单位\u0000", "kind": "town"}, "name"),
+    ("office", "post", "/api/v1/users", {"name": "张\u0000三", "role": "operator"}, "name"),
+    ("office", "post", "/api/v1/categories", {"name": "\u0000"}, "name"),
+    ("office", "get", "/api/v1/change-requests?unit=HX%00", None, ("query", "unit")),
+    ("operator", "get", "/api/v1/knowledge?unit=%00", None, ("query", "unit")),
+    ("operator", "get", "/api/v1/search?q=%E5%B1%85%00", None, ("query", "q")),
+    ("office", "post", "/api/v1/tasks", {"source": "unit_self_found", "unit_code": "HX", "detail": "缺\u0000漏"},
+     "detail"),
+])
+def test_nul_characters_are_refused_in_every_kind_of_input(people, caller, method, url, body, field):
+    kwargs = {"json": body} if body is not None else {}
+    r = getattr(getattr(people, caller), method)(url, **kwargs)
+    path = field if isinstance(field, tuple) else (field,)
+    _nul_message(assert_error(r, 422, "validation_failed")["errors"], *path)
+
+
+def test_every_input_schema_refuses_nul_characters(app):
+    """Every @blp.arguments schema is a StrictSchema, whose pre_load hook refuses NUL in any string."""
+    from service.schemas.common import StrictSchema
+
+    checked = 0
+    for endpoint, view in app.view_functions.items():
+        view_class = getattr(view, "view_class", None)
+        for method in getattr(view_class, "methods", None) or ():
+            func = getattr(view_class, method.lower())
+            for parameter in getattr(func, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+                schema = parameter["schema"]
+                schema = schema if isinstance(schema, type) else type(schema)
+                assert issubclass(schema, StrictSchema), (endpoint, method, schema)
+                checked += 1
+    assert checked > 30
