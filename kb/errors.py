@@ -39,6 +39,13 @@ class StaleVersion(KbError):
     message = "内容已被他人修改，请刷新后基于最新版本重新编辑"
 
 
+class PreconditionRequired(KbError):
+    """A change to a versioned object that does not name the version it is based on: it could overwrite blind."""
+
+    code = "precondition_required"
+    message = "须注明所依据的版本：请在请求体中提供版本号，或发送 If-Match 头"
+
+
 class Conflict(KbError):
     code = "conflict"
     message = "与现有数据冲突"

@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,13 +23,14 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from kb.calendar import to_shanghai
+from kb.compliance.records import TASK_SOURCE_TITLES
 from kb.deadlines import TaskSource
 from kb.models import (
     Category, CorrectionTask, EntryStatus, JobRun, KnowledgeEntry, KnowledgeVersion, ReminderKind, SchedulerLease,
     TaskReminder)
 from kb.models.tasks import OPEN_STATES
 from kb.search import outbox
-from kb.services import audit, tasks, verification
+from kb.services import audit, tasks, verification, webhooks
 from kb.services.categories import ancestry
 from kb.services.tasks import DEFAULT_SETTINGS, CorrectionSettings
 
@@ -91,7 +92,16 @@ def _mark_overdue_one(session, task_id: int, now: datetime) -> bool:
     task.updated_at = now
     tasks._event(session, task, "overdue", now, None, "已超过办理期限", due_at=task.due_at)
     _remind(session, task, ReminderKind.OVERDUE, now)
+    webhooks.enqueue(session, "task.overdue", _overdue_payload(task), now)
     return True
+
+
+def _overdue_payload(task: CorrectionTask) -> dict:
+    """The `data` of a task.overdue delivery."""
+    return {"task_id": task.id, "unit_code": task.unit.code, "unit_name": task.unit.name, "source": task.source,
+            "source_label": TASK_SOURCE_TITLES[task.source], "reason": task.reason, "entry_id": task.entry_id,
+            "received_at": to_shanghai(task.received_at).isoformat(), "due_at": to_shanghai(task.due_at).isoformat(),
+            "overdue_marked_at": to_shanghai(task.overdue_marked_at).isoformat(), "state": task.state}
 
 
 def mark_overdue(ctx: JobContext) -> dict:
@@ -258,12 +268,14 @@ def run_view(run: JobRun) -> dict:
             "counts": dict(run.counts or {}), "error": run.error}
 
 
-def run_job(name: str, ctx: JobContext, *, trigger: str = "command", holder: str | None = None) -> dict:
+def run_job(name: str, ctx: JobContext, *, trigger: str = "command", holder: str | None = None,
+            registry: Mapping[str, Callable[[JobContext], dict]] | None = None) -> dict:
     """Run one job and record the run: `running` first, then `ok` with its counts or `failed` with the error.
 
-    A failure is recorded and raised again.
+    A failure is recorded and raised again. `registry` (default: JOBS) lets an
+    outer layer add jobs kb cannot import (service.jobs adds deliver_webhooks).
     """
-    job = JOBS[name]
+    job = (JOBS if registry is None else registry)[name]
     with ctx.uow_factory() as uow:
         run = JobRun(job=name, trigger=trigger, holder=holder or this_process(), started_at=ctx.clock(),
                      outcome="running", counts={})

@@ -1,7 +1,9 @@
 """Webhook signing, verification, retry schedule and one delivery attempt.
 
-The subscription and delivery tables and the job that drives attempts live
-elsewhere; this module holds the parts that need no database.
+The subscription and delivery tables live in kb (``kb.services.webhooks``);
+this module holds signing, the retry schedule, one attempt
+(:func:`post_delivery`) and the dispatcher (:func:`deliver_due`), which reads
+and writes the delivery queue only through ``kb.compliance``.
 
 A delivery is a POST of a JSON body with these headers:
 
@@ -24,12 +26,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import random
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import requests
+
+import kb.compliance as compliance
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -37,6 +45,7 @@ __all__ = [
     "MAX_ATTEMPTS",
     "SIGNATURE_PREFIX",
     "backoff_seconds",
+    "deliver_due",
     "delivery_headers",
     "next_retry_in",
     "post_delivery",
@@ -55,6 +64,8 @@ MAX_ATTEMPTS = 8
 #: (connect, read) seconds.
 DEFAULT_TIMEOUT: tuple[float, float] = (3, 5)
 USER_AGENT = "kb-service-webhooks/1"
+
+log = logging.getLogger(__name__)
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -202,3 +213,76 @@ def post_delivery(
         return DeliveryOutcome(False, status, reason, elapsed())
     finally:
         response.close()
+
+
+# ---------------------------------------------------------------------------
+# The dispatcher (the deliver_webhooks job)
+# ---------------------------------------------------------------------------
+
+
+def _attempt(post: Callable[..., DeliveryOutcome], clock: Callable[[], datetime],
+             delivery: compliance.PendingDelivery) -> tuple[datetime, DeliveryOutcome]:
+    """One POST in a worker thread; touches no database."""
+    attempted_at = clock()
+    started = time.monotonic()
+    try:
+        outcome = post(delivery.url, delivery.event, delivery.delivery_key, delivery.body.encode("utf-8"),
+                       delivery.secret)
+    except Exception as exc:  # post_delivery never raises; a substitute might
+        outcome = DeliveryOutcome(False, None, f"{type(exc).__name__}: {exc}",
+                                  int((time.monotonic() - started) * 1000))
+    return attempted_at, outcome
+
+
+def _fair_order(due: list[compliance.PendingDelivery]) -> list[compliance.PendingDelivery]:
+    """Round-robin over receivers, so one receiver's backlog does not take every worker first."""
+    by_url: dict[str, list[compliance.PendingDelivery]] = {}
+    for delivery in due:
+        by_url.setdefault(delivery.url, []).append(delivery)
+    queues = list(by_url.values())
+    ordered = []
+    while queues:
+        ordered.extend(q.pop(0) for q in queues)
+        queues = [q for q in queues if q]
+    return ordered
+
+
+def deliver_due(
+    uow_factory: Callable[[], object],
+    clock: Callable[[], datetime],
+    *,
+    post: Callable[..., DeliveryOutcome] = post_delivery,
+    max_workers: int = 8,
+    limit: int = 50,
+) -> dict[str, int]:
+    """Send the deliveries that are due, in parallel, and record every attempt.
+
+    Claims up to ``limit`` due deliveries (``kb.compliance.claim_due_deliveries``),
+    POSTs them from a pool of ``max_workers`` threads, so a receiver that
+    never answers only ties up its own attempt until the timeout, and records
+    each outcome as soon as it comes back (in this thread: the workers touch
+    no database). A retryable failure waits ``next_retry_in(attempt)``; 410
+    or the last attempt fails the delivery. Returns counts by outcome.
+    """
+    due = compliance.claim_due_deliveries(uow_factory, clock(), limit=limit)
+    counts = {"claimed": len(due), "delivered": 0, "retrying": 0, "failed": 0, "unrecorded": 0}
+    if not due:
+        return counts
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(due))),
+                            thread_name_prefix="kb-webhook") as pool:
+        futures = {pool.submit(_attempt, post, clock, d): d for d in _fair_order(due)}
+        for future in as_completed(futures):
+            delivery = futures[future]
+            attempted_at, outcome = future.result()
+            retry_in = next_retry_in(delivery.attempt_number) if outcome.retryable else None
+            try:
+                state = compliance.record_attempt(
+                    uow_factory, delivery.id, ok=outcome.ok, status=outcome.status, error=outcome.error,
+                    duration_ms=outcome.duration_ms, attempted_at=attempted_at, retry_in_seconds=retry_in,
+                    replay=delivery.replay)
+            except Exception:  # the claim lapses and the delivery is tried again: at least once, never lost
+                log.exception("webhook delivery %s: the attempt could not be recorded", delivery.id)
+                counts["unrecorded"] += 1
+                continue
+            counts["delivered" if state == "delivered" else "retrying" if state == "pending" else "failed"] += 1
+    return counts

@@ -225,15 +225,16 @@ def scheduler(env: Env) -> None:
 @main.command("run-job")
 @click.argument("name", type=click.Choice(
     ["mark_overdue", "remind_due_soon", "open_verification_tasks", "withdraw_expired_notices",
-     "recompute_provisional_deadlines"]))
+     "recompute_provisional_deadlines", "deliver_webhooks"]))
 @pass_env
 def run_job(env: Env, name) -> None:
     """Run one job now and print its recorded run (safe alongside the scheduler: jobs are idempotent)."""
     from kb import jobs
+    from service.jobs import JOBS
 
     engine, _, context = _job_context(env)
     try:
-        _echo_json(jobs.run_job(name, context, trigger="command"))
+        _echo_json(jobs.run_job(name, context, trigger="command", registry=JOBS))
     except Exception as exc:
         raise click.ClickException(f"{name} failed (recorded in job_runs): {exc}") from exc
     finally:

@@ -18,6 +18,7 @@ STATUS_BY_ERROR: tuple[tuple[type[kb_errors.KbError], int], ...] = (
     (kb_errors.Unauthenticated, 401),
     (kb_errors.PermissionDenied, 403),
     (kb_errors.NotFound, 404),
+    (kb_errors.PreconditionRequired, 428),
     (kb_errors.StaleVersion, 409),
     (kb_errors.Conflict, 409),
     (kb_errors.InvalidTransition, 409),
@@ -36,7 +37,7 @@ HTTP_MESSAGES = {
     413: ("payload_too_large", "请求体过大"),
     415: ("unsupported_media_type", "请求体须为 JSON"),
     422: ("validation_failed", "提交内容不符合要求"),
-    428: ("precondition_required", "须提供 If-Match 版本号"),
+    428: ("precondition_required", "须注明所依据的版本：请在请求体中提供版本号，或发送 If-Match 头"),
     429: ("too_many_requests", "请求过于频繁"),
     500: ("internal_error", "服务器内部错误，请稍后重试"),
 }

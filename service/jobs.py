@@ -22,8 +22,18 @@ from typing import Any
 from kb import jobs
 from kb.deadlines import DEFAULT_RULES, DeadlineRules
 from kb.services.tasks import CorrectionSettings
+from scoring_hooks import webhooks
 
 log = logging.getLogger(__name__)
+
+
+def deliver_webhooks(ctx: jobs.JobContext) -> dict:
+    """Send the webhook deliveries that are due (scoring_hooks.webhooks.deliver_due); kb cannot import it."""
+    return webhooks.deliver_due(ctx.uow_factory, ctx.clock)
+
+
+# kb's jobs and the ones of the outer layers; run_job records a JobRun for each alike.
+JOBS: dict[str, Callable[[jobs.JobContext], dict]] = {**jobs.JOBS, "deliver_webhooks": deliver_webhooks}
 
 # Minutes between runs. Every job only picks up what is due and not yet done, so running often is cheap.
 SCHEDULE: dict[str, int] = {
@@ -32,6 +42,7 @@ SCHEDULE: dict[str, int] = {
     "open_verification_tasks": 60,
     "withdraw_expired_notices": 60,
     "recompute_provisional_deadlines": 60,
+    "deliver_webhooks": 1,
 }
 
 # (config key, environment variable, default) of the correction-loop settings.
@@ -104,7 +115,7 @@ class Scheduler:
         if not self.is_leader():
             return None
         try:
-            return jobs.run_job(name, self.context, trigger="scheduler", holder=self.holder)
+            return jobs.run_job(name, self.context, trigger="scheduler", holder=self.holder, registry=JOBS)
         except Exception:
             log.exception("job %s failed (recorded in job_runs)", name)
             return {"job": name, "outcome": "failed"}

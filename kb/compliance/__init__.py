@@ -6,6 +6,7 @@ records (``records``), the queries that fill them from the database
 the webhooks (``deliveries``). Nothing here hands out ORM objects.
 """
 from kb.compliance.records import TASK_SOURCE_TITLES, TASK_SOURCES, Period, TaskTally, UnitCompliance
+from kb.compliance.deliveries import EVENT_LABELS, EVENTS, PendingDelivery, claim_due_deliveries, record_attempt
 
 __all__ = [
     "TASK_SOURCES",
@@ -13,4 +14,9 @@ __all__ = [
     "Period",
     "TaskTally",
     "UnitCompliance",
+    "EVENTS",
+    "EVENT_LABELS",
+    "PendingDelivery",
+    "claim_due_deliveries",
+    "record_attempt",
 ]

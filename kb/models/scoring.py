@@ -72,6 +72,8 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set by an office's replay; the next attempt is logged as a replay and clears it.
+    replay_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     subscription: Mapped[WebhookSubscription] = relationship()
 

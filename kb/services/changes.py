@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from kb.access import Actor, can_see_unpublished, require_role, require_unit_scope
-from kb.errors import NotFound, PermissionDenied, StaleVersion, ValidationFailed
+from kb.errors import NotFound, PermissionDenied, PreconditionRequired, StaleVersion, ValidationFailed
 from kb.models import (
     CONTENT_FIELDS, Category, ChangeKind, ChangeRequest, EntryFormat, EntryStatus, KnowledgeEntry,
     KnowledgeVersion, Review, Role, Unit)
@@ -122,7 +122,9 @@ def _warnings(session, proposal: dict, entry_id: int | None, near: NearDuplicate
 
 def _require_base(entry: KnowledgeEntry, base_number: int | None) -> None:
     if base_number is None:
-        raise ValidationFailed({"base_version": "修改、删除或撤销须注明所依据的版本号（If-Match 或 base_version）"})
+        raise PreconditionRequired(
+            "修改、删除或撤销须注明所依据的发布版本：请在请求体中提供 base_version，或发送 If-Match: \"vN\"（知识的 ETag）",
+            details={"errors": {"base_version": "缺少所依据的版本号"}})
     if base_number != entry.published_number:
         raise StaleVersion(details={"base_version": base_number, "current_version": entry.published_number})
 
@@ -191,6 +193,14 @@ def _scoped(session, actor: Actor, cr_id: int, *, for_update: bool = False) -> C
     return cr
 
 
+def _require_revision(revision: int | None) -> None:
+    """An edit overwrites the draft's content, so it must name the revision it was made from."""
+    if revision is None:
+        raise PreconditionRequired(
+            "修改变更申请须注明所依据的修订号：请在请求体中提供 revision，或发送 If-Match: \"rN\"（变更申请的 ETag）",
+            details={"errors": {"revision": "缺少所依据的修订号"}})
+
+
 def _check_revision(cr: ChangeRequest, revision: int | None) -> None:
     if revision is not None and revision != cr.revision:
         raise StaleVersion("变更申请已被他人修改，请刷新后重试",
@@ -230,6 +240,7 @@ def edit(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime,
     with uow:
         s = uow.session
         cr = _scoped(s, actor, cr_id, for_update=True)
+        _require_revision(revision)
         _check_revision(cr, revision)
         next_state(cr.state, Action.EDIT)
         before = change_request_view(cr)

@@ -78,6 +78,7 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', kb.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('delivered_at', kb.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('replay_requested_at', kb.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("state <> 'delivered' OR delivered_at IS NOT NULL", name=op.f('ck_webhook_deliveries_delivered_has_time')),
     sa.CheckConstraint("state <> 'pending' OR next_attempt_at IS NOT NULL", name=op.f('ck_webhook_deliveries_pending_has_next_attempt')),
     sa.CheckConstraint("state IN ('pending','delivered','failed')", name=op.f('ck_webhook_deliveries_valid_state')),

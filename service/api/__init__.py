@@ -40,3 +40,8 @@ def register_blueprints(api) -> None:
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     for module in (flags, verification):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+
+    # Push: the office's webhook subscriptions and their delivery log (docs/scoring.md, "Webhooks").
+    from service.api import webhooks
+
+    api.register_blueprint(webhooks.blp, url_prefix=f"/api/v1/{webhooks.blp.name}")

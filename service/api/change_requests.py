@@ -37,7 +37,7 @@ class ChangeRequests(MethodView):
 
     @blp.arguments(ChangeRequestCreate)
     @blp.response(201, ChangeRequestSchema)
-    @documented_errors(blp, 401, 403, 404, 409, 422)
+    @documented_errors(blp, 401, 403, 404, 409, 422, 428)
     def post(self, body):
         """Create a draft: new knowledge, a modification, a deletion, a revocation or a suggestion"""
         view = changes.create(
@@ -57,9 +57,9 @@ class ChangeRequest(MethodView):
 
     @blp.arguments(ChangeRequestUpdate)
     @blp.response(200, ChangeRequestSchema)
-    @documented_errors(blp, 401, 403, 404, 409, 422)
+    @documented_errors(blp, 401, 403, 404, 409, 422, 428)
     def patch(self, body, cr_id):
-        """Edit a draft or a returned request; a stale revision is a 409"""
+        """Edit a draft or a returned request, naming its revision (body or If-Match); stale is 409, none 428"""
         return _with_etag(changes.edit(
             kb().uow(), current_actor(), cr_id, revision=if_match_number(body.get("revision"), "r"),
             now=kb().now(), proposal=body.get("proposal"), reason=body.get("reason"),

@@ -66,9 +66,33 @@ def test_illegal_workflow_transitions_are_409_and_change_nothing(people):
     assert_error(r, 409, "invalid_transition")
     people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={})
     assert_error(people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={}), 409)
-    assert_error(people.maint_a.patch(f"/api/v1/change-requests/{cr['id']}", json={"proposal": {"answer": "x"}}), 409)
+    assert_error(people.maint_a.patch(f"/api/v1/change-requests/{cr['id']}",
+                                      json={"proposal": {"answer": "x"}, "revision": 2}), 409)
     after = people.maint_a.get(f"/api/v1/change-requests/{cr['id']}").json
     assert after["state"] == "unit_review" and after["proposal"]["answer"] == cr["proposal"]["answer"]
+
+
+def test_an_edit_without_revision_or_if_match_is_a_428_and_changes_nothing(people):
+    """Two blind edits would silently overwrite each other: an edit must name the revision it was made from."""
+    cr = new_draft(people)
+    r = people.maint_a.patch(f"/api/v1/change-requests/{cr['id']}", json={"proposal": {"answer": "盲改"}})
+    body = assert_error(r, 428, "precondition_required")
+    assert "revision" in body["message"] and "If-Match" in body["message"] and "revision" in body["errors"]
+    after = people.maint_a.get(f"/api/v1/change-requests/{cr['id']}").json
+    assert after["revision"] == cr["revision"] and after["proposal"]["answer"] == cr["proposal"]["answer"]
+    ok = people.maint_a.patch(f"/api/v1/change-requests/{cr['id']}", json={"proposal": {"answer": "1. 改。"}},
+                              headers={"If-Match": r.headers.get("ETag") or f'"r{cr["revision"]}"'})
+    assert ok.status_code == 200 and ok.json["revision"] == cr["revision"] + 1
+
+
+def test_a_modification_without_base_version_or_if_match_is_a_428(people):
+    from tests.api.test_workflow_api import publish
+    entry_id = publish(people, new_draft(people))["entry_id"]
+    for kind, extra in (("modify", {"proposal": {"answer": "甲"}}), ("delete", {"reason": "政策已废止"})):
+        r = people.maint_a.post("/api/v1/change-requests", json={"kind": kind, "entry_id": entry_id, **extra})
+        body = assert_error(r, 428, "precondition_required")
+        assert "base_version" in body["message"] and "If-Match" in body["message"]
+    assert people.office.get("/api/v1/change-requests?kind=modify").json["total"] == 0
 
 
 def test_expiry_before_effect_is_refused(people):

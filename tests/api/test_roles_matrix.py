@@ -57,7 +57,7 @@ ENDPOINTS = {
                                              "proposal": {"answer": "新答案"}}),
     "read draft of unit A": (_new_cr, "get", lambda c: f"/api/v1/change-requests/{c['id']}", None),
     "edit draft of unit A": (_new_cr, "patch", lambda c: f"/api/v1/change-requests/{c['id']}",
-                             lambda c, p: {"proposal": {"answer": "改"}}),
+                             lambda c, p: {"proposal": {"answer": "改"}, "revision": c["revision"]}),
     "submit draft of unit A": (_new_cr, "post", lambda c: f"/api/v1/change-requests/{c['id']}/submit",
                                lambda c, p: {}),
     "unit review of unit A": (_submitted, "post", lambda c: f"/api/v1/change-requests/{c['id']}/unit-review",

@@ -162,5 +162,8 @@ def test_the_command_line_runs_a_job_and_keeps_the_calendar(committed_database_u
 
 
 def test_the_command_line_offers_every_job():
+    from service.jobs import JOBS, SCHEDULE
+
     command = main.commands["run-job"]
-    assert set(command.params[0].type.choices) == set(jobs.JOBS)
+    assert set(command.params[0].type.choices) == set(JOBS) == set(SCHEDULE)
+    assert set(jobs.JOBS) <= set(JOBS)
