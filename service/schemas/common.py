@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 NUL_MESSAGE = "不能包含空字符（\\u0000）"
+NUL_ERROR_DEPTH = 6  # deeper than any schema nests; a NUL in deeper junk is reported at this depth
 
 
 def nul_errors(data) -> dict:
@@ -20,10 +21,7 @@ def nul_errors(data) -> dict:
         path, value = stack.pop()
         if isinstance(value, str):
             if "\x00" in value and path:
-                node = errors
-                for key in path[:-1]:
-                    node = node.setdefault(key, {})
-                node[path[-1]] = [NUL_MESSAGE]
+                _put_error(errors, path[:NUL_ERROR_DEPTH])
         elif isinstance(value, Mapping):
             for key in value:
                 if isinstance(key, str) and "\x00" in key:
@@ -33,6 +31,15 @@ def nul_errors(data) -> dict:
         elif isinstance(value, (list, tuple)):
             stack.extend(((*path, index), item) for index, item in enumerate(value))
     return errors
+
+
+def _put_error(errors: dict, path: tuple) -> None:
+    node = errors
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):  # a shorter path is reported already
+            return
+    node[path[-1]] = [NUL_MESSAGE]
 
 
 class StrictSchema(Schema):

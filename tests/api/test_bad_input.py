@@ -217,6 +217,14 @@ def test_nul_characters_are_refused_in_every_kind_of_input(people, caller, metho
     _nul_message(assert_error(r, 422, "validation_failed")["errors"], *path)
 
 
+def test_nul_characters_deep_in_junk_are_reported_at_a_bounded_depth(people):
+    junk = '{"kind": "new", "x": ' + "[" * 500 + '"\\u0000", "\\u0000"' + "]" * 500 + ', "reason": "\\u0000"}'
+    r = people.maint_a.post("/api/v1/change-requests", data=junk, headers={"Content-Type": "application/json"})
+    errors = assert_error(r, 422, "validation_failed")["errors"]
+    _nul_message(errors, "reason")
+    _nul_message(errors, "x", "0", "0", "0", "0", "0")
+
+
 def test_every_input_schema_refuses_nul_characters(app):
     """Every @blp.arguments schema is a StrictSchema, whose pre_load hook refuses NUL in any string."""
     from service.schemas.common import StrictSchema
