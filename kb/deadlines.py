@@ -54,6 +54,21 @@ FEEDBACK_REASON_LABELS: Mapping[FeedbackReason, str] = MappingProxyType({
     FeedbackReason.OTHER: "其他",
 })
 
+#: Chinese names of the task sources, for exports and reasons.
+TASK_SOURCE_TITLES: Mapping[str, str] = MappingProxyType(
+    {
+        "office_feedback": "热线办反馈",
+        "operator_suggestion": "话务员建议",
+        "city_notice": "市级通知更新",
+        "unit_self_found": "单位自查纠错",
+        "policy_change": "政策变化",
+        "emergency": "突发事项",
+        "yearly_verification": "年度校核",
+    }
+)
+if set(TASK_SOURCE_TITLES) != {source.value for source in TaskSource}:  # pragma: no cover - a new source needs a title
+    raise ImportError("TASK_SOURCE_TITLES must name every kb.deadlines.TaskSource")
+
 DEFAULT_WORKING_DAYS: Mapping[TaskSource, int] = MappingProxyType({
     TaskSource.OFFICE_FEEDBACK: 5,
     TaskSource.OPERATOR_SUGGESTION: 5,

@@ -23,8 +23,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from kb.calendar import to_shanghai
-from kb.compliance.records import TASK_SOURCE_TITLES
-from kb.deadlines import TaskSource
+from kb.deadlines import TASK_SOURCE_TITLES, TaskSource
 from kb.models import (
     Category, CorrectionTask, EntryStatus, JobRun, KnowledgeEntry, KnowledgeVersion, ReminderKind, SchedulerLease,
     TaskReminder)

@@ -1,6 +1,7 @@
 """Settings from environment variables, with safe defaults."""
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -14,6 +15,8 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
     ("KB_RUN_SCHEDULER", "RUN_SCHEDULER", False, lambda v: v.lower() in ("1", "true", "yes"),
      "Run scheduled jobs inside this process (kb serve turns it on; use kb scheduler on multi-host setups)"),
     ("KB_LOG_LEVEL", "LOG_LEVEL", "INFO", str, "Python log level"),
+    ("KB_SCORING_SETTINGS", "SCORING_SETTINGS", None, str,
+     'JSON: per scoring profile, overrides of its settings, e.g. {"nankang-2023": {"coverage_threshold": 0.9}}'),
 )
 
 
@@ -23,3 +26,13 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
     for env_name, key, default, parse, _ in SETTINGS:
         config[key] = parse(environ[env_name]) if env_name in environ else default
     return config
+
+
+def scoring_settings(raw: Any) -> dict[str, dict[str, Any]]:
+    """KB_SCORING_SETTINGS read: per profile name, overrides of its settings."""
+    if not raw:
+        return {}
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ValueError('KB_SCORING_SETTINGS must be a JSON object of objects, e.g. {"licheng": {"cap": 4}}')
+    return dict(value)

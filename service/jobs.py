@@ -19,10 +19,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from kb import jobs
+from kb import compliance, jobs
 from kb.deadlines import DEFAULT_RULES, DeadlineRules
 from kb.services.tasks import CorrectionSettings
-from scoring_hooks import webhooks
+from scoring_hooks import scoring, webhooks
+from service import config
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,18 @@ def deliver_webhooks(ctx: jobs.JobContext) -> dict:
     return webhooks.deliver_due(ctx.uow_factory, ctx.clock)
 
 
+def close_month(ctx: jobs.JobContext) -> dict:
+    """Freeze last month's compliance counts once it has ended, under the service's and every profile's
+    deadlines, and announce period.closed; a rerun finds it closed and does nothing."""
+    now = ctx.clock()
+    settings = config.scoring_settings(os.environ.get("KB_SCORING_SETTINGS"))
+    return compliance.close_month(ctx.uow_factory(), compliance.last_ended_month(now), now=now,
+                                  rule_sets=scoring.rule_sets(ctx.settings.rules, settings))
+
+
 # kb's jobs and the ones of the outer layers; run_job records a JobRun for each alike.
-JOBS: dict[str, Callable[[jobs.JobContext], dict]] = {**jobs.JOBS, "deliver_webhooks": deliver_webhooks}
+JOBS: dict[str, Callable[[jobs.JobContext], dict]] = {
+    **jobs.JOBS, "deliver_webhooks": deliver_webhooks, "close_month": close_month}
 
 # Minutes between runs. Every job only picks up what is due and not yet done, so running often is cheap.
 SCHEDULE: dict[str, int] = {
@@ -43,6 +54,7 @@ SCHEDULE: dict[str, int] = {
     "withdraw_expired_notices": 60,
     "recompute_provisional_deadlines": 60,
     "deliver_webhooks": 1,
+    "close_month": 60,
 }
 
 # (config key, environment variable, default) of the correction-loop settings.

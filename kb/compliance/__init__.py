@@ -6,6 +6,9 @@ records (``records``), the queries that fill them from the database
 the webhooks (``deliveries``). Nothing here hands out ORM objects.
 """
 from kb.compliance.records import TASK_SOURCE_TITLES, TASK_SOURCES, Period, TaskTally, UnitCompliance
+from kb.compliance.counts import UNCATEGORISED, as_of_for, compliance_for, deadline_rules
+from kb.compliance.snapshots import (
+    ComplianceReport, close_month, closed_months, compliance_report, last_ended_month, recompute_month, rules_key)
 from kb.compliance.deliveries import EVENT_LABELS, EVENTS, PendingDelivery, claim_due_deliveries, record_attempt
 
 __all__ = [
@@ -14,6 +17,17 @@ __all__ = [
     "Period",
     "TaskTally",
     "UnitCompliance",
+    "UNCATEGORISED",
+    "ComplianceReport",
+    "as_of_for",
+    "close_month",
+    "closed_months",
+    "compliance_for",
+    "compliance_report",
+    "deadline_rules",
+    "last_ended_month",
+    "recompute_month",
+    "rules_key",
     "EVENTS",
     "EVENT_LABELS",
     "PendingDelivery",

@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-from kb.deadlines import TaskSource
+from kb.deadlines import TASK_SOURCE_TITLES, TaskSource
 
 __all__ = [
     "TASK_SOURCES",
@@ -46,20 +46,6 @@ __all__ = [
 #: Keys of ``UnitCompliance.tasks_by_source``, as plain strings.
 TASK_SOURCES: tuple[str, ...] = tuple(source.value for source in TaskSource)
 
-#: Chinese names of the task sources, for exports and reasons.
-TASK_SOURCE_TITLES: Mapping[str, str] = MappingProxyType(
-    {
-        "office_feedback": "热线办反馈",
-        "operator_suggestion": "话务员建议",
-        "city_notice": "市级通知更新",
-        "unit_self_found": "单位自查纠错",
-        "policy_change": "政策变化",
-        "emergency": "突发事项",
-        "yearly_verification": "年度校核",
-    }
-)
-if set(TASK_SOURCE_TITLES) != set(TASK_SOURCES):  # pragma: no cover - a new source needs a title
-    raise ImportError("TASK_SOURCE_TITLES must name every kb.deadlines.TaskSource")
 
 
 # ---------------------------------------------------------------------------
@@ -206,6 +192,10 @@ class Period:
     def to_dict(self) -> dict[str, str]:
         return {"label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat()}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str]) -> Period:
+        return cls(date.fromisoformat(data["start"]), date.fromisoformat(data["end"]), data["label"])
+
     def __str__(self) -> str:
         return self.label
 
@@ -304,6 +294,11 @@ class TaskTally:
             "due_working_days": self.due_working_days,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TaskTally:
+        return cls(**{f.name: tuple(data[f.name]) if isinstance(data[f.name], list) else data[f.name]
+                      for f in fields(cls)})
+
 
 # ---------------------------------------------------------------------------
 # Unit compliance
@@ -354,13 +349,18 @@ class UnitCompliance:
     Tasks: ``tasks_by_source`` maps every key of :data:`TASK_SOURCES` to a
     :class:`TaskTally` (missing keys are filled with an empty tally).
 
-    Suggestions (operator suggestions and wrong-answer flags raised by
-    operators about the unit's entries):
+    Suggestions (operators' suggestions and wrong-answer flags about the
+    unit's entries that the office forwarded to the unit as a task; those it
+    dismissed were never the unit's to act on):
 
-    * ``suggestions_received``: raised in the period.
-    * ``suggestions_acted_in_time``: accepted or answered within the deadline.
-    * ``suggestions_not_acted``: past the deadline at ``as_of`` with no
-      response at all; ``suggestion_ids_not_acted`` is the evidence.
+    * ``suggestions_received``: forwarded to the unit in the period.
+    * ``suggestions_acted_in_time``: acted on in the period (the fix
+      published, or the task declined with the office's consent) by the
+      deadline.
+    * ``suggestions_not_acted``: not acted on in time: fixed late in the
+      period, or still open and past the deadline at ``as_of`` (so one that
+      stays open counts in every period it is overdue at the end of);
+      ``suggestion_ids_not_acted`` (flag ids) is the evidence.
 
     Usage (operators answering calls with the unit's entries):
 
@@ -433,8 +433,6 @@ class UnitCompliance:
             raise ValueError("covered_entries cannot exceed published_entries")
         if len(self.uncovered_entry_ids) > self.published_entries - self.covered_entries:
             raise ValueError("more uncovered_entry_ids than uncovered entries")
-        if self.suggestions_acted_in_time + self.suggestions_not_acted > self.suggestions_received:
-            raise ValueError("suggestions acted in time plus not acted exceed suggestions received")
         if len(self.suggestion_ids_not_acted) > self.suggestions_not_acted:
             raise ValueError("more suggestion_ids_not_acted than suggestions_not_acted")
         if self.usages_confirmed_wrong > self.usages:
@@ -496,6 +494,23 @@ class UnitCompliance:
         out["coverage"] = self.coverage
         out["usage_error_rate"] = self.usage_error_rate
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UnitCompliance:
+        """The record back from :meth:`to_dict` (derived keys are recomputed, not read)."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            value = data[f.name]
+            if f.name == "period":
+                value = Period.from_dict(value)
+            elif f.name == "tasks_by_source":
+                value = {key: TaskTally.from_dict(tally) for key, tally in value.items()}
+            elif f.name == "as_of":
+                value = datetime.fromisoformat(value) if value is not None else None
+            elif isinstance(value, list):
+                value = tuple(value)
+            values[f.name] = value
+        return cls(**values)
 
 
 # ---------------------------------------------------------------------------

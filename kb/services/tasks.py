@@ -18,8 +18,7 @@ from sqlalchemy import delete, func, select
 
 from kb.access import Actor, require_role
 from kb.calendar import END_OF_DAY, SHANGHAI, Deadline, WorkingCalendar, end_of_day, to_shanghai
-from kb.compliance.records import TASK_SOURCE_TITLES
-from kb.deadlines import DEFAULT_RULES, DeadlineRules, FeedbackReason, TaskSource, due_for
+from kb.deadlines import TASK_SOURCE_TITLES, DEFAULT_RULES, DeadlineRules, FeedbackReason, TaskSource, due_for
 from kb.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from kb.models import (
     ChangeKind, ChangeRequest, CorrectionTask, EntryStatus, KnowledgeEntry, KnowledgeVersion, PolicyDocument,

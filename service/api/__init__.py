@@ -45,3 +45,9 @@ def register_blueprints(api) -> None:
     from service.api import webhooks
 
     api.register_blueprint(webhooks.blp, url_prefix=f"/api/v1/{webhooks.blp.name}")
+
+    # Pull: compliance counts, scores and the scoring profiles, for the scoring engine and the office.
+    from service.api import compliance
+
+    for blueprint in (compliance.blp, compliance.scores_blp, compliance.profiles_blp):
+        api.register_blueprint(blueprint, url_prefix=f"/api/v1/{blueprint.name}")

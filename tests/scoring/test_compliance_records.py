@@ -98,7 +98,6 @@ def test_tallies_add_up_across_sources():
         ({"uploads_qa": 1.0}, "must be an int"),
         ({"published_entries": 3, "covered_entries": 4}, "covered_entries"),
         ({"usages": 2, "usages_confirmed_wrong": 3}, "usages_confirmed_wrong"),
-        ({"suggestions_received": 1, "suggestions_not_acted": 2}, "suggestions"),
         ({"uploads_qa": 2, "uploads_by_category": {"政策法规": 1}}, "uploads_by_category"),
         ({"months_without_update": ("2025-12",)}, "outside the period"),
     ],

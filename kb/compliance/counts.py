@@ -1,0 +1,323 @@
+"""Per-unit compliance counts, read from the database as of the end of a period.
+
+Every count follows the definitions in :mod:`kb.compliance.records`. What
+makes the numbers the same next month as today is that they are read from
+facts recorded when they happened, never from current state:
+
+* knowledge work from published change requests (``published_at``) and the
+  verification history (``knowledge_verifications``);
+* "published at the period end" from each entry's versions and withdrawal
+  time, so a later modification or withdrawal does not change a past month;
+* tasks from their receipt, resolution and decline times: a task open and
+  overdue at the period end counts so for that period, even when it is
+  resolved the next day;
+* usage from the usage log, judged wrong by the office's decisions on flags
+  taken by the period end.
+
+``as_of`` is the period end (23:59:59 in Asia/Shanghai) or ``now`` when the
+period has not ended yet. Read-only: nothing is flushed or committed.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from sqlalchemy import and_, or_, select
+
+from kb.calendar import SHANGHAI, Deadline, WorkingCalendar, to_shanghai
+from kb.compliance.records import TASK_SOURCES, Period, TaskTally, UnitCompliance
+from kb.deadlines import DEFAULT_RULES, DeadlineRules, TaskSource
+from kb.errors import NotFound
+from kb.models import (
+    Category, ChangeKind, ChangeRequest, CorrectionTask, EntryFormat, FlagKind, FlagState, KnowledgeEntry,
+    KnowledgeFlag, KnowledgeUsage, KnowledgeVerification, KnowledgeVersion, PolicyDocument, Unit)
+from kb.services.calendar_admin import load_calendar
+from kb.services.categories import ancestry
+from kb.services.tasks import DEFAULT_SETTINGS, deadline_of
+
+__all__ = ["UNCATEGORISED", "as_of_for", "compliance_for", "deadline_rules", "unit_compliance"]
+
+#: Key of ``uploads_by_category`` for an entry whose category is gone.
+UNCATEGORISED = "未分类"
+
+# Change kinds that count as the unit's knowledge work (a suggestion publishes nothing).
+_WORK_KINDS = (ChangeKind.NEW.value, ChangeKind.MODIFY.value, ChangeKind.DELETE.value, ChangeKind.REVOKE.value)
+
+
+def deadline_rules(deadlines: Mapping[str, int] | None) -> DeadlineRules:
+    """The default deadline rules with a profile's ``task_deadlines`` (working days per source) on top."""
+    return DeadlineRules.from_mapping(dict(deadlines)) if deadlines else DEFAULT_RULES
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
+
+
+def as_of_for(period: Period, now: datetime) -> datetime:
+    """The moment a period's counts are taken: its last second, or now while it is still running."""
+    end = datetime.combine(period.end, time(23, 59, 59), tzinfo=SHANGHAI)
+    return min(end, to_shanghai(now))
+
+
+def unit_compliance(uow, period: Period, *, now: datetime, unit_codes: Iterable[str] | None = None,
+                    deadlines: Mapping[str, int] | None = None) -> list[UnitCompliance]:
+    """The use case: one record per unit (all units when ``unit_codes`` is None), ordered by unit code.
+
+    ``deadlines`` are a scoring profile's ``task_deadlines``; lateness is judged by them.
+    """
+    with uow:
+        return compliance_for(uow.session, period, now=now, unit_codes=unit_codes, rules=deadline_rules(deadlines))
+
+
+def compliance_for(session, period: Period, *, now: datetime, unit_codes: Iterable[str] | None = None,
+                   rules: DeadlineRules = DEFAULT_RULES, as_of: datetime | None = None,
+                   calendar: WorkingCalendar | None = None) -> list[UnitCompliance]:
+    """The counts of ``period`` for the given units, as of ``as_of`` (default: :func:`as_of_for`)."""
+    as_of = to_shanghai(as_of) if as_of is not None else as_of_for(period, now)
+    units = _units(session, unit_codes)
+    if not units:
+        return []
+    reader = _Reader(session, period, as_of, [u.id for u in units], rules,
+                     calendar if calendar is not None else load_calendar(session))
+    per_unit = reader.read()
+    return [per_unit[u.id].record(u, period, as_of, rules) for u in units]
+
+
+def _units(session, unit_codes: Iterable[str] | None) -> list[Unit]:
+    query = select(Unit).order_by(Unit.code)
+    if unit_codes is None:
+        return list(session.scalars(query))
+    codes = sorted(set(unit_codes))
+    units = list(session.scalars(query.where(Unit.code.in_(codes))))
+    missing = sorted(set(codes) - {u.code for u in units})
+    if missing:
+        raise NotFound(f"单位 {'、'.join(missing)} 不存在", code="unit_not_found", details={"unit": missing})
+    return units
+
+
+@dataclass
+class _Counts:
+    """The counts of one unit while they are gathered."""
+
+    uploads: dict[str, int] = field(default_factory=lambda: {EntryFormat.QA.value: 0, EntryFormat.DOCUMENT.value: 0})
+    uploads_by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    upload_entry_ids: list[int] = field(default_factory=list)
+    published_work: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    verifications: int = 0
+    active_months: set[str] = field(default_factory=set)
+    published_entries: int = 0
+    covered_entries: int = 0
+    uncovered_entry_ids: list[int] = field(default_factory=list)
+    # source -> outcome ("received", "on_time", "late", "overdue", "declined") -> task ids
+    tasks: dict[str, dict[str, list[int]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    suggestions_received: int = 0
+    suggestions_acted_in_time: int = 0
+    suggestion_ids_not_acted: list[int] = field(default_factory=list)
+    suggestions_not_acted: int = 0
+    usages: int = 0
+    usages_confirmed_wrong: int = 0
+
+    def record(self, unit: Unit, period: Period, as_of: datetime, rules: DeadlineRules) -> UnitCompliance:
+        # Months not begun by as_of (the rest of a running year) cannot be missed yet.
+        months = [m for m in period.months() if _start_of(date.fromisoformat(m + "-01")) <= as_of]
+        tallies = {}
+        for source in TASK_SOURCES:
+            t = self.tasks.get(source, {})
+            tallies[source] = TaskTally(
+                received=len(t.get("received", ())), resolved_on_time=len(t.get("on_time", ())),
+                resolved_late=len(t.get("late", ())), open_overdue=len(t.get("overdue", ())),
+                declined=len(t.get("declined", ())), late_task_ids=t.get("late", ()),
+                overdue_task_ids=t.get("overdue", ()),
+                due_working_days=None if source == TaskSource.EMERGENCY.value
+                else rules.working_days[TaskSource(source)])
+        return UnitCompliance(
+            unit_code=unit.code, unit_name=unit.name, period=period,
+            uploads_qa=self.uploads[EntryFormat.QA.value], uploads_document=self.uploads[EntryFormat.DOCUMENT.value],
+            uploads_by_category=dict(self.uploads_by_category), upload_entry_ids=self.upload_entry_ids,
+            modifications=self.published_work[ChangeKind.MODIFY.value],
+            deletions=self.published_work[ChangeKind.DELETE.value],
+            revocations=self.published_work[ChangeKind.REVOKE.value],
+            verifications=self.verifications,
+            published_entries=self.published_entries, covered_entries=self.covered_entries,
+            uncovered_entry_ids=self.uncovered_entry_ids, tasks_by_source=tallies,
+            suggestions_received=self.suggestions_received,
+            suggestions_acted_in_time=self.suggestions_acted_in_time,
+            suggestions_not_acted=self.suggestions_not_acted,
+            suggestion_ids_not_acted=self.suggestion_ids_not_acted,
+            usages=self.usages, usages_confirmed_wrong=self.usages_confirmed_wrong,
+            months_without_update=tuple(m for m in months if m not in self.active_months),
+            as_of=as_of,
+        )
+
+
+class _Reader:
+    """Reads the counts of a set of units in a few grouped queries, then sorts them by unit."""
+
+    def __init__(self, session, period: Period, as_of: datetime, unit_ids: list[int], rules: DeadlineRules,
+                 calendar: WorkingCalendar):
+        self.s = session
+        self.period = period
+        self.as_of = as_of
+        self.start_at = _start_of(period.start)
+        self.window_start_at = _start_of(period.coverage_window().start)
+        self.unit_ids = unit_ids
+        self.rules = rules
+        self.calendar = calendar
+        self.counts: dict[int, _Counts] = defaultdict(_Counts)
+
+    def read(self) -> dict[int, _Counts]:
+        self._published_work()
+        self._verifications()
+        self._coverage()
+        self._tasks()
+        self._usage()
+        return self.counts
+
+    def _in_period(self, column):
+        return and_(column >= self.start_at, column <= self.as_of)
+
+    # -- knowledge work -----------------------------------------------------------------------------
+
+    def _category_roots(self) -> dict[int, str]:
+        rows = self.s.execute(select(Category.id, Category.parent_id, Category.name)).all()
+        parents = {cid: parent for cid, parent, _ in rows}
+        names = {cid: name for cid, _, name in rows}
+        return {cid: names[ancestry(parents, cid)[0]] for cid in names}
+
+    def _published_work(self) -> None:
+        roots = self._category_roots()
+        rows = self.s.execute(
+            select(ChangeRequest.unit_id, ChangeRequest.kind, ChangeRequest.published_at, ChangeRequest.entry_id,
+                   KnowledgeVersion.format, KnowledgeVersion.category_id)
+            .outerjoin(KnowledgeVersion, KnowledgeVersion.change_request_id == ChangeRequest.id)
+            .where(ChangeRequest.unit_id.in_(self.unit_ids), ChangeRequest.kind.in_(_WORK_KINDS),
+                   ChangeRequest.published_at.is_not(None), self._in_period(ChangeRequest.published_at)))
+        for unit_id, kind, published_at, entry_id, entry_format, category_id in rows:
+            c = self.counts[unit_id]
+            c.active_months.add(to_shanghai(published_at).strftime("%Y-%m"))
+            if kind == ChangeKind.NEW.value:
+                c.uploads[entry_format or EntryFormat.QA.value] += 1
+                c.uploads_by_category[roots.get(category_id, UNCATEGORISED)] += 1
+                c.upload_entry_ids.append(entry_id)
+            else:
+                c.published_work[kind] += 1
+
+    def _verifications(self) -> None:
+        rows = self.s.execute(
+            select(KnowledgeVerification.unit_id, KnowledgeVerification.verified_at)
+            .where(KnowledgeVerification.unit_id.in_(self.unit_ids),
+                   self._in_period(KnowledgeVerification.verified_at)))
+        for unit_id, verified_at in rows:
+            c = self.counts[unit_id]
+            c.verifications += 1
+            c.active_months.add(to_shanghai(verified_at).strftime("%Y-%m"))
+
+    def _coverage(self) -> None:
+        """Entries published at ``as_of`` and in effect then; of them, those updated or verified in the year."""
+        entries = dict(self.s.execute(
+            select(KnowledgeEntry.id, KnowledgeEntry.unit_id)
+            .where(KnowledgeEntry.unit_id.in_(self.unit_ids), KnowledgeEntry.created_at <= self.as_of,
+                   or_(KnowledgeEntry.withdrawn_at.is_(None), KnowledgeEntry.withdrawn_at > self.as_of))).all())
+        if not entries:
+            return
+        in_force: dict[int, tuple[int, date | None]] = {}
+        touched: set[int] = set()
+        for entry_id, number, created_at, expires_on in self.s.execute(
+                select(KnowledgeVersion.entry_id, KnowledgeVersion.number, KnowledgeVersion.created_at,
+                       KnowledgeVersion.expires_on)
+                .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeVersion.entry_id)
+                .where(KnowledgeEntry.unit_id.in_(self.unit_ids), KnowledgeVersion.created_at <= self.as_of)):
+            if entry_id not in entries:
+                continue
+            if entry_id not in in_force or number > in_force[entry_id][0]:
+                in_force[entry_id] = (number, expires_on)
+            if created_at >= self.window_start_at:
+                touched.add(entry_id)
+        touched.update(self.s.scalars(
+            select(KnowledgeVerification.entry_id)
+            .where(KnowledgeVerification.unit_id.in_(self.unit_ids),
+                   KnowledgeVerification.verified_at >= self.window_start_at,
+                   KnowledgeVerification.verified_at <= self.as_of)))
+        today = self.as_of.date()
+        for entry_id in sorted(in_force):
+            expires_on = in_force[entry_id][1]
+            if expires_on is not None and expires_on < today:
+                continue  # operators no longer saw it: nothing to keep up to date
+            c = self.counts[entries[entry_id]]
+            c.published_entries += 1
+            if entry_id in touched:
+                c.covered_entries += 1
+            else:
+                c.uncovered_entry_ids.append(entry_id)
+
+    # -- tasks and suggestions ----------------------------------------------------------------------
+
+    def _due(self, task: CorrectionTask, policy_effective: Mapping[int, date | None]) -> datetime:
+        """The task's deadline under the rules asked for."""
+        source = TaskSource(task.source)
+        if source is TaskSource.EMERGENCY or task.working_days == self.rules.working_days[source]:
+            return task.due_at  # the deadline the unit was given (kept in step with the calendar)
+        # A profile that names another deadline than the one the task was opened with: recount from receipt.
+        deadline = deadline_of(
+            self.calendar, DEFAULT_SETTINGS, source, task.received_at, working_days=self.rules.working_days[source],
+            policy_effective_on=policy_effective.get(task.policy_document_id)
+            if source is TaskSource.POLICY_CHANGE else None,
+            cycle_ends_on=task.cycle_ends_on)
+        return deadline.due_at
+
+    def _tasks(self) -> None:
+        tasks = list(self.s.scalars(
+            select(CorrectionTask)
+            .where(CorrectionTask.unit_id.in_(self.unit_ids), CorrectionTask.received_at <= self.as_of,
+                   or_(CorrectionTask.resolved_at.is_(None), CorrectionTask.resolved_at >= self.start_at),
+                   or_(CorrectionTask.declined_at.is_(None), CorrectionTask.declined_at >= self.start_at))
+            .order_by(CorrectionTask.id)))
+        if not tasks:
+            return
+        policy_effective = dict(self.s.execute(select(PolicyDocument.id, PolicyDocument.effective_on)).all())
+        flag_of_task = dict(self.s.execute(
+            select(KnowledgeFlag.task_id, KnowledgeFlag.id)
+            .where(KnowledgeFlag.task_id.in_([t.id for t in tasks]))).all())
+        for task in tasks:
+            c = self.counts[task.unit_id]
+            due_at = self._due(task, policy_effective)
+            tally = c.tasks[task.source]
+            received = task.received_at >= self.start_at
+            resolved = task.resolved_at is not None and task.resolved_at <= self.as_of
+            declined = task.declined_at is not None and task.declined_at <= self.as_of
+            outcome = None
+            if received:
+                tally["received"].append(task.id)
+            if resolved:
+                on_time = task.on_time if due_at == task.due_at else Deadline(due_at, False).is_met_by(task.resolved_at)
+                outcome = "on_time" if on_time else "late"
+            elif declined:
+                outcome = "declined"
+            elif not Deadline(due_at, False).is_met_by(self.as_of):
+                outcome = "overdue"
+            if outcome is not None:
+                tally[outcome].append(task.id)
+            flag_id = flag_of_task.get(task.id)
+            if flag_id is not None:
+                c.suggestions_received += received
+                if outcome in ("on_time", "declined"):
+                    c.suggestions_acted_in_time += 1
+                elif outcome in ("late", "overdue"):
+                    c.suggestions_not_acted += 1
+                    c.suggestion_ids_not_acted.append(flag_id)
+
+    # -- usage --------------------------------------------------------------------------------------
+
+    def _usage(self) -> None:
+        wrong = set(self.s.execute(
+            select(KnowledgeFlag.entry_id, KnowledgeFlag.entry_version)
+            .where(KnowledgeFlag.kind == FlagKind.WRONG_ANSWER.value, KnowledgeFlag.state == FlagState.ACCEPTED.value,
+                   KnowledgeFlag.triaged_at <= self.as_of)).all())
+        for unit_id, entry_id, version in self.s.execute(
+                select(KnowledgeUsage.unit_id, KnowledgeUsage.entry_id, KnowledgeUsage.version)
+                .where(KnowledgeUsage.unit_id.in_(self.unit_ids), self._in_period(KnowledgeUsage.used_at))):
+            c = self.counts[unit_id]
+            c.usages += 1
+            c.usages_confirmed_wrong += (entry_id, version) in wrong
