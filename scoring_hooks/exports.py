@@ -104,10 +104,21 @@ COMPLIANCE_COLUMNS: tuple[Column, ...] = (
 )
 
 
+#: How evidence is named in a reason line ("依据：任务 12、15").
+EVIDENCE_TITLES = {"task_ids": "任务", "entry_ids": "知识", "suggestion_ids": "建议", "months": "月份"}
+
+
+def _evidence(evidence) -> str:
+    named = [f"{EVIDENCE_TITLES.get(key, key)} {'、'.join(str(v) for v in values)}"
+             for key, values in evidence.items() if values]
+    return f"（依据：{'；'.join(named)}）" if named else ""
+
+
 def deduction_details(score: UnitScore) -> str:
-    """Every deduction of a score on one line: ``[item] -2：reason；…``; "无" when none."""
+    """Every deduction of a score on one line, with its evidence: ``[item] -2：reason（依据：任务 12）；…``;
+    "无" when none."""
     parts = [
-        f"[{item.item}] -{fmt_points(d.points)}：{d.reason}"
+        f"[{item.item}] -{fmt_points(d.points)}：{d.reason}{_evidence(d.evidence)}"
         for item in score.items
         for d in item.deductions
     ]

@@ -86,6 +86,7 @@ def test_score_exports_list_points_and_deduction_details():
     assert first[:6] == ["370112-JT", "历城区交通运输局", "桓台县2017年度考核·数据资料库维护", "2026", "6", "10"]
     assert first[6].startswith("[3.2 处理话务员更新维护建议] -2：")
     assert "；[3.3 新政策及时对接] -2：" in first[6]
+    assert first[6].endswith("（依据：任务 301、302）")
     assert second[4:] == ["10", "10", "无"]
 
     sheet = load_workbook(io.BytesIO(to_xlsx([score, clean], SCORE_COLUMNS, "考核/得分"))).active
