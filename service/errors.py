@@ -5,12 +5,14 @@ status, a Chinese message and, where fields are at fault, the field errors.
 """
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from kb import errors as kb_errors
+from service.field_messages import translate
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +74,17 @@ def register(app: Flask) -> None:
         code, message = HTTP_MESSAGES.get(status, ("http_error", error.description or "请求错误"))
         errors = None
         data = getattr(error, "data", None) or {}
-        if "messages" in data:  # webargs: field errors by location
-            messages = data["messages"]
-            errors = messages.get("json", messages) if isinstance(messages, dict) else messages
-            if status == 400 and "json" in messages and "_schema" in (messages.get("json") or {}):
-                code, message = "malformed_json", "请求体不是合法的 JSON"
-        elif status == 400 and "JSON" in (error.description or ""):
+        exc = getattr(error, "exc", None)  # webargs attaches the parsing error
+        if isinstance(exc, RecursionError):  # service.api.common.KbParser
+            code, message = "json_too_deep", "请求体 JSON 嵌套层数过多，无法解析"
+        elif isinstance(exc, json.JSONDecodeError):
+            code, message = "malformed_json", (f"请求体不是合法的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近有误"
+                                               f"（{exc.msg}）")
+        elif status == 400 and "JSON" in (error.description or ""):  # Flask's own request.get_json
             code, message = "malformed_json", "请求体不是合法的 JSON"
-        if isinstance(getattr(error, "exc", None), RecursionError):  # service.api.common.KbParser
-            code, message, errors = "json_too_deep", "请求体 JSON 嵌套层数过多，无法解析", None
+        elif "messages" in data:  # webargs: field errors by location, marshmallow's English put in Chinese
+            messages = data["messages"]
+            errors = translate(messages.get("json", messages) if isinstance(messages, dict) else messages)
         response = jsonify(error_body(status, code, message, errors))
         for key, value in (data.get("headers") or {}).items():
             response.headers[key] = value

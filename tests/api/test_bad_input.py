@@ -20,10 +20,41 @@ def assert_error(response, status, code=None):
     return body
 
 
-def test_malformed_json_is_a_400(people):
-    r = people.maint_a.post("/api/v1/change-requests", data="{kind: new,",
-                            headers={"Content-Type": "application/json"})
-    assert_error(r, 400)
+@pytest.mark.parametrize("data", ["{kind: new,", '{"kind": "new"', b'{"kind": "\xff"}', "[1, 2,]"])
+def test_malformed_json_is_a_400_malformed_json_in_chinese(people, data):
+    r = people.maint_a.post("/api/v1/change-requests", data=data, headers={"Content-Type": "application/json"})
+    body = assert_error(r, 400, "malformed_json")
+    assert "JSON" in body["message"] and "Invalid JSON body." not in str(body)
+
+
+def test_field_errors_are_in_chinese_and_keep_their_structure(people):
+    r = people.maint_a.post("/api/v1/change-requests", json={"proposal": {
+        "question": 12, "effective_on": "not-a-date", "urgent": "maybe", "policy_attachments": "三",
+        "similar_questions": "不是列表", "keywords": ["x" * 51], "format": "pdf", "unknown": 1}, "entry_id": "x"})
+    errors = assert_error(r, 422, "validation_failed")["errors"]
+    proposal = errors["proposal"]
+    assert errors["kind"] == ["缺少必填字段"] and errors["entry_id"] == ["应为整数"]
+    assert proposal["question"] == ["应为字符串"] and proposal["effective_on"] == ["应为日期，格式 YYYY-MM-DD"]
+    assert proposal["urgent"] == ["应为布尔值 true 或 false"] and proposal["policy_attachments"] == ["应为整数"]
+    assert proposal["similar_questions"] == ["应为列表（JSON 数组）"]
+    assert proposal["keywords"] == {"0": ["长度须在 1 到 50 之间"]}
+    assert proposal["format"] == ["须为以下之一：qa, document"] and proposal["unknown"] == ["不接受此字段（未知字段）"]
+    r = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "proposal": None, "reason": None,
+                                                              "unit_code": ["HX"]})
+    assert assert_error(r, 422)["errors"] == {"unit_code": ["应为字符串"]}
+    r = people.office.get("/api/v1/change-requests?limit=0&offset=x&state=nope")
+    query = assert_error(r, 422, "validation_failed")["errors"]["query"]
+    assert query == {"limit": ["须不小于 1 且不大于 200"], "offset": ["应为整数"],
+                     "state": [query["state"][0]]} and query["state"][0].startswith("须为以下之一：draft")
+    r = people.office.post("/api/v1/categories", json={"name": ""})
+    assert assert_error(r, 422)["errors"] == {"name": ["长度须在 1 到 100 之间"]}
+
+
+def test_english_messages_outside_the_table_pass_through_unchanged():
+    from service.field_messages import translate
+    assert translate({"a": ["Shorter than minimum length 3."], "b": {"0": ["Must be greater than 0."]},
+                      "c": ["自己的中文"], "d": ["Something else."]}) == {
+        "a": ["长度不能少于 3"], "b": {"0": ["须大于 0"]}, "c": ["自己的中文"], "d": ["Something else."]}
 
 
 @pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"kind": ' * 100_000 + "1" + "}" * 100_000])
