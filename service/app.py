@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     _configure(app, config or {})
     errors.register(app)
+    _init_body_limit(app)
     _init_context(app)
     _init_search(app)
     _init_api(app)
@@ -53,6 +54,25 @@ def _configure(app: Flask, overrides: dict[str, Any]) -> None:
     app.json.ensure_ascii = False
     app.config.update(overrides)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+
+def _init_body_limit(app: Flask) -> None:
+    """KB_MAX_BODY_BYTES holds for chunked bodies too.
+
+    Werkzeug refuses a Content-Length over the limit with a 413, but reads a chunked body only up to the
+    limit and stops there, silently, so an oversized body would reach the parser cut short (a 400).
+    """
+    from flask import request
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    @app.before_request
+    def _refuse_oversized_chunked_body():
+        limit = request.max_content_length
+        if limit is None or request.content_length is not None \
+                or "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+            return
+        if len(request.get_data(cache=True)) >= limit and request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
 
 
 def _init_context(app: Flask) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from kb import errors as kb_errors
@@ -82,6 +82,8 @@ def register(app: Flask) -> None:
                                                f"（{exc.msg}）")
         elif status == 400 and "JSON" in (error.description or ""):  # Flask's own request.get_json
             code, message = "malformed_json", "请求体不是合法的 JSON"
+        elif status == 413 and has_request_context() and request.max_content_length:
+            message = f"请求体过大：上限为 {request.max_content_length} 字节（KB_MAX_BODY_BYTES）"
         elif "messages" in data:  # webargs: field errors by location, marshmallow's English put in Chinese
             messages = data["messages"]
             errors = translate(messages.get("json", messages) if isinstance(messages, dict) else messages)

@@ -73,7 +73,33 @@ def test_wrong_types_and_unknown_fields_name_the_fields(people):
 
 def test_oversized_body_is_a_413(people):
     r = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "reason": "很" * 600_000})
-    assert_error(r, 413, "payload_too_large")
+    assert "KB_MAX_BODY_BYTES" in assert_error(r, 413, "payload_too_large")["message"]
+
+
+def _chunked(caller, body: bytes):
+    """A chunked upload as gunicorn hands it over: no Content-Length, the server terminates the stream."""
+    import io
+    return caller.post("/api/v1/change-requests", input_stream=io.BytesIO(body),
+                       headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+                       environ_overrides={"wsgi.input_terminated": True})
+
+
+def test_oversized_chunked_body_is_a_413_not_a_400(people):
+    import json
+    body = json.dumps({"kind": "suggestion", "reason": "很" * 1_000_000}, ensure_ascii=False).encode()
+    assert len(body) > 2_900_000
+    body = assert_error(_chunked(people.maint_a, body), 413, "payload_too_large")
+    assert "KB_MAX_BODY_BYTES" in body["message"]
+    assert people.office.get("/api/v1/change-requests").json["total"] == 0
+
+
+def test_chunked_body_within_the_limit_is_accepted(people, app):
+    import json
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    body = json.dumps({"kind": "suggestion", "reason": "建议"}).encode()
+    body = body[:-1] + b" " * (limit - len(body)) + b"}"  # exactly the limit
+    r = _chunked(people.maint_a, body)
+    assert r.status_code == 201, r.json
 
 
 @pytest.mark.parametrize("url", ["/api/v1/knowledge/999999", "/api/v1/change-requests/999999",
