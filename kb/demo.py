@@ -11,7 +11,8 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from kb.access import Actor
-from kb.models import KnowledgeEntry, Role
+from kb.errors import Conflict
+from kb.models import KnowledgeEntry, Role, Unit
 from kb.services import categories, changes, directory
 from kb.workflow import Check
 
@@ -133,6 +134,13 @@ def load_demo(uow_factory, clock, *, seed: int = 12345, skip_if_loaded: bool = F
     with uow_factory(write=False) as uow:
         if skip_if_loaded and uow.session.scalar(select(func.count()).select_from(KnowledgeEntry)):
             return None
+        loaded = uow.session.scalars(select(Unit.code).where(Unit.code.in_([code for code, _, _ in UNITS]))
+                                     .order_by(Unit.code)).all()
+    if loaded:  # refused before anything is written, not half-way through the units
+        if skip_if_loaded:
+            return None
+        raise Conflict(f"演示数据已加载：单位 {'、'.join(loaded[:3])}{' 等' if len(loaded) > 3 else ''}已存在",
+                       code="demo_loaded")
     with uow_factory() as uow:
         categories.seed_categories(uow.session)
         uow.commit()

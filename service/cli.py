@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from kb.db import UnitOfWork, database_url_from_env, make_engine, make_session_factory
+from service.cli_errors import KbGroup
 from service.context import system_clock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +31,7 @@ class Env:
 pass_env = click.make_pass_decorator(Env, ensure=True)
 
 
-@click.group()
+@click.group(cls=KbGroup)
 def main() -> None:
     """kb-service: 12345 热线知识库."""
 
