@@ -47,30 +47,54 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _run(command: list[str], what: str, log: Path | None = None) -> None:
+    """Run a PostgreSQL tool; any failure is PostgresUnavailable, with the tool's (or its log's) last words."""
+    try:
+        subprocess.run(command, check=True, capture_output=True, text=True, errors="replace")
+    except subprocess.CalledProcessError as exc:
+        lines = (exc.stderr or exc.stdout or "").strip().splitlines()
+        if log is not None and log.exists():
+            lines += log.read_text(errors="replace").strip().splitlines()
+        raise PostgresUnavailable(f"{what} failed (exit {exc.returncode}): {lines[-1] if lines else 'no output'}") \
+            from exc
+    except OSError as exc:
+        raise PostgresUnavailable(f"{what} could not be run: {exc}") from exc
+
+
+def _run_as_postgres(workdir: Path) -> list[str]:
+    """initdb refuses to run as root: then the cluster belongs to the postgres user."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        shutil.chown(workdir, "postgres")
+    except (LookupError, OSError) as exc:
+        raise PostgresUnavailable(f"running as root, and the cluster cannot be given to a postgres user: {exc}") \
+            from exc
+    return ["runuser", "-u", "postgres", "--"]
+
+
 @contextmanager
 def throwaway_cluster():
-    """initdb + pg_ctl from /usr/lib/postgresql/*/bin into a temporary folder."""
+    """initdb + pg_ctl from /usr/lib/postgresql/*/bin into a temporary folder, removed afterwards."""
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")) or [shutil.which("pg_ctl") or ""]
     pg_ctl = candidates[-1]
     if not pg_ctl or not Path(pg_ctl).exists():
         raise PostgresUnavailable("no PostgreSQL server answered and no local PostgreSQL binaries were found")
     bindir = Path(pg_ctl).parent
     workdir = Path(tempfile.mkdtemp(prefix="kb-pg-"))
-    port = _free_port()
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(workdir, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
     data = workdir / "data"
-    subprocess.run(run_as + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-    subprocess.run(run_as + [str(pg_ctl), "-D", str(data), "-l", str(workdir / "log"), "-w", "-o",
-                             f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True)
+    run_as: list[str] = []
     try:
+        run_as = _run_as_postgres(workdir)
+        port = _free_port()
+        _run(run_as + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], "initdb")
+        _run(run_as + [str(pg_ctl), "-D", str(data), "-l", str(workdir / "log"), "-w", "-o",
+                       f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1", "start"], "pg_ctl start",
+             log=workdir / "log")
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(run_as + [str(pg_ctl), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        if data.exists():
+            subprocess.run(run_as + [str(pg_ctl), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
