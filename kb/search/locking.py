@@ -1,7 +1,8 @@
 """The single-writer lock shared by both backends: ``<index>/.writer.lock``.
 
 An exclusive ``flock`` held from the first buffered change until commit or
-rollback. ``flock`` locks belong to the open file, so the kernel releases
+rollback. The same kind of lock, on ``<index folder>/.rebuild.lock``, lets one
+process of a host rebuild the index at a time (``kb.search.sync``). ``flock`` locks belong to the open file, so the kernel releases
 them when a process dies: a crashed writer never leaves a stale lock behind.
 Readers do not take it.
 """
@@ -19,8 +20,8 @@ DEFAULT_WAIT_SECONDS = 2.0
 
 
 class WriterLock:
-    def __init__(self, directory: Path, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> None:
-        self.path = Path(directory) / LOCK_NAME
+    def __init__(self, directory: Path, wait_seconds: float = DEFAULT_WAIT_SECONDS, name: str = LOCK_NAME) -> None:
+        self.path = Path(directory) / name
         self.wait_seconds = wait_seconds
         self._fd: int | None = None
 

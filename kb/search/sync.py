@@ -13,6 +13,8 @@ time (the backend's writer lock); the others pick up its commit on refresh.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import shutil
 import threading
 import time
@@ -20,13 +22,15 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kb.models import Category, EntryStatus, KnowledgeEntry, KnowledgeVersion, Unit
 from kb.models.search import SearchSettingsRevision, SynonymGroup
-from kb.search import outbox
+from kb.search import analyzer, outbox
 from kb.search.backend import (
-    IndexBusy, IndexCorrupt, SearchBackend, SearchDocument, SearchHit, SearchQuery, SearchResult, open_backend)
+    EMPTY_RESULT, IndexBusy, IndexCorrupt, SearchBackend, SearchDocument, SearchHit, SearchQuery, SearchResult,
+    open_backend)
+from kb.search.locking import WriterLock
 from kb.search.synonyms import SynonymSet
 
 log = logging.getLogger(__name__)
@@ -95,92 +99,320 @@ def documents_for(session, entry_ids: Iterable[int] | None) -> tuple[list[Search
     return docs, deleted
 
 
+def write_documents(backend: SearchBackend, docs: list[SearchDocument], processes: int | None = None) -> None:
+    """Analyse and write documents (uncommitted); large batches are analysed in worker processes.
+
+    Analysis (normalize, segmentation, stored JSON) is most of a rebuild's cost
+    (~21 s for 100k entries in one process); ``spawn`` workers, not ``fork``,
+    because the caller may be a threaded web worker.
+    """
+    processes = processes if processes is not None else (os.cpu_count() or 1)
+    if processes <= 1 or len(docs) < PARALLEL_ANALYSIS_ENTRIES:
+        for start in range(0, len(docs), REBUILD_BATCH):
+            backend.upsert(docs[start:start + REBUILD_BATCH])
+        return
+    import multiprocessing
+
+    from kb.search.pipeline import analyze_document
+
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        backend.upsert_analyzed(pool.imap(analyze_document, docs, chunksize=250))
+
+
 def load_synonyms(session) -> tuple[int, SynonymSet]:
     revision = session.scalar(select(SearchSettingsRevision.revision).where(SearchSettingsRevision.id == 1)) or 0
     groups = [g for g in session.scalars(select(SynonymGroup.terms).order_by(SynonymGroup.id))]
     return revision, SynonymSet.from_groups(groups) if groups else SynonymSet.starter()
 
 
-class SearchIndex:
-    """This process's handle on this host's index, kept in step with the outbox."""
+POINTER_NAME = "CURRENT"  # names the generation folder in use
+REBUILD_LOCK_NAME = ".rebuild.lock"
+GENERATION_PREFIX = "gen-"
+STARTUP_WAIT_SECONDS = 20.0  # waiting for another process's rebuild; below gunicorn's 30 s worker timeout
+REBUILD_LOCK_WAIT_SECONDS = 3600.0  # kb reindex waits for a running rebuild, then rebuilds again
+BACKGROUND_REBUILD_ENTRIES = 20_000  # a larger startup rebuild runs in a thread, so a worker's boot stays short
+PARALLEL_ANALYSIS_ENTRIES = 5_000  # from this many entries a rebuild analyses in worker processes
+RETRY_REPAIR_SECONDS = 5.0
 
-    def __init__(self, uow_factory: Callable[..., object], kind: str, path: Path):
+
+class SearchIndex:
+    """This process's handle on this host's index, kept in step with the outbox.
+
+    The index folder holds generations, each a complete index of one backend
+    in its own subfolder (``gen-…``), and a pointer file ``CURRENT`` naming the
+    one in use. A rebuild writes a fresh generation and then replaces the
+    pointer atomically (``os.replace``), so every process keeps searching the
+    previous generation until the new one is committed, and never sees a
+    half-built or empty index. Only the holder of ``.rebuild.lock`` rebuilds;
+    the others serve what the pointer names and follow the pointer when it
+    moves (checked before every search: one ``stat``).
+    """
+
+    def __init__(self, uow_factory: Callable[..., object], kind: str, path: Path, *,
+                 startup_wait_seconds: float = STARTUP_WAIT_SECONDS,
+                 background_rebuild_entries: int = BACKGROUND_REBUILD_ENTRIES,
+                 analysis_processes: int | None = None):
         self._uow_factory = uow_factory
         self.kind = kind
-        self.path = Path(path)
+        self.path = Path(path)  # this host's index folder: the pointer and the generations
+        self.startup_wait_seconds = startup_wait_seconds
+        self.background_rebuild_entries = background_rebuild_entries
+        self.analysis_processes = analysis_processes
         self._backend: SearchBackend | None = None
+        self._generation: str | None = None
+        self._pointer_stamp: tuple[int, int] | None = None
         self._mutex = threading.RLock()
         self._synonyms_revision = -1
+        self._opened = False
+        self._rebuilding: threading.Thread | None = None
+        self._next_repair_at = 0.0
         self.last_repair: str | None = None
+
+    # -- generations ---------------------------------------------------------
+    @property
+    def generation(self) -> str | None:
+        """The generation folder this process searches, None before the first build."""
+        return self._generation
+
+    def _read_pointer(self) -> tuple[str | None, tuple[int, int] | None]:
+        pointer = self.path / POINTER_NAME
+        try:
+            stat = os.stat(pointer)
+            name = pointer.read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, NotADirectoryError):
+            return None, None
+        if not name.startswith(GENERATION_PREFIX) or "/" in name or not (self.path / name).is_dir():
+            return None, (stat.st_ino, stat.st_mtime_ns)
+        return name, (stat.st_ino, stat.st_mtime_ns)
+
+    def _follow_pointer(self) -> str | None:
+        """Open the generation the pointer names if it is not the open one.
+
+        Returns what is wrong when there is nothing usable to open: "missing"
+        or "corrupt"; an open generation stays open if the new one is unreadable.
+        """
+        if self._backend is not None:
+            try:
+                stat = os.stat(self.path / POINTER_NAME)
+                if (stat.st_ino, stat.st_mtime_ns) == self._pointer_stamp:
+                    return None  # the common case, before every search: one stat
+            except FileNotFoundError:
+                return None  # the pointer was removed by hand: keep what is open
+        with self._mutex:
+            name, stamp = self._read_pointer()
+            if name is None:
+                return None if self._backend is not None else "missing"
+            if name == self._generation and self._backend is not None:
+                self._pointer_stamp = stamp
+                return None
+            try:
+                backend = open_backend(self.kind, self.path / name)
+                backend.check()
+            except IndexCorrupt as exc:
+                log.warning("search index generation %s is corrupt (%s)", self.path / name, exc)
+                return None if self._backend is not None else "corrupt"
+            old, self._backend = self._backend, backend
+            self._generation, self._pointer_stamp, self._synonyms_revision = name, stamp, -1
+            if old is not None:
+                old.close()
+            return None
+
+    def _problem(self) -> str | None:
+        """Why this host's index must be rebuilt, or None when catching up on the outbox is enough."""
+        problem = self._follow_pointer()
+        if problem:
+            return problem
+        backend = self._backend
+        built = backend.analyzer_version()
+        if built is not None and built != analyzer.ANALYZER_VERSION:
+            return "analyzer"
+        with self._uow_factory(write=False) as uow:
+            latest = outbox.latest_sequence(uow.session)
+            db_entries = uow.session.scalar(
+                select(KnowledgeEntry.id).where(KnowledgeEntry.status == EntryStatus.PUBLISHED.value).limit(1))
+        applied = backend.applied_sequence()
+        if applied > latest:
+            return "stale"  # newer than the database: a restored backup, another database
+        if (applied == 0 and (latest or db_entries)) or (db_entries and backend.doc_count() == 0):
+            return "missing"
+        return None
 
     # -- lifecycle -----------------------------------------------------------
     def open(self) -> None:
-        """Open the index; repair it if it is missing, corrupt or out of step with the database."""
+        """Open this host's index; repair it if it is missing, corrupt or out of step with the database.
+
+        Never fails because another process holds a lock: if another process is
+        rebuilding, this one serves the previous generation (or waits up to
+        ``startup_wait_seconds`` when there is none) and follows the pointer
+        once the rebuild is done.
+        """
         with self._mutex:
-            try:
-                self._backend = open_backend(self.kind, self.path)
-                self._backend.check()
-            except IndexCorrupt as exc:
-                log.warning("search index at %s is corrupt (%s); rebuilding from the database", self.path, exc)
-                self._discard()
-                self._backend = open_backend(self.kind, self.path)
-                self.last_repair = "corrupt"
-            with self._uow_factory(write=False) as uow:
-                latest = outbox.latest_sequence(uow.session)
-                db_entries = uow.session.scalar(
-                    select(KnowledgeEntry.id).where(KnowledgeEntry.status == EntryStatus.PUBLISHED.value).limit(1))
-            applied = self._backend.applied_sequence()
-            if applied > latest or (applied == 0 and (latest or db_entries)) or (
-                    db_entries and self._backend.doc_count() == 0):
-                # A newer index than the database (restored backup, new database) or an empty one.
-                self.last_repair = self.last_repair or ("stale" if applied else "missing")
-                self.rebuild()
+            self._opened = True
+            problem = self._problem()
+            if problem:
+                self.last_repair = problem
+                log.warning("search index at %s: %s; rebuilding from the database", self.path, problem)
+                self._repair(wait_seconds=self.startup_wait_seconds)
+        if self._backend is not None:
             self.catch_up()
 
-    def _discard(self) -> None:
-        if self._backend is not None:
+    def _repair(self, wait_seconds: float) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock = WriterLock(self.path, 0.0, REBUILD_LOCK_NAME)
+        try:
+            lock.acquire()
+        except IndexBusy:
+            if self._backend is not None:
+                log.info("another process is rebuilding %s; serving generation %s meanwhile",
+                         self.path, self._generation)
+                return
+            lock = WriterLock(self.path, wait_seconds, REBUILD_LOCK_NAME)
             try:
-                self._backend.close()
-            except Exception:  # pragma: no cover - closing a broken index
-                pass
-        shutil.rmtree(self.path, ignore_errors=True)
+                lock.acquire()  # the other process finished (or died: then rebuild here)
+            except IndexBusy:
+                log.warning("another process is still rebuilding %s; no results until it is done", self.path)
+                return
+        try:
+            if self._problem() is None:  # repaired by another process meanwhile
+                lock.release()
+                return
+            if self._published_count() > self.background_rebuild_entries:
+                self._rebuilding = threading.Thread(target=self._rebuild_then_release, args=(lock,),
+                                                    name="search-rebuild", daemon=True)
+                self._rebuilding.start()
+                return
+            self._rebuild_locked()
+        except BaseException:
+            lock.release()
+            raise
+        lock.release()
+
+    def _rebuild_then_release(self, lock: WriterLock) -> None:
+        try:
+            self._rebuild_locked()
+        except Exception:
+            log.exception("rebuilding the search index at %s failed", self.path)
+        finally:
+            lock.release()
+
+    def wait_for_rebuild(self, timeout: float | None = None) -> bool:
+        """Wait for a rebuild this process runs in the background; True when none is running."""
+        thread = self._rebuilding
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+    def _published_count(self) -> int:
+        with self._uow_factory(write=False) as uow:
+            return uow.session.scalar(select(func.count()).select_from(KnowledgeEntry).where(
+                KnowledgeEntry.status == EntryStatus.PUBLISHED.value)) or 0
 
     def close(self) -> None:
         with self._mutex:
             if self._backend is not None:
                 self._backend.close()
                 self._backend = None
+                self._generation = self._pointer_stamp = None
 
     @property
-    def backend(self) -> SearchBackend:
+    def backend(self) -> SearchBackend | None:
+        """The open generation's backend; None while this host's first build is still running elsewhere."""
         if self._backend is None:
-            self.open()
+            self._ensure_open()
         return self._backend
+
+    def _ensure_open(self) -> None:
+        if not self._opened:
+            self.open()
+            return
+        if self._follow_pointer() is None:
+            return
+        # Nothing to search. If nobody is building (the builder died), build here; retry now and then.
+        if time.monotonic() >= self._next_repair_at:
+            self._next_repair_at = time.monotonic() + RETRY_REPAIR_SECONDS
+            with self._mutex:
+                if self._backend is None and (self._rebuilding is None or not self._rebuilding.is_alive()):
+                    self._repair(wait_seconds=0.0)
 
     # -- keeping in step -----------------------------------------------------
     def rebuild(self) -> int:
-        """Rebuild from the database (kb reindex). Returns the number of entries indexed."""
-        with self._mutex:
-            backend = self.backend if self._backend is not None else open_backend(self.kind, self.path)
-            self._backend = backend
+        """Rebuild from the database into a new generation and switch to it (kb reindex).
+
+        Waits for a rebuild running in another process first. Searches, here and
+        in other processes, use the previous generation until the switch.
+        Returns the number of entries indexed.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock = WriterLock(self.path, REBUILD_LOCK_WAIT_SECONDS, REBUILD_LOCK_NAME)
+        lock.acquire()
+        try:
+            return self._rebuild_locked()
+        finally:
+            lock.release()
+
+    def _rebuild_locked(self) -> int:
+        """With the rebuild lock held: build a fresh generation, point to it, drop older ones."""
+        name = f"{GENERATION_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
+        target = self.path / name
+        backend = open_backend(self.kind, target)
+        try:
             with self._uow_factory(write=False) as uow:
                 # Read the sequence first: anything committed later is applied by the next catch-up.
                 latest = outbox.latest_sequence(uow.session)
-                self._load_synonyms(uow.session)
+                revision, synonyms = load_synonyms(uow.session)
                 docs, _ = documents_for(uow.session, None)
-            backend.clear()
-            for start in range(0, len(docs), REBUILD_BATCH):
-                backend.upsert(docs[start:start + REBUILD_BATCH])
+            backend.synonyms = synonyms
+            write_documents(backend, docs, self.analysis_processes)
             backend.commit(latest)
             backend.refresh()
-            return len(docs)
+        except BaseException:
+            backend.close()
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        pointed_before = self._read_pointer()[0]
+        self._point_to(name)
+        with self._mutex:
+            old, previous = self._backend, self._generation
+            self._backend, self._generation, self._synonyms_revision = backend, name, revision
+            self._pointer_stamp = self._read_pointer()[1]
+            if old is not None:
+                old.close()
+        self._drop_generations(keep={name, previous, pointed_before})
+        return len(docs)
+
+    def _point_to(self, name: str) -> None:
+        pointer = self.path / POINTER_NAME
+        temporary = self.path / f".{POINTER_NAME}.{os.getpid()}.{threading.get_ident()}"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(name + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, pointer)
+        directory = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def _drop_generations(self, keep: set[str | None]) -> None:
+        """Remove generations other than the current and the previous one (still open elsewhere for a moment).
+
+        Only the rebuild lock holder calls this, so no generation is being built meanwhile.
+        """
+        for child in self.path.iterdir():
+            if child.is_dir() and child.name.startswith(GENERATION_PREFIX) and child.name not in keep:
+                shutil.rmtree(child, ignore_errors=True)
 
     def catch_up(self) -> int:
         """Apply committed outbox rows this index has not applied. Cheap when there are none."""
+        self._follow_pointer()
         backend = self.backend
+        if backend is None:
+            return 0
         with self._uow_factory(write=False) as uow:
             latest = outbox.latest_sequence(uow.session)
-            self._load_synonyms(uow.session)
+            self._load_synonyms(uow.session, backend)
             if latest <= backend.applied_sequence():
                 return 0
             backend.refresh()  # another process of this host may have applied it already
@@ -198,38 +430,41 @@ class SearchIndex:
                     backend.commit(latest)
                 except IndexBusy:
                     backend.rollback()
-                    self._wait_for_other_writer(latest)
+                    self._wait_for_other_writer(backend, latest)
                     return 0
                 backend.refresh()
                 return len(entry_ids)
 
-    def _wait_for_other_writer(self, latest: int) -> None:
+    def _wait_for_other_writer(self, backend: SearchBackend, latest: int) -> None:
         deadline = time.monotonic() + BUSY_WAIT_SECONDS
         while time.monotonic() < deadline:
-            self.backend.refresh()
-            if self.backend.applied_sequence() >= latest:
+            backend.refresh()
+            if backend.applied_sequence() >= latest:
                 return
             time.sleep(0.02)
 
-    def _load_synonyms(self, session) -> None:
+    def _load_synonyms(self, session, backend: SearchBackend) -> None:
         revision = session.scalar(
             select(SearchSettingsRevision.revision).where(SearchSettingsRevision.id == 1)) or 0
         if revision != self._synonyms_revision:
             self._synonyms_revision, synonyms = load_synonyms(session)
-            self.backend.synonyms = synonyms
+            backend.synonyms = synonyms
 
     # -- reading -------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchResult:
         self.catch_up()
-        return self.backend.search(query)
+        backend = self.backend
+        return backend.search(query) if backend is not None else EMPTY_RESULT
 
     def suggest(self, prefix: str, today: date, limit: int = 8) -> list[str]:
         self.catch_up()
-        return self.backend.suggest(prefix, today, limit)
+        backend = self.backend
+        return backend.suggest(prefix, today, limit) if backend is not None else []
 
     def related(self, entry_id: int, today: date, limit: int = 5) -> list[SearchHit]:
         self.catch_up()
-        return self.backend.related(entry_id, today, limit)
+        backend = self.backend
+        return backend.related(entry_id, today, limit) if backend is not None else []
 
     def near_duplicates(self, question: str, today: date, *, exclude: int | None = None,
                         threshold: float = 0.6, limit: int = 3) -> list[tuple[int, str]]:
@@ -251,5 +486,8 @@ class SearchIndex:
     def health(self) -> dict:
         self.catch_up()
         backend = self.backend
-        return {"backend": self.kind, "documents": backend.doc_count(),
-                "applied_sequence": backend.applied_sequence(), "last_repair": self.last_repair}
+        rebuilding = self._rebuilding is not None and self._rebuilding.is_alive()
+        return {"backend": self.kind, "generation": self._generation,
+                "documents": backend.doc_count() if backend is not None else 0,
+                "applied_sequence": backend.applied_sequence() if backend is not None else 0,
+                "last_repair": self.last_repair, "rebuilding": rebuilding}

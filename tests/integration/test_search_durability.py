@@ -86,7 +86,9 @@ def test_a_corrupt_or_missing_index_is_repaired_at_startup(committed_database_ur
     first = SearchIndex(uow, "tantivy", index_dir)
     first.open()
     first.close()
-    for meta in index_dir.glob("meta.json"):
+    metas = list(index_dir.glob("gen-*/meta.json"))
+    assert metas
+    for meta in metas:
         meta.write_text("{not json")
     repaired = SearchIndex(uow, "tantivy", index_dir)
     repaired.open()
