@@ -1,4 +1,4 @@
-"""Operator search and what it learns: the search log, answers used, knowledge gaps, synonyms."""
+"""Operator search and what it learns: the search log, answers used, synonyms (gaps: kb.services.gaps)."""
 from __future__ import annotations
 
 import logging
@@ -7,9 +7,9 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 
 from kb.access import Actor, require_role
 from kb.errors import NotFound, ValidationFailed
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 SEARCHERS = (Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
 MAX_QUERY_CHARS = 2000
 MAX_TICKET_CHARS = 5000
-ABANDONED_AFTER = timedelta(minutes=10)
 
 
 def _clean(text: str, limit: int) -> str:
@@ -198,30 +197,6 @@ def hot_knowledge(uow, actor: Actor, *, since: datetime, today: date, limit: int
             .group_by(KnowledgeEntry.id, KnowledgeVersion.question, Unit.code)
             .order_by(func.count(KnowledgeUsage.id).desc(), KnowledgeEntry.id).limit(limit)).all()
         return [{"entry_id": r[0], "question": r[1], "unit_code": r[2], "usages": r[3]} for r in rows]
-
-
-def knowledge_gaps(uow, actor: Actor, *, since: datetime, now: datetime, limit: int = 50) -> list[dict]:
-    """Queries that found nothing, or whose results nobody used: what the knowledge base lacks.
-
-    Typed queries only: ticket recommendations are left out, since every ticket is a row of its own
-    (its logged keywords are nearly unique) and would bury what operators typed and did not find.
-    """
-    require_role(actor, Role.OFFICE_ADMIN)
-    used = select(KnowledgeUsage.search_key).where(KnowledgeUsage.search_key.is_not(None))
-    zero = case((SearchLog.result_count == 0, 1), else_=0)
-    abandoned = case((and_(SearchLog.result_count > 0, SearchLog.searched_at < now - ABANDONED_AFTER,
-                           SearchLog.search_key.not_in(used)), 1), else_=0)
-    with uow:
-        rows = uow.session.execute(
-            select(SearchLog.query_key, func.min(SearchLog.query), func.count(), func.sum(zero),
-                   func.sum(abandoned), func.max(SearchLog.searched_at))
-            .where(SearchLog.searched_at >= since, SearchLog.mode != "ticket")
-            .group_by(SearchLog.query_key)
-            .having(func.sum(zero) + func.sum(abandoned) > 0)
-            .order_by((func.sum(zero) + func.sum(abandoned)).desc(), func.max(SearchLog.searched_at).desc())
-            .limit(limit)).all()
-        return [{"query": r[1], "searches": r[2], "zero_results": int(r[3] or 0), "abandoned": int(r[4] or 0),
-                 "last_searched_at": r[5]} for r in rows]
 
 
 # -- synonyms ----------------------------------------------------------------

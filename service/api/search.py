@@ -4,13 +4,15 @@ from datetime import timedelta
 
 from flask.views import MethodView
 
-from kb.services import search
+from kb.services import gaps, search
 from service.api import kb
 from service.api.common import api_blueprint, documented_errors
+from service.api.tasks import corrections
 from service.auth import current_actor
 from service.schemas.search import (
-    GapSchema, HotSchema, RecommendCreate, SearchQueryArgs, SearchResultSchema, SinceArgs, SuggestArgs,
+    GapSchema, GapTaskCreate, HotSchema, RecommendCreate, SearchQueryArgs, SearchResultSchema, SinceArgs, SuggestArgs,
     SuggestionsSchema)
+from service.schemas.tasks import TaskSchema
 
 blp = api_blueprint("search", __name__, "话务员检索：全文检索、联想、工单推荐、知识缺口")
 
@@ -74,6 +76,20 @@ class Gaps(MethodView):
     def get(self, args):
         """Knowledge-gap report: searches with no result, or whose results nobody used (office)"""
         kb().search_log.flush()
-        return search.knowledge_gaps(kb().reader(), current_actor(),
-                                     since=kb().now() - timedelta(days=args["days"]), now=kb().now(),
-                                     limit=args["limit"])
+        return gaps.knowledge_gaps(kb().reader(), current_actor(),
+                                   since=kb().now() - timedelta(days=args["days"]), now=kb().now(),
+                                   limit=args["limit"])
+
+
+@blp.route("/gaps/tasks")
+class GapTasks(MethodView):
+    @blp.arguments(GapTaskCreate)
+    @blp.response(201, TaskSchema)
+    @documented_errors(blp, 401, 403, 404, 409, 422)
+    def post(self, body):
+        """Open a gap task (缺漏) for a unit from a row of the knowledge-gap report (office)"""
+        kb().search_log.flush()
+        return gaps.open_gap_task(kb().uow(), current_actor(), query_key=body["query_key"],
+                                  unit_code=body["unit_code"], detail=body["detail"],
+                                  since=kb().now() - timedelta(days=body["days"]), now=kb().now(),
+                                  settings=corrections())

@@ -100,12 +100,31 @@ class HotSchema(Schema):
     usages = fields.Integer()
 
 
+class GapTaskRefSchema(Schema):
+    id = fields.Integer()
+    unit_code = fields.String()
+    state = fields.String()
+
+
 class GapSchema(Schema):
+    query_key = fields.String(metadata={"description": "归一化的检索词；开缺漏任务时用它指明这一行"})
     query = fields.String()
     searches = fields.Integer()
     zero_results = fields.Integer()
     abandoned = fields.Integer(metadata={"description": "有结果但没有人使用"})
     last_searched_at = fields.DateTime()
+    tasks = fields.List(fields.Nested(GapTaskRefSchema), metadata={"description": "已由此行开出的缺漏任务"})
+
+
+class GapTaskCreate(StrictSchema):
+    query_key = fields.String(required=True, validate=validate.Length(1, 200),
+                              metadata={"description": "知识缺口报告中这一行的 query_key"})
+    unit_code = fields.String(required=True, validate=validate.Length(1, 50),
+                              metadata={"description": "应补充知识的承办单位"})
+    detail = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20_000),
+                           metadata={"description": "热线办的说明；检索次数等数据会自动附上"})
+    days = fields.Integer(load_default=30, validate=validate.Range(1, 366),
+                          metadata={"description": "与缺口报告相同的统计天数"})
 
 
 class SynonymCreate(StrictSchema):

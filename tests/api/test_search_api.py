@@ -271,3 +271,44 @@ def test_the_search_log_keeps_no_caller_data_and_tickets_stay_out_of_the_gap_rep
     clock.set("2026-11-02T11:00:00+08:00")
     gaps = people.office.get("/api/v1/search/gaps").json
     assert sorted(g["query"] for g in gaps) == sorted(["驾驶证 *** 补办", "护照 ***"])
+
+
+def test_the_office_opens_a_gap_task_for_a_unit_straight_from_a_gap_report_row(people, corpus, clock):
+    search(people.operator, "护照过期了怎么换")
+    search(people.operator, "护照过期了怎么换")
+    row = next(g for g in people.office.get("/api/v1/search/gaps").json if g["query"] == "护照过期了怎么换")
+    assert row["zero_results"] == 2 and row["tasks"] == []
+
+    r = people.office.post("/api/v1/search/gaps/tasks", json={
+        "query_key": row["query_key"], "unit_code": "RSJ", "detail": "请补充护照换发的办理指引"})
+    assert r.status_code == 201, r.json
+    task = r.json
+    assert task["entry_id"] is None and task["unit_code"] == "RSJ" and task["state"] == "open"
+    assert task["source"] == "office_feedback" and task["reason"] == "incomplete"
+    assert task["detail"].startswith("请补充护照换发的办理指引") and "护照过期了怎么换" in task["detail"]
+    assert "2 次" in task["detail"]
+    assert task["due_at"] == "2026-11-09T23:59:59+08:00"  # five working days from Monday 2 November
+
+    assert people.maint_b.get(f"/api/v1/tasks/{task['id']}").json["id"] == task["id"]  # the unit sees it
+    row = next(g for g in people.office.get("/api/v1/search/gaps").json if g["query"] == "护照过期了怎么换")
+    assert row["tasks"] == [{"id": task["id"], "unit_code": "RSJ", "state": "open"}]
+
+    again = people.office.post("/api/v1/search/gaps/tasks", json={"query_key": row["query_key"], "unit_code": "RSJ"})
+    assert again.status_code == 409 and again.json["code"] == "gap_task_exists"
+    other_unit = people.office.post("/api/v1/search/gaps/tasks", json={"query_key": row["query_key"],
+                                                                        "unit_code": "HX"})
+    assert other_unit.status_code == 201 and other_unit.json["detail"].startswith("知识缺口：")
+
+
+def test_a_gap_task_needs_a_row_of_the_report_a_real_unit_and_the_office(people, corpus):
+    search(people.operator, "护照过期了怎么换")
+    key = people.office.get("/api/v1/search/gaps").json[0]["query_key"]
+    r = people.office.post("/api/v1/search/gaps/tasks", json={"query_key": "从没人搜过的话", "unit_code": "RSJ"})
+    assert r.status_code == 404 and r.json["code"] == "gap_not_found"
+    r = people.office.post("/api/v1/search/gaps/tasks", json={"query_key": key, "unit_code": "NOPE"})
+    assert r.status_code == 422
+    r = people.operator.post("/api/v1/search/gaps/tasks", json={"query_key": key, "unit_code": "RSJ"})
+    assert r.status_code == 403
+    r = people.maint_b.post("/api/v1/search/gaps/tasks", json={"query_key": key, "unit_code": "RSJ"})
+    assert r.status_code == 403
+    assert people.office.get("/api/v1/tasks").json["total"] == 0
