@@ -9,7 +9,7 @@ from flask_smorest import Api
 
 from kb.db import make_engine, make_session_factory
 from service import config as config_module
-from service import errors
+from service import errors, routing
 from service.context import KbContext, system_clock
 
 
@@ -23,6 +23,7 @@ class KbApi(Api):
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     _configure(app, config or {})
+    routing.register(app)  # path ids the database can hold; before any route is added
     errors.register(app)
     _init_body_limit(app)
     _init_context(app)

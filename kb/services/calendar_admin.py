@@ -124,16 +124,20 @@ def deadline(uow, *, received_at: datetime, settings, days: int | None = None, s
         raise ValidationFailed({"policy_effective_on": "只适用于 source=policy_change"})
     with uow:
         calendar = load_calendar(uow.session)
-        if days is not None:
-            result = calendar.add_working_days(received_at, days)
-            working_days = days
-        else:
-            source_ = TaskSource(source)
-            cycle_end = None
-            if source_ is TaskSource.YEARLY_VERIFICATION:
-                cycle_end = verification.cycle_containing(to_shanghai(received_at).date(), settings.cycle_months)[1]
-            result = tasks.deadline_of(calendar, settings, source_, received_at,
-                                       policy_effective_on=policy_effective_on, cycle_ends_on=cycle_end)
-            working_days = settings.rules.working_days.get(source_)
+        try:
+            if days is not None:
+                result = calendar.add_working_days(received_at, days)
+                working_days = days
+            else:
+                source_ = TaskSource(source)
+                cycle_end = None
+                if source_ is TaskSource.YEARLY_VERIFICATION:
+                    cycle_end = verification.cycle_containing(to_shanghai(received_at).date(),
+                                                              settings.cycle_months)[1]
+                result = tasks.deadline_of(calendar, settings, source_, received_at,
+                                           policy_effective_on=policy_effective_on, cycle_ends_on=cycle_end)
+                working_days = settings.rules.working_days.get(source_)
+        except OverflowError:  # a date at the very ends of what Python can count (year 1 or 9999)
+            raise ValidationFailed({"received": "日期超出可计算期限的范围"}) from None
         return {"received_at": to_shanghai(received_at), "due_at": result.due_at, "provisional": result.provisional,
                 "working_days": working_days, "source": source}

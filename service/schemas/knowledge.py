@@ -5,21 +5,23 @@ from marshmallow import Schema, fields, validate
 from kb.models import ChangeKind, EntryFormat
 from kb.workflow import Check, State
 from service.schemas.common import PageArgs, StrictSchema
+from service.schemas.fields import MAX_ID, Id
 
 _text = validate.Length(max=20_000)
+_position = validate.Range(-MAX_ID - 1, MAX_ID, error="排序号超出范围")
 
 
 class CategoryCreate(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 100))
-    parent_id = fields.Integer(load_default=None, allow_none=True)
-    position = fields.Integer(load_default=0)
+    parent_id = Id(load_default=None, allow_none=True)
+    position = fields.Integer(load_default=0, validate=_position)
     is_notice = fields.Boolean(load_default=None, allow_none=True)
 
 
 class CategoryUpdate(StrictSchema):
     name = fields.String(validate=validate.Length(1, 100))
-    parent_id = fields.Integer(allow_none=True)
-    position = fields.Integer()
+    parent_id = Id(allow_none=True)
+    position = fields.Integer(validate=_position)
     is_notice = fields.Boolean()
 
 
@@ -39,7 +41,7 @@ class ContentFields(StrictSchema):
                                     validate=validate.Length(max=50), metadata={"description": "相似问法"})
     answer = fields.String(validate=_text)
     keywords = fields.List(fields.String(validate=validate.Length(1, 50)), validate=validate.Length(max=50))
-    category_id = fields.Integer()
+    category_id = Id()
     policy_title = fields.String(allow_none=True, validate=validate.Length(max=300),
                                  metadata={"description": "政策依据：文件标题"})
     policy_number = fields.String(allow_none=True, validate=validate.Length(max=100),
@@ -69,7 +71,7 @@ class ContentSchema(Schema):
 
 class KnowledgeQueryArgs(PageArgs):
     q = fields.String(metadata={"description": "检索词；给出时按相关度检索"})
-    category_id = fields.Integer()
+    category_id = Id()
     unit = fields.String(metadata={"description": "单位编码"})
     include_withdrawn = fields.Boolean(load_default=False)
 
@@ -97,7 +99,7 @@ class VersionSchema(ContentSchema):
 class ChangeRequestCreate(StrictSchema):
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in ChangeKind]),
                          metadata={"description": "new 新增 / modify 修改规范答案 / delete 失效知识上报删除 / revoke 知识撤销申请 / suggestion 知识建议"})
-    entry_id = fields.Integer(load_default=None, allow_none=True)
+    entry_id = Id(load_default=None, allow_none=True)
     base_version = fields.Integer(load_default=None, allow_none=True,
                                   metadata={"description": "所依据的发布版本号（也可用 If-Match 头）"})
     unit_code = fields.String(load_default=None, allow_none=True, metadata={"description": "热线办代为采集时指定单位"})
@@ -177,10 +179,10 @@ class ChangeRequestSchema(Schema):
 
 class AuditQueryArgs(StrictSchema):
     object_type = fields.String()
-    object_id = fields.Integer()
+    object_id = Id()
     action = fields.String()
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
-    before_id = fields.Integer()
+    before_id = Id()
 
 
 class AuditEventSchema(Schema):

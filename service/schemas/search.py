@@ -3,11 +3,12 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.schemas.common import StrictSchema
+from service.schemas.fields import Id
 
 
 class SearchQueryArgs(StrictSchema):
     q = fields.String(load_default="", metadata={"description": "话务员输入的检索词，日常用语即可"})
-    category_id = fields.Integer(metadata={"description": "分类（含下级分类）"})
+    category_id = Id(metadata={"description": "分类（含下级分类）"})
     unit = fields.List(fields.String(), load_default=list, metadata={"description": "单位编码，可多个"})
     page = fields.Integer(load_default=1, validate=validate.Range(1, 500))
     per_page = fields.Integer(load_default=10, validate=validate.Range(1, 50))
@@ -16,7 +17,7 @@ class SearchQueryArgs(StrictSchema):
 class RecommendCreate(StrictSchema):
     text = fields.String(required=True, validate=validate.Length(1, 5000),
                          metadata={"description": "工单内容或通话记录全文"})
-    category_id = fields.Integer(load_default=None, allow_none=True)
+    category_id = Id(load_default=None, allow_none=True)
     unit = fields.List(fields.String(), load_default=list)
     limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
 

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, pre_load, validate
 from kb.deadlines import FeedbackReason, TaskSource
 from kb.models import FlagKind, FlagState, OverrideKind, PolicyStatus, TaskState
 from service.schemas.common import PageArgs, StrictSchema
+from service.schemas.fields import Id, in_calendar_years
 from service.schemas.knowledge import ContentFields
 
 _text = validate.Length(max=20_000)
@@ -25,7 +26,7 @@ class TaskQueryArgs(PageArgs):
                           metadata={"description": "状态；active = 未办结（open、in_progress、decline_requested）"})
     unit = fields.String(metadata={"description": "单位编码（热线办）"})
     source = fields.String(validate=validate.OneOf([s.value for s in TaskSource]))
-    entry_id = fields.Integer()
+    entry_id = Id()
     overdue = fields.Boolean(metadata={"description": "true：只看已超期未办结的；false：排除它们"})
 
 
@@ -35,12 +36,12 @@ class TaskCreate(StrictSchema):
                        "承办单位：unit_self_found 自查发现"})
     unit_code = fields.String(load_default=None, allow_none=True,
                               metadata={"description": "承办单位；给出 entry_id 时默认为该知识的单位"})
-    entry_id = fields.Integer(load_default=None, allow_none=True, metadata={"description": "所涉知识；缺漏则不填"})
+    entry_id = Id(load_default=None, allow_none=True, metadata={"description": "所涉知识；缺漏则不填"})
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200), metadata={
         "description": "热线办反馈的原因：" + "、".join(f"{r.value} {r.label}" for r in FeedbackReason)
                        + "；其他来源可填简短说明"})
     detail = fields.String(required=True, validate=validate.Length(1, 20_000), metadata={"description": "错误或缺漏的内容"})
-    received_at = fields.AwareDateTime(load_default=None, allow_none=True,
+    received_at = fields.AwareDateTime(load_default=None, allow_none=True, validate=in_calendar_years,
                                        metadata={"description": "收到时间（仅热线办，默认现在）"})
 
 
@@ -92,7 +93,7 @@ class TaskSchema(Schema):
 
 
 class TaskLinkCreate(StrictSchema):
-    change_request_id = fields.Integer(required=True)
+    change_request_id = Id(required=True)
 
 
 class TaskChangeRequestCreate(StrictSchema):
@@ -124,7 +125,7 @@ class FlagCreate(StrictSchema):
 
 class FlagQueryArgs(PageArgs):
     state = fields.String(validate=validate.OneOf([s.value for s in FlagState]))
-    entry_id = fields.Integer()
+    entry_id = Id()
 
 
 class FlagTriageCreate(StrictSchema):
@@ -170,8 +171,8 @@ class PolicyCreate(StrictSchema):
                                metadata={"description": "文号，如 鲁政办字〔2021〕126号（[] () 【】 均可）"})
     title = fields.String(required=True, validate=validate.Length(1, 300))
     issuer = fields.String(required=True, validate=validate.Length(1, 200))
-    published_on = fields.Date(required=True)
-    effective_on = fields.Date(load_default=None, allow_none=True)
+    published_on = fields.Date(required=True, validate=in_calendar_years)
+    effective_on = fields.Date(load_default=None, allow_none=True, validate=in_calendar_years)
     status = fields.String(load_default=PolicyStatus.IN_FORCE.value,
                            validate=validate.OneOf([s.value for s in PolicyStatus]))
     unit_code = fields.String(load_default=None, allow_none=True,
@@ -182,8 +183,8 @@ class PolicyCreate(StrictSchema):
 class PolicyUpdate(StrictSchema):
     title = fields.String(validate=validate.Length(1, 300))
     issuer = fields.String(validate=validate.Length(1, 200))
-    published_on = fields.Date()
-    effective_on = fields.Date(allow_none=True)
+    published_on = fields.Date(validate=in_calendar_years)
+    effective_on = fields.Date(allow_none=True, validate=in_calendar_years)
     unit_code = fields.String(allow_none=True)
     note = fields.String(allow_none=True, validate=_short)
 
@@ -258,12 +259,13 @@ _OFFSET_AS_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2
 
 
 class DeadlineQueryArgs(StrictSchema):
-    received = fields.AwareDateTime(required=True, metadata={
-        "description": "收到时间，须带时区，如 2026-09-30T10:00:00+08:00（查询串中 + 写作 %2B）"})
+    received = fields.AwareDateTime(required=True, validate=in_calendar_years, metadata={
+        "description": "收到时间，须带时区，如 2026-09-30T10:00:00+08:00（查询串中 + 写作 %2B）；1900–2200 年"})
     days = fields.Integer(validate=validate.Range(1, 365), metadata={"description": "工作日数"})
     source = fields.String(validate=validate.OneOf([s.value for s in TaskSource]),
                            metadata={"description": "按任务来源的规则计算（代替 days）"})
-    policy_effective_on = fields.Date(metadata={"description": "source=policy_change 时政策的施行日期"})
+    policy_effective_on = fields.Date(validate=in_calendar_years,
+                                      metadata={"description": "source=policy_change 时政策的施行日期"})
 
     @pre_load
     def _plus_sent_unescaped(self, data, **kwargs):
