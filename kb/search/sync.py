@@ -233,8 +233,8 @@ class SearchIndex:
         applied = backend.applied_sequence()
         if applied > latest:
             return "stale"  # newer than the database: a restored backup, another database
-        if (applied == 0 and (latest or db_entries)) or (db_entries and backend.doc_count() == 0):
-            return "missing"
+        if db_entries and backend.doc_count() == 0:
+            return "missing"  # (an index behind the outbox is caught up, not rebuilt)
         return None
 
     # -- lifecycle -----------------------------------------------------------

@@ -68,6 +68,27 @@ def test_an_index_behind_the_outbox_catches_up_at_startup_without_a_rebuild(host
     assert found(restarted, "犬只登记") == second and found(restarted, "老年人优待证") == first
 
 
+def test_an_index_built_from_entries_loaded_without_outbox_rows_is_not_rebuilt_at_every_startup(host, tmp_path):
+    from sqlalchemy import delete
+
+    from kb.models import SearchOutbox
+
+    entry = host.publish("老年人优待证在哪里办理？")
+    _, factory = _world(host.url)
+    with factory() as session:  # as after a bulk load straight into the tables
+        session.execute(delete(SearchOutbox))
+        session.commit()
+    first = host.index(tmp_path / "index")
+    first.open()
+    assert first.last_repair == "missing" and first.backend.applied_sequence() == 0
+    generation = first.generation
+    first.close()
+    again = host.index(tmp_path / "index")
+    again.open()
+    assert again.last_repair is None and again.generation == generation
+    assert found(again, "老年人优待证") == entry
+
+
 @pytest.mark.parametrize("kind", ["tantivy", "whoosh"])
 def test_an_index_built_by_another_analyzer_version_is_rebuilt_at_startup(host, tmp_path, monkeypatch, kind):
     entry = host.publish("老年人优待证在哪里办理？")
