@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SEARCHERS = (Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
 MAX_QUERY_CHARS = 2000
 MAX_TICKET_CHARS = 5000
+FACET_BUCKETS = 20  # per facet in an answer: what a result page can show, and cheap to serialize
 
 
 def _clean(text: str, limit: int) -> str:
@@ -141,9 +142,14 @@ def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str
     return {
         "search_id": search_key, "total": result.total, "took_ms": round(latency_ms, 2),
         "hits": [_hit_view(h) for h in result.hits],
-        "facets": {"category": [{"category_id": k, "count": v} for k, v in result.facets.get("category", {}).items()],
-                   "unit": [{"unit_code": k, "count": v} for k, v in result.facets.get("unit", {}).items()]},
+        "facets": {"category": [{"category_id": k, "count": v} for k, v in _largest(result.facets.get("category"))],
+                   "unit": [{"unit_code": k, "count": v} for k, v in _largest(result.facets.get("unit"))]},
     }
+
+
+def _largest(buckets) -> list[tuple]:
+    """The FACET_BUCKETS largest facet buckets, largest first (ties by key)."""
+    return sorted((buckets or {}).items(), key=lambda kv: (-kv[1], str(kv[0])))[:FACET_BUCKETS]
 
 
 def _hit_view(hit) -> dict:
