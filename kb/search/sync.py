@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from kb.models import Category, EntryStatus, KnowledgeEntry, KnowledgeVersion, Unit
+from kb.models import Category, EntryStatus, KnowledgeEntry, KnowledgeVersion, SearchOutbox, Unit
 from kb.models.search import SearchSettingsRevision, SynonymGroup
 from kb.search import analyzer, outbox
 from kb.search.backend import (
@@ -41,6 +41,12 @@ BUSY_WAIT_SECONDS = 1.0
 # Extra display data per entry (e.g. warnings about repealed policy documents):
 # (session, entry_ids) -> {entry_id: {key: value}}.
 payload_sources: list[Callable[[object, list[int]], dict[int, dict]]] = []
+
+
+# The outbox's latest sequence and the synonyms' revision, read together before every search.
+_DATABASE_STATE = select(
+    select(func.coalesce(func.max(SearchOutbox.seq), 0)).scalar_subquery(),
+    select(SearchSettingsRevision.revision).where(SearchSettingsRevision.id == 1).scalar_subquery())
 
 
 def category_paths(session) -> dict[int, tuple[int, ...]]:
@@ -411,8 +417,9 @@ class SearchIndex:
         if backend is None:
             return 0
         with self._uow_factory(write=False) as uow:
-            latest = outbox.latest_sequence(uow.session)
-            self._load_synonyms(uow.session, backend)
+            latest, revision = uow.session.execute(_DATABASE_STATE).one()  # one round trip per search
+            if (revision or 0) != self._synonyms_revision:
+                self._load_synonyms(uow.session, backend)
             if latest <= backend.applied_sequence():
                 return 0
             backend.refresh()  # another process of this host may have applied it already
