@@ -254,17 +254,17 @@ class _Reader:
 
     # -- tasks and suggestions ----------------------------------------------------------------------
 
-    def _due(self, task: CorrectionTask, policy_effective: Mapping[int, date | None]) -> datetime:
+    def _due(self, task: CorrectionTask, policy_dates: Mapping[int, tuple[date | None, date]]) -> datetime:
         """The task's deadline under the rules asked for."""
         source = TaskSource(task.source)
         if source is TaskSource.EMERGENCY or task.working_days == self.rules.working_days[source]:
             return task.due_at  # the deadline the unit was given (kept in step with the calendar)
-        # A profile that names another deadline than the one the task was opened with: recount from receipt.
+        # A profile that names another deadline than the one the task was opened with: recount it the same way.
+        effective_on, published_on = policy_dates.get(task.policy_document_id, (None, None)) \
+            if source is TaskSource.POLICY_CHANGE else (None, None)
         deadline = deadline_of(
             self.calendar, DEFAULT_SETTINGS, source, task.received_at, working_days=self.rules.working_days[source],
-            policy_effective_on=policy_effective.get(task.policy_document_id)
-            if source is TaskSource.POLICY_CHANGE else None,
-            cycle_ends_on=task.cycle_ends_on)
+            policy_effective_on=effective_on, policy_published_on=published_on, cycle_ends_on=task.cycle_ends_on)
         return deadline.due_at
 
     def _tasks(self) -> None:
@@ -276,13 +276,14 @@ class _Reader:
             .order_by(CorrectionTask.id)))
         if not tasks:
             return
-        policy_effective = dict(self.s.execute(select(PolicyDocument.id, PolicyDocument.effective_on)).all())
+        policy_dates = {doc_id: (effective_on, published_on) for doc_id, effective_on, published_on in self.s.execute(
+            select(PolicyDocument.id, PolicyDocument.effective_on, PolicyDocument.published_on))}
         flag_of_task = dict(self.s.execute(
             select(KnowledgeFlag.task_id, KnowledgeFlag.id)
             .where(KnowledgeFlag.task_id.in_([t.id for t in tasks]))).all())
         for task in tasks:
             c = self.counts[task.unit_id]
-            due_at = self._due(task, policy_effective)
+            due_at = self._due(task, policy_dates)
             tally = c.tasks[task.source]
             received = task.received_at >= self.start_at
             resolved = task.resolved_at is not None and task.resolved_at <= self.as_of

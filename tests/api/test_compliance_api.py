@@ -271,3 +271,21 @@ def test_a_month_cannot_be_closed_before_it_ends(people, clock):
     r = people.office.post("/api/v1/compliance/closed-months", json={"period": PERIOD})
     assert r.status_code == 409
     assert r.json["code"] == "period_not_ended"
+
+
+def test_lateness_is_judged_by_the_deadline_the_profile_names(app, people, clock):
+    entry = _publish(people, clock, "2026-10-12T10:00:00+08:00", "政策法规", "华山街道老年人补贴标准是多少？")
+    notice = _task(people, clock, "2026-10-13T10:00:00+08:00", source="city_notice", entry_id=entry,
+                   detail="市级通知：补贴标准调整")  # 2 working days: due 10-15
+    _fix(people, clock, "2026-10-16T10:00:00+08:00", notice, entry, "1. 补贴标准：每月200元。")
+    clock.set("2026-11-02T10:00:00+08:00")
+    system = _units_of(people.scorer.get(f"/api/v1/compliance?period={PERIOD}&unit=HX").json)["HX"]
+    assert system["tasks_by_source"]["city_notice"]["late_task_ids"] == [notice]
+
+    app.config["SCORING_SETTINGS"] = {"nankang-2023": {"task_deadlines": {"city_notice": 3}}}
+    body = people.scorer.get(f"/api/v1/compliance?period={PERIOD}&unit=HX&profile=nankang-2023").json
+    tally = _units_of(body)["HX"]["tasks_by_source"]["city_notice"]
+    assert (tally["resolved_on_time"], tally["resolved_late"], tally["due_working_days"]) == (1, 0, 3)
+    assert body["deadlines"]["city_notice"] == 3
+    score = people.scorer.get(f"/api/v1/scores?profile=nankang-2023&period={PERIOD}&unit=HX").json["units"][0]
+    assert not [d for d in score["items"][0]["deductions"] if d["evidence"].get("task_ids")]
