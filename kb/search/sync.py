@@ -18,7 +18,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -61,68 +61,120 @@ def category_paths(session) -> dict[int, tuple[int, ...]]:
     return paths
 
 
+def _published_rows():
+    """Columns of published entries' current versions: no ORM objects (a rebuild reads 100k of them)."""
+    return (select(KnowledgeEntry.id, KnowledgeEntry.published_number, KnowledgeEntry.published_at,
+                   KnowledgeEntry.verified_at, KnowledgeVersion.question, KnowledgeVersion.similar_questions,
+                   KnowledgeVersion.keywords, KnowledgeVersion.answer, KnowledgeVersion.category_id,
+                   KnowledgeVersion.effective_on, KnowledgeVersion.expires_on, KnowledgeVersion.policy_number,
+                   KnowledgeVersion.policy_title, KnowledgeVersion.urgent, Unit.code, Unit.name)
+            .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
+                  & (KnowledgeVersion.number == KnowledgeEntry.published_number))
+            .join(Unit, Unit.id == KnowledgeEntry.unit_id)
+            .where(KnowledgeEntry.status == EntryStatus.PUBLISHED.value))
+
+
+class _Categories:
+    """The category tree, read once per batch of documents (or once per rebuild)."""
+
+    def __init__(self, session) -> None:
+        self.paths = category_paths(session)
+        self.names = dict(session.execute(select(Category.id, Category.name)).all())
+
+
+def _documents(session, rows, categories: _Categories) -> list[SearchDocument]:
+    extra: dict[int, dict] = {}
+    ids = [row[0] for row in rows]
+    for source in payload_sources:
+        for entry_id, data in source(session, ids).items():
+            extra.setdefault(entry_id, {}).update(data)
+    docs = []
+    for (entry_id, number, published_at, verified_at, question, similar, keywords, answer, category_id,
+         effective_on, expires_on, policy_number, policy_title, urgent, unit_code, unit_name) in rows:
+        docs.append(SearchDocument(
+            entry_id=entry_id, question=question, similar_questions=tuple(similar or ()),
+            keywords=tuple(keywords or ()), answer=answer,
+            category_path=categories.paths.get(category_id, (category_id,)),
+            unit_code=unit_code, effective_on=effective_on, expires_on=expires_on,
+            payload={
+                "version": number, "question": question, "unit_code": unit_code, "unit_name": unit_name,
+                "category_id": category_id, "category_name": categories.names.get(category_id),
+                "updated_at": published_at.isoformat() if published_at else None,
+                "verified_at": verified_at.isoformat() if verified_at else None,
+                "effective_on": effective_on.isoformat(),
+                "expires_on": expires_on.isoformat() if expires_on else None,
+                "policy_number": policy_number, "policy_title": policy_title,
+                "urgent": urgent, "policy_warning": None, **extra.get(entry_id, {}),
+            }))
+    return docs
+
+
 def documents_for(session, entry_ids: Iterable[int] | None) -> tuple[list[SearchDocument], set[int]]:
     """Index documents for the given entries (all when None), and the ids to delete.
 
     Only published, not withdrawn entries are indexed; whether they are in
     effect today is decided at query time from their dates.
     """
-    paths = category_paths(session)
-    names = dict(session.execute(select(Category.id, Category.name)).all())
-    query = (select(KnowledgeEntry, KnowledgeVersion, Unit)
-             .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
-                   & (KnowledgeVersion.number == KnowledgeEntry.published_number))
-             .join(Unit, Unit.id == KnowledgeEntry.unit_id)
-             .where(KnowledgeEntry.status == EntryStatus.PUBLISHED.value))
+    query = _published_rows()
     wanted = None
     if entry_ids is not None:
         wanted = set(entry_ids)
         query = query.where(KnowledgeEntry.id.in_(wanted))
-    rows = session.execute(query.order_by(KnowledgeEntry.id)).all()
-    extra: dict[int, dict] = {}
-    ids = [e.id for e, _, _ in rows]
-    for source in payload_sources:
-        for entry_id, data in source(session, ids).items():
-            extra.setdefault(entry_id, {}).update(data)
-    docs = []
-    for entry, version, unit in rows:
-        docs.append(SearchDocument(
-            entry_id=entry.id, question=version.question,
-            similar_questions=tuple(version.similar_questions or ()), keywords=tuple(version.keywords or ()),
-            answer=version.answer, category_path=paths.get(version.category_id, (version.category_id,)),
-            unit_code=unit.code, effective_on=version.effective_on, expires_on=version.expires_on,
-            payload={
-                "version": entry.published_number, "question": version.question, "unit_code": unit.code, "unit_name": unit.name,
-                "category_id": version.category_id, "category_name": names.get(version.category_id),
-                "updated_at": entry.published_at.isoformat() if entry.published_at else None,
-                "verified_at": entry.verified_at.isoformat() if entry.verified_at else None,
-                "effective_on": version.effective_on.isoformat(),
-                "expires_on": version.expires_on.isoformat() if version.expires_on else None,
-                "policy_number": version.policy_number, "policy_title": version.policy_title,
-                "urgent": version.urgent, "policy_warning": None, **extra.get(entry.id, {}),
-            }))
+    docs = _documents(session, session.execute(query.order_by(KnowledgeEntry.id)).all(), _Categories(session))
     deleted = (wanted - {d.entry_id for d in docs}) if wanted is not None else set()
     return docs, deleted
 
 
-def write_documents(backend: SearchBackend, docs: list[SearchDocument], processes: int | None = None) -> None:
-    """Analyse and write documents (uncommitted); large batches are analysed in worker processes.
+def published_count(session) -> int:
+    return session.scalar(select(func.count()).select_from(KnowledgeEntry).where(
+        KnowledgeEntry.status == EntryStatus.PUBLISHED.value)) or 0
+
+
+def all_documents(session, batch: int = REBUILD_BATCH) -> Iterator[SearchDocument]:
+    """Every published entry's document, read in batches (a rebuild streams them into analysis)."""
+    categories = _Categories(session)
+    rows = session.execute(_published_rows().order_by(KnowledgeEntry.id).execution_options(yield_per=batch))
+    for chunk in rows.partitions(batch):
+        yield from _documents(session, chunk, categories)
+
+
+def write_documents(backend: SearchBackend, docs: Iterable[SearchDocument], count: int,
+                    processes: int | None = None) -> int:
+    """Analyse and write about ``count`` documents (uncommitted); many are analysed in worker processes.
+
+    Returns how many were written.
 
     Analysis (normalize, segmentation, stored JSON) is most of a rebuild's cost
     (~21 s for 100k entries in one process); ``spawn`` workers, not ``fork``,
-    because the caller may be a threaded web worker.
+    because the caller may be a threaded web worker. Documents stream through:
+    reading the database, analysing and writing the index overlap.
     """
+    written = [0]
+
+    def counted(items: Iterable[SearchDocument]) -> Iterator[SearchDocument]:
+        for item in items:
+            written[0] += 1
+            yield item
+
+    docs = counted(docs)
     processes = processes if processes is not None else (os.cpu_count() or 1)
-    if processes <= 1 or len(docs) < PARALLEL_ANALYSIS_ENTRIES:
-        for start in range(0, len(docs), REBUILD_BATCH):
-            backend.upsert(docs[start:start + REBUILD_BATCH])
-        return
+    if processes <= 1 or count < PARALLEL_ANALYSIS_ENTRIES:
+        batch: list[SearchDocument] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= REBUILD_BATCH:
+                backend.upsert(batch)
+                batch = []
+        if batch:
+            backend.upsert(batch)
+        return written[0]
     import multiprocessing
 
     from kb.search.pipeline import analyze_document
 
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         backend.upsert_analyzed(pool.imap(analyze_document, docs, chunksize=250))
+    return written[0]
 
 
 def load_synonyms(session) -> tuple[int, SynonymSet]:
@@ -311,8 +363,7 @@ class SearchIndex:
 
     def _published_count(self) -> int:
         with self._uow_factory(write=False) as uow:
-            return uow.session.scalar(select(func.count()).select_from(KnowledgeEntry).where(
-                KnowledgeEntry.status == EntryStatus.PUBLISHED.value)) or 0
+            return published_count(uow.session)
 
     def close(self) -> None:
         with self._mutex:
@@ -367,9 +418,9 @@ class SearchIndex:
                 # Read the sequence first: anything committed later is applied by the next catch-up.
                 latest = outbox.latest_sequence(uow.session)
                 revision, synonyms = load_synonyms(uow.session)
-                docs, _ = documents_for(uow.session, None)
-            backend.synonyms = synonyms
-            write_documents(backend, docs, self.analysis_processes)
+                backend.synonyms = synonyms
+                count = write_documents(backend, all_documents(uow.session), published_count(uow.session),
+                                        self.analysis_processes)
             backend.commit(latest)
             backend.refresh()
         except BaseException:
@@ -385,7 +436,7 @@ class SearchIndex:
             if old is not None:
                 old.close()
         self._drop_generations(keep={name, previous, pointed_before})
-        return len(docs)
+        return count
 
     def _point_to(self, name: str) -> None:
         pointer = self.path / POINTER_NAME

@@ -117,10 +117,11 @@ def test_searches_keep_the_previous_index_while_another_process_rebuilds(host, t
     halfway, resume = threading.Event(), threading.Event()
     real_write = sync.write_documents
 
-    def slow_write(backend, docs, processes=None):
-        real_write(backend, docs, processes)
+    def slow_write(*args, **kwargs):
+        written = real_write(*args, **kwargs)
         halfway.set()
         assert resume.wait(30)
+        return written
 
     monkeypatch.setattr(sync, "write_documents", slow_write)
     reindex = host.index(tmp_path / "index")  # kb reindex in another process

@@ -13,7 +13,8 @@ def test_analysis_in_worker_processes_gives_the_same_results_as_in_one(tmp_path,
     results = []
     for processes in (1, 2):
         backend = open_backend("tantivy", tmp_path / f"p{processes}", starter_synonyms, writer_threads=1)
-        sync.write_documents(backend, corpus.all_documents(), processes)
+        docs = corpus.all_documents()
+        assert sync.write_documents(backend, iter(docs), len(docs), processes) == len(docs)
         backend.commit(7)
         results.append([[(h.entry_id, round(h.score, 4)) for h in backend.search(
             SearchQuery(text=q, today=corpus.TODAY)).hits] for q in QUERIES])
