@@ -1,0 +1,381 @@
+"""HTTP benchmark: full reindex, searches under concurrent load through gunicorn, publish → visible.
+
+1. Builds a SQLite knowledge base of N published entries (default 100,000)
+   from ``synthetic_corpus``, inserted in bulk through the models (units,
+   the three-level category tree, entries and their versions; no HTTP), plus
+   an operator, the office and one unit's maintainer and reviewer through
+   the use cases (tokens).
+2. Times ``kb reindex`` (a full rebuild from the database, in a subprocess).
+3. Starts gunicorn (``wsgi:app``, several sync workers) on a free loopback
+   port and drives C concurrent clients (default 32, spread over a few client
+   processes, one connection per request as gunicorn's sync workers close
+   them) of ``GET /api/v1/search?q=…`` with the operator's token for D seconds
+   (default 20, after a warm-up), with 2-4-word operator queries. Reports
+   throughput, latency p50/p95/p99 and errors (non-200 answers or failures).
+4. Publish → visible: a second gunicorn on another port shares the index
+   folder and the database (another process of the same host). Each round
+   publishes a new entry through the API on the first (create, submit, unit
+   review, office review), then polls search on the second until the entry
+   is found; reports p50/p95 of the delay from the publish answer.
+
+Between 3 and 4, one client alone searches for a few seconds: the service
+time of one search without queueing behind the other clients.
+
+    python -m benchmarks.bench_http                       # N=100000
+    python -m benchmarks.bench_http --n 20000 --seconds 10 --workers 4
+
+Results go to ``benchmarks/out/bench-http-<N>.json``; a markdown summary is
+printed. Standard library only (plus the project's own dependencies).
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import synthetic_corpus
+from benchmarks.bench_index import percentiles
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHANGHAI_OFFSET = timezone(timedelta(hours=8))
+ALL_CHECKS_PASS = {"no_typos": True, "clear": True, "answer_matches": True, "accurate_with_basis": True}
+
+
+# -- 1. the knowledge base ---------------------------------------------------
+def build_database(url: str, n: int, today: date) -> dict:
+    """A migrated SQLite database with N published entries; returns tokens and ids the later steps need."""
+    from sqlalchemy import insert
+
+    from kb.db import UnitOfWork, make_engine, make_session_factory
+    from kb.migrate import upgrade
+    from kb.models import Category, KnowledgeEntry, KnowledgeVersion, Unit
+    from kb.services import directory
+    from kb.submission import question_key
+
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    now = datetime.now(timezone.utc)
+    docs = list(synthetic_corpus.generate(n, today=today))
+    topics = synthetic_corpus.TOPICS
+
+    categories: dict[int, dict] = {}
+    for t, topic in enumerate(topics):
+        categories[1000 + t] = {"id": 1000 + t, "name": topic.name, "parent_id": None, "position": t}
+        for m, matter in enumerate(topic.matters):
+            matter_id = 100_000 + t * 100 + m
+            categories[matter_id] = {"id": matter_id, "name": matter, "parent_id": 1000 + t, "position": m}
+            for a, action in enumerate(topic.actions):
+                action_id = 10_000_000 + t * 10_000 + m * 100 + a
+                categories[action_id] = {"id": action_id, "name": action, "parent_id": matter_id, "position": a}
+    units: dict[str, dict] = {}
+    for doc in docs:
+        code = doc.unit_code
+        if code not in units:
+            topic = topics[doc.category_path[0] - 1000]
+            units[code] = {"id": len(units) + 1, "code": code, "kind": "department", "created_at": now,
+                           "name": f"{doc.payload['unit_name']}（{topic.name}）"}
+    with factory() as session:
+        session.execute(insert(Category), [{**c, "is_notice": False} for c in categories.values()])
+        session.execute(insert(Unit), list(units.values()))
+        for start in range(0, n, 20_000):
+            batch = docs[start:start + 20_000]
+            session.execute(insert(KnowledgeEntry), [
+                {"id": d.entry_id, "unit_id": units[d.unit_code]["id"], "status": "published", "published_number": 1,
+                 "created_at": now, "published_at": now} for d in batch])
+            session.execute(insert(KnowledgeVersion), [
+                {"entry_id": d.entry_id, "number": 1, "question": d.question, "question_key": question_key(d.question),
+                 "similar_questions": list(d.similar_questions), "answer": d.answer, "keywords": list(d.keywords),
+                 "category_id": d.category_path[-1], "effective_on": d.effective_on, "expires_on": d.expires_on,
+                 "policy_attachments": 0, "urgent": False, "format": "qa", "created_at": now} for d in batch])
+        session.commit()
+    publisher_unit = next(iter(units))
+
+    def user(role: str, unit_code: str | None) -> str:
+        _, token = directory.create_user(UnitOfWork(factory), None, name=f"bench-{role}", role=role,
+                                         unit_code=unit_code, now=now)
+        return token
+
+    tokens = {"operator": user("operator", None), "office": user("office_admin", None),
+              "maintainer": user("maintainer", publisher_unit), "reviewer": user("unit_reviewer", publisher_unit)}
+    engine.dispose()
+    return {"tokens": tokens, "category_id": docs[0].category_path[-1], "entries": n}
+
+
+# -- 2. reindex ----------------------------------------------------------------
+def kb_command() -> list[str]:
+    script = Path(sys.executable).with_name("kb")
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from service.cli import main; main()"]
+
+
+def reindex(env: dict, index_dir: Path) -> dict:
+    started = time.perf_counter()
+    proc = subprocess.run([*kb_command(), "reindex", "--index-dir", str(index_dir)], env=env, cwd=REPO_ROOT,
+                          capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    match = re.search(r"indexed (\d+) published entries in ([\d.]+) s", proc.stdout)
+    return {"seconds": float(match.group(2)) if match else None, "wall_seconds": round(wall, 1),
+            "entries": int(match.group(1)) if match else None, "output": proc.stdout.strip()}
+
+
+# -- 3. gunicorn under load ------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(env: dict, port: int, workers: int, log: Path) -> subprocess.Popen:
+    with open(log, "ab") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--chdir", str(REPO_ROOT), "--bind", f"127.0.0.1:{port}",
+             "--workers", str(workers), "--timeout", "120", "--log-level", "warning", "wsgi:app"],
+            env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+
+
+def request(port: int, method: str, path: str, token: str, body: dict | None = None,
+            timeout: float = 30) -> tuple[int, dict | list | None]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+        return response.status, (json.loads(raw) if raw else None)
+    finally:
+        conn.close()
+
+
+def wait_healthy(port: int, proc: subprocess.Popen, log: Path, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("gunicorn exited: " + log.read_text(errors="replace")[-3000:])
+        try:
+            status, body = request(port, "GET", "/healthz", "", timeout=30)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"gunicorn on port {port} did not become healthy in {seconds:.0f} s")
+
+
+def _search_path(query: str) -> str:
+    return "/api/v1/search?q=" + urllib.parse.quote(query)
+
+
+def _drive(port: int, token: str, queries: Sequence[str], threads: int, seconds: float, seed: int) -> dict:
+    """One client process: `threads` clients searching for `seconds`; latencies of every request."""
+    stop_at = time.perf_counter() + seconds
+    results: list[tuple[float, int | str]] = []
+    lock = threading.Lock()
+
+    def client(index: int) -> None:
+        rng = random.Random(seed * 1000 + index)
+        mine = []
+        while time.perf_counter() < stop_at:
+            path = _search_path(rng.choice(queries))
+            started = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+                response = conn.getresponse()
+                response.read()
+                outcome: int | str = response.status
+                conn.close()
+            except OSError as exc:
+                outcome = type(exc).__name__
+            mine.append(((time.perf_counter() - started) * 1000, outcome))
+        with lock:
+            results.extend(mine)
+
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return {"latencies": [ms for ms, _ in results], "outcomes": Counter(o for _, o in results)}
+
+
+def load(port: int, token: str, queries: Sequence[str], clients: int, seconds: float,
+         processes: int, warmup: float) -> dict:
+    per_process = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    context = multiprocessing.get_context("fork")
+    with context.Pool(processes) as pool:
+        if warmup > 0:
+            pool.starmap(_drive, [(port, token, queries, k, warmup, 100 + i) for i, k in enumerate(per_process)])
+        started = time.perf_counter()
+        parts = pool.starmap(_drive, [(port, token, queries, k, seconds, i) for i, k in enumerate(per_process)])
+        elapsed = time.perf_counter() - started
+    latencies = [ms for part in parts for ms in part["latencies"]]
+    outcomes: Counter = Counter()
+    for part in parts:
+        outcomes.update(part["outcomes"])
+    ok = outcomes.get(200, 0)
+    return {"clients": clients, "seconds": round(elapsed, 1), "requests": len(latencies), "ok": ok,
+            "errors": len(latencies) - ok, "outcomes": {str(k): v for k, v in outcomes.items()},
+            "throughput_per_second": round(ok / elapsed, 1), "latency_ms": percentiles(latencies)}
+
+
+# -- 4. publish → visible on another process ------------------------------------------
+def publish(port: int, tokens: dict, category_id: int, question: str, today: date) -> int:
+    status, cr = request(port, "POST", "/api/v1/change-requests", tokens["maintainer"], {"kind": "new", "proposal": {
+        "question": question, "answer": "1. 携带居民身份证到区政务服务中心窗口申请。\n2. 工作日内办结。",
+        "category_id": category_id, "effective_on": today.isoformat(), "keywords": ["基准测试"]}})
+    assert status == 201, cr
+    status, body = request(port, "POST", f"/api/v1/change-requests/{cr['id']}/submit", tokens["maintainer"], {})
+    assert status == 200, body
+    status, body = request(port, "POST", f"/api/v1/change-requests/{cr['id']}/unit-review", tokens["reviewer"],
+                           {"approve": True, "checks": ALL_CHECKS_PASS})
+    assert status == 200, body
+    status, body = request(port, "POST", f"/api/v1/change-requests/{cr['id']}/office-review", tokens["office"],
+                           {"decision": "publish"})
+    assert status == 200, body
+    return body["entry_id"]
+
+
+def publish_visibility(port_a: int, port_b: int, tokens: dict, category_id: int, rounds: int, today: date) -> dict:
+    delays, publish_ms = [], []
+    rng = random.Random(7)
+    words = ("蓝莓", "茶园", "渔港", "竹编", "陶瓷", "剪纸", "刺绣", "柑橘", "湿地", "古镇")
+    for i in range(rounds):
+        question = f"{rng.choice(words)}{rng.choice(words)}基准第{i + 1}号试点补贴怎么申请"
+        started = time.perf_counter()
+        entry_id = publish(port_a, tokens, category_id, question, today)
+        published = time.perf_counter()
+        publish_ms.append((published - started) * 1000)
+        while True:
+            status, body = request(port_b, "GET", _search_path(question), tokens["operator"])
+            if status == 200 and any(h["entry_id"] == entry_id for h in body["hits"]):
+                break
+            if time.perf_counter() - published > 10:
+                raise RuntimeError(f"entry {entry_id} not visible on the other process after 10 s")
+            time.sleep(0.005)
+        delays.append((time.perf_counter() - published) * 1000)
+    return {"rounds": rounds, "visible_ms": percentiles(delays), "publish_call_ms": percentiles(publish_ms)}
+
+
+# -- report ----------------------------------------------------------------------
+def markdown(report: dict) -> str:
+    load_ = report["load"]
+    lat = load_["latency_ms"]
+    vis = report["publish_visible"]["visible_ms"]
+    lines = [
+        f"HTTP benchmark, N={report['n']:,} ({report['date']}; {report['machine']['cpus']} cores, "
+        f"Python {report['machine']['python']}; gunicorn {report['workers']} sync workers)",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| database build (bulk insert) | {report['build_seconds']} s |",
+        f"| `kb reindex` (full rebuild from the database) | {report['reindex']['seconds']} s "
+        f"(process wall {report['reindex']['wall_seconds']} s) |",
+        f"| searches/s at {load_['clients']} clients | {load_['throughput_per_second']} |",
+        f"| latency p50 / p95 / p99 | {lat['p50']} / {lat['p95']} / {lat['p99']} ms |",
+        f"| errors | {load_['errors']} of {load_['requests']} |",
+        *([f"| one client alone: searches/s, latency p50 / p95 | {report['single_client']['throughput_per_second']}, "
+           f"{report['single_client']['latency_ms']['p50']} / {report['single_client']['latency_ms']['p95']} ms |"]
+          if "single_client" in report else []),
+        f"| publish → visible on another process, p50 / p95 | {vis['p50']} / {vis['p95']} ms |",
+        f"| publish (4 API calls) p50 | {report['publish_visible']['publish_call_ms']['p50']} ms |",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2, help="gunicorn workers")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--single-seconds", type=float, default=5.0, help="then one client alone (0 skips)")
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--publish-rounds", type=int, default=20)
+    parser.add_argument("--workdir", type=Path, default=None, help="database and index (default: a temp dir)")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "out")
+    args = parser.parse_args(argv)
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kb-bench-http-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{workdir / 'kb.sqlite3'}"
+    index_dir = workdir / "index"
+    today = datetime.now(SHANGHAI_OFFSET).date()
+    env = {**os.environ, "KB_DATABASE_URL": url, "KB_INDEX_DIR": str(index_dir), "KB_RUN_SCHEDULER": "0",
+           "KB_LOG_LEVEL": "WARNING"}
+    report: dict = {"n": args.n, "date": time.strftime("%Y-%m-%d"), "workers": args.workers, "machine": {
+        "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}}
+    servers: list[subprocess.Popen] = []
+    try:
+        started = time.perf_counter()
+        built = build_database(url, args.n, today)
+        report["build_seconds"] = round(time.perf_counter() - started, 1)
+        print(f"built the knowledge base of {args.n} entries in {report['build_seconds']} s", flush=True)
+
+        report["reindex"] = reindex(env, index_dir)
+        print(f"kb reindex: {report['reindex']['output']}", flush=True)
+
+        port_a, port_b = free_port(), free_port()
+        log = workdir / "gunicorn.log"
+        servers.append(start_gunicorn(env, port_a, args.workers, log))
+        wait_healthy(port_a, servers[0], log)
+        texts = synthetic_corpus.queries(args.queries)
+        report["load"] = load(port_a, built["tokens"]["operator"], texts, args.clients, args.seconds,
+                              args.client_processes, args.warmup)
+        print(f"load: {json.dumps(report['load'])}", flush=True)
+        if args.single_seconds > 0:  # service time without queueing: one client
+            report["single_client"] = load(port_a, built["tokens"]["operator"], texts, 1, args.single_seconds,
+                                           1, 0)
+            print(f"one client: {json.dumps(report['single_client'])}", flush=True)
+
+        servers.append(start_gunicorn(env, port_b, 1, log))
+        wait_healthy(port_b, servers[1], log)
+        report["publish_visible"] = publish_visibility(port_a, port_b, built["tokens"], built["category_id"],
+                                                       args.publish_rounds, today)
+        print(f"publish → visible: {json.dumps(report['publish_visible'])}", flush=True)
+    finally:
+        for proc in servers:
+            proc.terminate()
+        for proc in servers:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / f"bench-http-{args.n}.json"
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    print()
+    print(markdown(report))
+    print(f"\nwritten to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
