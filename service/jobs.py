@@ -135,6 +135,8 @@ class Scheduler:
     def start(self) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        # Not a line per job and tick: runs are recorded in job_runs.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler = BackgroundScheduler(timezone="Asia/Shanghai", job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
         now = datetime.now(timezone.utc)
@@ -145,7 +147,6 @@ class Scheduler:
             first = now + timedelta(seconds=30 + random.randint(0, 60))
             scheduler.add_job(self.run_if_leader, "interval", args=[name], minutes=minutes, id=name,
                               next_run_time=first)
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick; runs are in job_runs
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler started (%s); jobs run while this process holds the lease", self.holder)
