@@ -123,7 +123,13 @@ class SearchLogBuffer:
 
 def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str, today: date, now: datetime,
            category_id: int | None = None, unit_codes: tuple[str, ...] = (), offset: int = 0, limit: int = 10,
-           mode: str = "query", facets: bool = True) -> dict:
+           mode: str = "query", facets: bool = False) -> dict:
+    """One page of results; with ``facets``, also counts by leaf category and unit over all matches.
+
+    Facets cost about as much as the search itself at 100k entries, so they are
+    computed only when asked for (as Elasticsearch computes aggregations only
+    when a request names them); without them the answer has no ``facets`` key.
+    """
     require_role(actor, *SEARCHERS)
     text = _clean(text, MAX_TICKET_CHARS if mode == "ticket" else MAX_QUERY_CHARS)
     started = time.perf_counter()
@@ -139,12 +145,13 @@ def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str
             "filters": {"category_id": category_id, "units": list(unit_codes), "offset": offset},
             "result_count": result.total, "top_entry_ids": [h.entry_id for h in result.hits[:10]],
             "latency_ms": round(latency_ms, 3), "user_id": actor.user_id})
-    return {
-        "search_id": search_key, "total": result.total, "took_ms": round(latency_ms, 2),
-        "hits": [_hit_view(h) for h in result.hits],
-        "facets": {"category": [{"category_id": k, "count": v} for k, v in _largest(result.facets.get("category"))],
-                   "unit": [{"unit_code": k, "count": v} for k, v in _largest(result.facets.get("unit"))]},
-    }
+    page = {"search_id": search_key, "total": result.total, "took_ms": round(latency_ms, 2),
+            "hits": [_hit_view(h) for h in result.hits]}
+    if facets:
+        page["facets"] = {
+            "category": [{"category_id": k, "count": v} for k, v in _largest(result.facets.get("category"))],
+            "unit": [{"unit_code": k, "count": v} for k, v in _largest(result.facets.get("unit"))]}
+    return page
 
 
 def _largest(buckets) -> list[tuple]:

@@ -17,11 +17,11 @@ from service.schemas.tasks import TaskSchema
 blp = api_blueprint("search", __name__, "话务员检索：全文检索、联想、工单推荐、知识缺口")
 
 
-def run_search(text: str, *, category_id=None, units=(), page=1, per_page=10, mode="query"):
+def run_search(text: str, *, category_id=None, units=(), page=1, per_page=10, mode="query", facets=False):
     ctx = kb()
     return search.search(ctx.search, ctx.search_log, current_actor(), text=text, today=ctx.today(),
                          now=ctx.now(), category_id=category_id, unit_codes=tuple(units),
-                         offset=(page - 1) * per_page, limit=per_page, mode=mode)
+                         offset=(page - 1) * per_page, limit=per_page, mode=mode, facets=facets)
 
 
 @blp.route("")
@@ -30,9 +30,9 @@ class Search(MethodView):
     @blp.response(200, SearchResultSchema)
     @documented_errors(blp, 401, 403, 422)
     def get(self, args):
-        """Search published knowledge in effect today, best first, with highlights and facets"""
+        """Search published knowledge in effect today, best first, with highlights (and facets with facets=1)"""
         return run_search(args["q"], category_id=args.get("category_id"), units=args["unit"],
-                          page=args["page"], per_page=args["per_page"])
+                          page=args["page"], per_page=args["per_page"], facets=args["facets"])
 
 
 @blp.route("/recommend")
@@ -43,7 +43,7 @@ class Recommend(MethodView):
     def post(self, body):
         """Recommend knowledge for a ticket: paste the citizen's description or the call notes"""
         return run_search(body["text"], category_id=body["category_id"], units=body["unit"],
-                          per_page=body["limit"], mode="ticket")
+                          per_page=body["limit"], mode="ticket", facets=True)
 
 
 @blp.route("/suggest")

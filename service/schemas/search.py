@@ -12,6 +12,8 @@ class SearchQueryArgs(StrictSchema):
     unit = fields.List(fields.String(), load_default=list, metadata={"description": "单位编码，可多个"})
     page = fields.Integer(load_default=1, validate=validate.Range(1, 500))
     per_page = fields.Integer(load_default=10, validate=validate.Range(1, 50))
+    facets = fields.Boolean(load_default=False, metadata={
+        "description": "1：同时返回按分类、单位的命中数（分面）；不传则不计算，答案中没有 facets"})
 
 
 class RecommendCreate(StrictSchema):
@@ -72,7 +74,8 @@ class SearchResultSchema(Schema):
     total = fields.Integer()
     took_ms = fields.Float()
     hits = fields.List(fields.Nested(HitSchema))
-    facets = fields.Nested(FacetsSchema)
+    facets = fields.Nested(FacetsSchema, metadata={
+        "description": "按分类、单位的命中数，各取最多的 20 个；检索时带 facets=1 才有"})
 
 
 class UsageCreate(StrictSchema):

@@ -25,9 +25,16 @@ def test_facets_list_only_the_largest_buckets_largest_first():
     units = {f"U{i:03d}": 1 for i in range(40)} | {"RSJ": 9, "YBJ": 5}
     index = StandInIndex(SearchResult(total=500, hits=(), facets={"category": categories, "unit": units}))
     page = search(index, None, OPERATOR, text="社保 补缴", today=date(2026, 11, 2),
-                  now=datetime(2026, 11, 2, tzinfo=timezone.utc))
+                  now=datetime(2026, 11, 2, tzinfo=timezone.utc), facets=True)
     assert index.queries[0].facets is True
     assert len(page["facets"]["category"]) == FACET_BUCKETS == 20
     assert page["facets"]["category"][:2] == [{"category_id": 159, "count": 60}, {"category_id": 158, "count": 59}]
     assert [f["unit_code"] for f in page["facets"]["unit"][:3]] == ["RSJ", "YBJ", "U000"]
     assert len(page["facets"]["unit"]) == 20
+
+
+def test_facets_only_when_asked_for():
+    index = StandInIndex(SearchResult(total=3, hits=(), facets={}))
+    page = search(index, None, OPERATOR, text="社保 补缴", today=date(2026, 11, 2),
+                  now=datetime(2026, 11, 2, tzinfo=timezone.utc))
+    assert index.queries[0].facets is False and "facets" not in page
