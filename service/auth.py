@@ -1,11 +1,61 @@
-"""Bearer tokens → the acting user, checked before every API view."""
+"""Bearer tokens → the acting user, checked before every API view.
+
+A verified token is remembered in this process for ``TOKEN_CACHE_SECONDS``
+(30 s by default; 0 turns the cache off), keyed by the token's SHA-256, so a
+busy operator's searches do not each read the token and its user from the
+database. What that costs: a token revoked (or a user changed) through
+another process keeps working in this one for up to that long. A write
+through the users API in this process (revoking a token, for one) empties
+this process's cache at once. Failed authentications are never cached.
+"""
 from __future__ import annotations
 
-from flask import current_app, g, request
+import threading
+import time
+
+from flask import after_this_request, current_app, g, request
 
 from kb.access import Actor
 from kb.errors import Unauthenticated
 from kb.services import directory
+
+DEFAULT_TOKEN_CACHE_SECONDS = 30.0
+_MAX_CACHED_TOKENS = 10_000
+
+
+class TokenCache:
+    """token hash → (actor, valid until, monotonic seconds); one per app."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl = ttl_seconds
+        self._entries: dict[str, tuple[Actor, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token_hash: str) -> Actor | None:
+        found = self._entries.get(token_hash)
+        if found is None or found[1] < time.monotonic():
+            return None
+        return found[0]
+
+    def put(self, token_hash: str, actor: Actor) -> None:
+        with self._lock:
+            if len(self._entries) >= _MAX_CACHED_TOKENS:
+                self._entries.clear()
+            self._entries[token_hash] = (actor, time.monotonic() + self.ttl)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _token_cache() -> TokenCache | None:
+    cache = current_app.extensions.get("kb.token_cache")
+    if cache is None:
+        ttl = float(current_app.config.get("TOKEN_CACHE_SECONDS", DEFAULT_TOKEN_CACHE_SECONDS))
+        if ttl <= 0:
+            return None
+        cache = current_app.extensions.setdefault("kb.token_cache", TokenCache(ttl))
+    return cache
 
 
 def current_actor() -> Actor:
@@ -21,7 +71,21 @@ def authenticate_request() -> None:
         return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("缺少访问令牌：请在 Authorization 头中提供 Bearer 令牌")
-    kb_ctx = current_app.extensions["kb"]
-    g.actor = directory.authenticate(kb_ctx.uow, token.strip(), kb_ctx.now())
+    cache = _token_cache()
+    if cache is not None and request.blueprint == "users" and request.method != "GET":
+        @after_this_request
+        def _forget_tokens(response):  # a revoked token stops working in this process at once
+            if response.status_code < 400:
+                cache.clear()
+            return response
+    token_hash = directory.hash_token(token)
+    actor = cache.get(token_hash) if cache is not None else None
+    if actor is None:
+        kb_ctx = current_app.extensions["kb"]
+        actor = directory.authenticate(kb_ctx.uow, token, kb_ctx.now())
+        if cache is not None:
+            cache.put(token_hash, actor)
+    g.actor = actor
