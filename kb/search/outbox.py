@@ -10,11 +10,38 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+import itertools
+
+from sqlalchemy import event, func, select, text
 
 from kb.models import SearchOutbox
 
 _OUTBOX_LOCK_KEY = 0x6B62_0001  # arbitrary, constant for this table
+_local_changes = itertools.count(1)
+_local_change = 0
+
+
+def local_changes() -> int:
+    """How many transactions of this process changed what search shows (outbox rows, synonyms).
+
+    A search index of this process checks the database at once when this moved
+    (kb.search.sync), instead of at its usual interval.
+    """
+    return _local_change
+
+
+def _note_local_change(session) -> None:
+    global _local_change
+    session.info.pop("kb_search_change", None)
+    _local_change = next(_local_changes)
+
+
+def note_change(session) -> None:
+    """Count this session's transaction in ``local_changes()`` once it commits (a rolled-back one
+    counts at the session's next commit: one needless database check, nothing worse)."""
+    if not session.info.get("kb_search_change"):
+        session.info["kb_search_change"] = True
+        event.listen(session, "after_commit", _note_local_change, once=True)
 
 
 def enqueue(session, entry_id: int, now: datetime) -> None:
@@ -30,6 +57,7 @@ def enqueue_many(session, entry_ids: Iterable[int], now: datetime) -> int:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK_KEY})
     session.add_all(SearchOutbox(entry_id=i, created_at=now) for i in ids)
     session.flush()
+    note_change(session)
     return len(ids)
 
 

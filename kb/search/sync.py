@@ -43,7 +43,8 @@ BUSY_WAIT_SECONDS = 1.0
 payload_sources: list[Callable[[object, list[int]], dict[int, dict]]] = []
 
 
-# The outbox's latest sequence and the synonyms' revision, read together before every search.
+# The outbox's latest sequence and the synonyms' revision, read together (at most every
+# DATABASE_CHECK_SECONDS before a search, and whenever this process changed them).
 _DATABASE_STATE = select(
     select(func.coalesce(func.max(SearchOutbox.seq), 0)).scalar_subquery(),
     select(SearchSettingsRevision.revision).where(SearchSettingsRevision.id == 1).scalar_subquery())
@@ -191,6 +192,7 @@ REBUILD_LOCK_WAIT_SECONDS = 3600.0  # kb reindex waits for a running rebuild, th
 BACKGROUND_REBUILD_ENTRIES = 20_000  # a larger startup rebuild runs in a thread, so a worker's boot stays short
 PARALLEL_ANALYSIS_ENTRIES = 5_000  # from this many entries a rebuild analyses in worker processes
 RETRY_REPAIR_SECONDS = 5.0
+DATABASE_CHECK_SECONDS = 0.1  # a search reads the outbox sequence at most this often (besides the cases below)
 
 
 class SearchIndex:
@@ -224,6 +226,9 @@ class SearchIndex:
         self._opened = False
         self._rebuilding: threading.Thread | None = None
         self._next_repair_at = 0.0
+        self._next_database_check = 0.0
+        self._seen_local_changes = -1
+        self._generation_stamp: tuple | None = None
         self.last_repair: str | None = None
 
     # -- generations ---------------------------------------------------------
@@ -393,6 +398,34 @@ class SearchIndex:
                     self._repair(wait_seconds=0.0)
 
     # -- keeping in step -----------------------------------------------------
+    def keep_in_step(self) -> None:
+        """Before a read: see what this host's other processes committed, and catch up on the outbox
+        when this process changed something or ``DATABASE_CHECK_SECONDS`` passed.
+
+        Every process of the host applies the outbox into the same generation folder, and a
+        commit there changes the folder (tantivy renames a new meta.json in, whoosh adds a table
+        of contents), so one ``stat`` per search shows another process's publish at once and a
+        reader reload follows. The database itself (rows nobody on this host applied yet: other
+        hosts, the scheduler; synonyms changed elsewhere) is read at most every
+        ``DATABASE_CHECK_SECONDS``, and at once after a commit of this process that wrote an
+        outbox row or changed synonyms (``outbox.local_changes()``); the publishing worker also
+        applies its own outbox rows before it answers (``catch_up``).
+        """
+        self._follow_pointer()
+        backend = self._backend
+        if backend is not None and self._generation is not None:
+            try:
+                stat = os.stat(self.path / self._generation)
+                stamp = (self._generation, stat.st_ino, stat.st_mtime_ns)
+            except OSError:
+                stamp = None
+            if stamp != self._generation_stamp:
+                self._generation_stamp = stamp
+                backend.refresh()
+        if (backend is None or outbox.local_changes() != self._seen_local_changes
+                or time.monotonic() >= self._next_database_check):
+            self.catch_up()
+
     def rebuild(self) -> int:
         """Rebuild from the database into a new generation and switch to it (kb reindex).
 
@@ -463,6 +496,8 @@ class SearchIndex:
 
     def catch_up(self) -> int:
         """Apply committed outbox rows this index has not applied. Cheap when there are none."""
+        self._seen_local_changes = outbox.local_changes()  # before reading: a later change forces the next check
+        self._next_database_check = time.monotonic() + DATABASE_CHECK_SECONDS
         self._follow_pointer()
         backend = self.backend
         if backend is None:
@@ -510,17 +545,17 @@ class SearchIndex:
 
     # -- reading -------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchResult:
-        self.catch_up()
+        self.keep_in_step()
         backend = self.backend
         return backend.search(query) if backend is not None else EMPTY_RESULT
 
     def suggest(self, prefix: str, today: date, limit: int = 8) -> list[str]:
-        self.catch_up()
+        self.keep_in_step()
         backend = self.backend
         return backend.suggest(prefix, today, limit) if backend is not None else []
 
     def related(self, entry_id: int, today: date, limit: int = 5) -> list[SearchHit]:
-        self.catch_up()
+        self.keep_in_step()
         backend = self.backend
         return backend.related(entry_id, today, limit) if backend is not None else []
 

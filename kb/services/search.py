@@ -15,6 +15,7 @@ from kb.access import Actor, require_role
 from kb.errors import NotFound, ValidationFailed
 from kb.models import EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit
 from kb.models.search import KnowledgeUsage, SearchLog, SearchSettingsRevision, SynonymGroup
+from kb.search import outbox
 from kb.search.analyzer import normalize
 from kb.search.backend import SearchQuery
 from kb.search.redaction import loggable_query
@@ -214,6 +215,7 @@ def hot_knowledge(uow, actor: Actor, *, since: datetime, today: date, limit: int
 
 # -- synonyms ----------------------------------------------------------------
 def _bump_revision(session) -> None:
+    outbox.note_change(session)  # this process's searches use the new synonyms at once
     row = session.get(SearchSettingsRevision, 1)
     if row is None:
         session.add(SearchSettingsRevision(id=1, revision=1))
