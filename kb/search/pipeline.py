@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -310,19 +309,34 @@ class Highlighter:
 
     def __init__(self, terms: Sequence[str]) -> None:
         longer = [t for t in terms if len(t) > 1]
-        chosen = longer or list(terms)
-        self._pattern = (
-            re.compile("|".join(re.escape(t) for t in sorted(chosen, key=len, reverse=True)))
-            if chosen
-            else None
-        )
+        chosen = longer or [t for t in terms if t]
+        self._terms = tuple(dict.fromkeys(chosen))
+
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the terms occur, leftmost first and the longest at one place, not overlapping: what a
+        regex alternation of the terms longest first finds, without compiling one per query (each
+        query has other terms, so a compiled pattern is rarely reused, and compiling cost more than
+        the search's highlighting)."""
+        found = []
+        for term in self._terms:
+            size, at = len(term), text.find(term)
+            while at >= 0:
+                found.append((at, -size))
+                at = text.find(term, at + 1)
+        found.sort()
+        spans, cursor = [], 0
+        for at, negative_size in found:
+            if at >= cursor:
+                cursor = at - negative_size
+                spans.append((at, cursor))
+        return spans
 
     def mark(self, text: str, window: int | None = None, folded: str | None = None) -> str:
         if not text:
             return ""
         normalized = folded if folded is not None else text.lower()
         source = text if len(normalized) == len(text) else normalized
-        spans = [m.span() for m in self._pattern.finditer(normalized)] if self._pattern else []
+        spans = self._spans(normalized)
         start, end = 0, len(source)
         if window is not None and len(source) > window:
             first = spans[0][0] if spans else 0
