@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import jsonify
 from flask.views import MethodView
 
 from kb.services import gaps, search
@@ -11,7 +12,7 @@ from service.api.tasks import corrections
 from service.auth import current_actor
 from service.schemas.search import (
     GapSchema, GapTaskCreate, HotSchema, RecommendCreate, SearchQueryArgs, SearchResultSchema, SinceArgs, SuggestArgs,
-    SuggestionsSchema)
+    SuggestionsSchema, dump_search_page)
 from service.schemas.tasks import TaskSchema
 
 blp = api_blueprint("search", __name__, "话务员检索：全文检索、联想、工单推荐、知识缺口")
@@ -31,8 +32,9 @@ class Search(MethodView):
     @documented_errors(blp, 401, 403, 422)
     def get(self, args):
         """Search published knowledge in effect today, best first, with highlights (and facets with facets=1)"""
-        return run_search(args["q"], category_id=args.get("category_id"), units=args["unit"],
+        page = run_search(args["q"], category_id=args.get("category_id"), units=args["unit"],
                           page=args["page"], per_page=args["per_page"], facets=args["facets"])
+        return jsonify(dump_search_page(page))  # the hot path: SearchResultSchema documents it, dumps nothing
 
 
 @blp.route("/recommend")

@@ -314,3 +314,18 @@ def test_a_gap_task_needs_a_row_of_the_report_a_real_unit_and_the_office(people,
     r = people.maint_b.post("/api/v1/search/gaps/tasks", json={"query_key": key, "unit_code": "RSJ"})
     assert r.status_code == 403
     assert people.office.get("/api/v1/tasks").json["total"] == 0
+
+
+def test_the_light_dump_of_the_hot_endpoint_equals_the_schema_dump(app, people, corpus):
+    from kb.services import search as use_case
+    from service.schemas.search import SearchResultSchema, dump_search_page
+
+    ctx = app.extensions["kb"]
+    for facets in (False, True):
+        r = people.operator.get("/api/v1/search", query_string={"q": "社保 入学 公积金", "facets": int(facets)})
+        page = use_case.search(ctx.search, None, people.operator.actor, text="社保 入学 公积金", today=ctx.today(),
+                               now=ctx.now(), facets=facets)
+        assert page["hits"] and dump_search_page(page) == SearchResultSchema().dump(page)
+        page["search_id"] = r.json["search_id"]
+        page["took_ms"] = r.json["took_ms"]
+        assert r.json == SearchResultSchema().dump(page)
