@@ -297,6 +297,14 @@ def suggestions_from_hit(stored: Mapping[str, Any], wanted: WeightedQuery) -> li
 
 
 # -- highlights --------------------------------------------------------------
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _same(text: str) -> str:
+    return text
+
+
 class Highlighter:
     """Puts <em>…</em> around query tokens in stored question and answer text.
 
@@ -345,11 +353,12 @@ class Highlighter:
             spans = [(a, b) for a, b in spans if a >= start and b <= end]
         parts = ["…" if start > 0 else ""]
         cursor = start
+        escape = _escape if ("&" in source or "<" in source or ">" in source) else _same  # Chinese text rarely has any
         for a, b in spans:
-            parts.append(html.escape(source[cursor:a], quote=False))
-            parts.append("<em>" + html.escape(source[a:b], quote=False) + "</em>")
+            parts.append(escape(source[cursor:a]))
+            parts.append("<em>" + escape(source[a:b]) + "</em>")
             cursor = b
-        parts.append(html.escape(source[cursor:end], quote=False))
+        parts.append(escape(source[cursor:end]))
         if end < len(source):
             parts.append("…")
         return "".join(parts)
