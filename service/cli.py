@@ -134,6 +134,18 @@ def reindex(env: Env, index_dir, backend) -> None:
     click.echo(f"indexed {count} published entries in {time.perf_counter() - started:.1f} s")
 
 
+def gunicorn_arguments(host: str, port: int, workers: int | None = None, *, access_log: bool = True) -> list[str]:
+    """What `kb serve` runs after ``python -m``; benchmarks/bench_http.py starts the same server.
+
+    Sync workers, 2 × cores + 1 by default: a search is CPU-bound (the engine
+    holds the core), so more workers than that only queue; each request comes on
+    its own connection (the reverse proxy's), which sync workers handle best.
+    """
+    workers = workers or (os.cpu_count() or 1) * 2 + 1
+    return ["gunicorn", "--chdir", str(ROOT), "--bind", f"{host}:{port}", "--workers", str(workers),
+            *(["--access-logfile", "-"] if access_log else []), "wsgi:app"]
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
@@ -141,11 +153,8 @@ def reindex(env: Env, index_dir, backend) -> None:
 @click.option("--no-scheduler", is_flag=True, help="leave scheduled jobs to a separate `kb scheduler`")
 def serve(host, port, workers, no_scheduler) -> None:
     """Run the production server (gunicorn)."""
-    workers = workers or (os.cpu_count() or 1) * 2 + 1
     os.environ.setdefault("KB_RUN_SCHEDULER", "0" if no_scheduler else "1")
-    args = ["gunicorn", "--chdir", str(ROOT), "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "wsgi:app"]
-    os.execvp(sys.executable, [sys.executable, "-m", *args])
+    os.execvp(sys.executable, [sys.executable, "-m", *gunicorn_arguments(host, port, workers)])
 
 
 # --- the correction loop: calendar, scheduler, jobs (docs/corrections.md) ---
