@@ -6,12 +6,19 @@
    an operator, the office and one unit's maintainer and reviewer through
    the use cases (tokens).
 2. Times ``kb reindex`` (a full rebuild from the database, in a subprocess).
-3. Starts gunicorn (``wsgi:app``, several sync workers) on a free loopback
+3. Starts gunicorn as ``kb serve`` does (``service.cli.gunicorn_arguments``:
+   2 × cores + 1 sync workers, access log on stdout) on a free loopback
    port and drives C concurrent clients (default 32, spread over a few client
    processes, one connection per request as gunicorn's sync workers close
    them) of ``GET /api/v1/search?q=…`` with the operator's token for D seconds
    (default 20, after a warm-up), with 2-4-word operator queries. Reports
-   throughput, latency p50/p95/p99 and errors (non-200 answers or failures).
+   throughput, latency p50/p95/p99, errors (non-200 answers or failures) and
+   the CPU time per search of the server's processes and of the clients.
+   These clients send their next search as soon as the last is answered, so
+   they keep the server saturated and their latency is C / throughput (Little's
+   law); then the same clients send on a fixed schedule at given rates
+   (``--rates``, default 300 and 500 searches/s in all), which is the latency an
+   operator sees at that load.
 4. Publish → visible: a second gunicorn on another port shares the index
    folder and the database (another process of the same host). Each round
    publishes a new entry through the API on the first (create, submit, unit
@@ -23,6 +30,7 @@ time of one search without queueing behind the other clients.
 
     python -m benchmarks.bench_http                       # N=100000
     python -m benchmarks.bench_http --n 20000 --seconds 10 --workers 4
+    python -m benchmarks.bench_http --workdir benchmarks/out/profile-100000   # reuse a built one
 
 Results go to ``benchmarks/out/bench-http-<N>.json``; a markdown summary is
 printed. Standard library only (plus the project's own dependencies).
@@ -145,12 +153,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(env: dict, port: int, workers: int, log: Path) -> subprocess.Popen:
+def start_gunicorn(env: dict, port: int, workers: int | None, log: Path) -> subprocess.Popen:
+    """The server `kb serve` runs (service.cli.gunicorn_arguments: sync workers, access log on stdout)."""
+    from service.cli import gunicorn_arguments
+
     with open(log, "ab") as stderr:
         return subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--chdir", str(REPO_ROOT), "--bind", f"127.0.0.1:{port}",
-             "--workers", str(workers), "--timeout", "120", "--log-level", "warning", "wsgi:app"],
+            [sys.executable, "-m", *gunicorn_arguments("127.0.0.1", port, workers)],
             env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+
+
+def server_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) of the gunicorn master's worker processes so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    except OSError:
+        return float("nan")
+    for pid in [str(master_pid), *children]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def request(port: int, method: str, path: str, token: str, body: dict | None = None,
@@ -189,18 +216,36 @@ def _search_path(query: str) -> str:
     return "/api/v1/search?q=" + urllib.parse.quote(query)
 
 
-def _drive(port: int, token: str, queries: Sequence[str], threads: int, seconds: float, seed: int) -> dict:
-    """One client process: `threads` clients searching for `seconds`; latencies of every request."""
+def _drive(port: int, token: str, queries: Sequence[str], threads: int, seconds: float, seed: int,
+           rate: float | None = None) -> dict:
+    """One client process: `threads` clients searching for `seconds`; latencies of every request.
+
+    Without ``rate`` each client sends its next search as soon as the last one is
+    answered (a closed loop: the clients keep the server saturated). With
+    ``rate`` (searches per second, for this process's clients together) each
+    client sends on a fixed schedule, whatever the answers do, and latency counts
+    from the scheduled moment, so a late answer also delays what queued behind
+    it (no coordinated omission).
+    """
     stop_at = time.perf_counter() + seconds
     results: list[tuple[float, int | str]] = []
     lock = threading.Lock()
+    cpu_started = time.process_time()
 
     def client(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
         mine = []
+        interval = threads / rate if rate else 0.0
+        scheduled = time.perf_counter() + rng.random() * interval
         while time.perf_counter() < stop_at:
             path = _search_path(rng.choice(queries))
-            started = time.perf_counter()
+            if rate:
+                pause = scheduled - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                started, scheduled = scheduled, scheduled + interval
+            else:
+                started = time.perf_counter()
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
@@ -219,27 +264,38 @@ def _drive(port: int, token: str, queries: Sequence[str], threads: int, seconds:
         w.start()
     for w in workers:
         w.join()
-    return {"latencies": [ms for ms, _ in results], "outcomes": Counter(o for _, o in results)}
+    return {"latencies": [ms for ms, _ in results], "outcomes": Counter(o for _, o in results),
+            "cpu_seconds": time.process_time() - cpu_started}
 
 
 def load(port: int, token: str, queries: Sequence[str], clients: int, seconds: float,
-         processes: int, warmup: float) -> dict:
+         processes: int, warmup: float, rate: float | None = None, server_pid: int | None = None) -> dict:
+    """``clients`` concurrent clients for ``seconds``: closed loop, or ``rate`` searches/s offered in all."""
     per_process = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    rates = [rate * k / clients if rate else None for k in per_process]
     context = multiprocessing.get_context("fork")
     with context.Pool(processes) as pool:
         if warmup > 0:
-            pool.starmap(_drive, [(port, token, queries, k, warmup, 100 + i) for i, k in enumerate(per_process)])
+            pool.starmap(_drive, [(port, token, queries, k, warmup, 100 + i, r)
+                                  for i, (k, r) in enumerate(zip(per_process, rates))])
+        server_cpu = server_cpu_seconds(server_pid) if server_pid else float("nan")
         started = time.perf_counter()
-        parts = pool.starmap(_drive, [(port, token, queries, k, seconds, i) for i, k in enumerate(per_process)])
+        parts = pool.starmap(_drive, [(port, token, queries, k, seconds, i, r)
+                                      for i, (k, r) in enumerate(zip(per_process, rates))])
         elapsed = time.perf_counter() - started
+        server_cpu = (server_cpu_seconds(server_pid) - server_cpu) if server_pid else float("nan")
     latencies = [ms for part in parts for ms in part["latencies"]]
     outcomes: Counter = Counter()
     for part in parts:
         outcomes.update(part["outcomes"])
     ok = outcomes.get(200, 0)
-    return {"clients": clients, "seconds": round(elapsed, 1), "requests": len(latencies), "ok": ok,
+    requests = max(1, len(latencies))
+    return {"clients": clients, "offered_per_second": rate, "seconds": round(elapsed, 1),
+            "requests": len(latencies), "ok": ok,
             "errors": len(latencies) - ok, "outcomes": {str(k): v for k, v in outcomes.items()},
-            "throughput_per_second": round(ok / elapsed, 1), "latency_ms": percentiles(latencies)}
+            "throughput_per_second": round(ok / elapsed, 1), "latency_ms": percentiles(latencies),
+            "server_cpu_ms_per_request": round(server_cpu * 1000 / requests, 2),
+            "client_cpu_ms_per_request": round(sum(p["cpu_seconds"] for p in parts) * 1000 / requests, 2)}
 
 
 # -- 4. publish → visible on another process ------------------------------------------
@@ -287,7 +343,7 @@ def markdown(report: dict) -> str:
     vis = report["publish_visible"]["visible_ms"]
     lines = [
         f"HTTP benchmark, N={report['n']:,} ({report['date']}; {report['machine']['cpus']} cores, "
-        f"Python {report['machine']['python']}; gunicorn {report['workers']} sync workers)",
+        f"Python {report['machine']['python']}; gunicorn {report['workers']} sync workers, as `kb serve`)",
         "",
         "| measure | value |",
         "|---|---|",
@@ -297,6 +353,11 @@ def markdown(report: dict) -> str:
         f"| searches/s at {load_['clients']} clients | {load_['throughput_per_second']} |",
         f"| latency p50 / p95 / p99 | {lat['p50']} / {lat['p95']} / {lat['p99']} ms |",
         f"| errors | {load_['errors']} of {load_['requests']} |",
+        f"| CPU per search: server / clients | {load_['server_cpu_ms_per_request']} / "
+        f"{load_['client_cpu_ms_per_request']} ms |",
+        *[f"| paced, {p['offered_per_second']:g}/s offered by {p['clients']} clients: served/s, p50 / p95 / p99 | "
+          f"{p['throughput_per_second']}, {p['latency_ms']['p50']} / {p['latency_ms']['p95']} / "
+          f"{p['latency_ms']['p99']} ms, {p['errors']} errors |" for p in report.get("paced", [])],
         *([f"| one client alone: searches/s, latency p50 / p95 | {report['single_client']['throughput_per_second']}, "
            f"{report['single_client']['latency_ms']['p50']} / {report['single_client']['latency_ms']['p95']} ms |"]
           if "single_client" in report else []),
@@ -309,15 +370,19 @@ def markdown(report: dict) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn workers (default: what `kb serve` uses, 2 × cores + 1)")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--single-seconds", type=float, default=5.0, help="then one client alone (0 skips)")
+    parser.add_argument("--rates", default="300,500",
+                        help="then the same clients on a fixed schedule at these searches/s in all (empty skips)")
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--publish-rounds", type=int, default=20)
-    parser.add_argument("--workdir", type=Path, default=None, help="database and index (default: a temp dir)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="database and index (default: a temp dir); one built before (built.json) is reused")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "out")
     args = parser.parse_args(argv)
 
@@ -328,26 +393,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     today = datetime.now(SHANGHAI_OFFSET).date()
     env = {**os.environ, "KB_DATABASE_URL": url, "KB_INDEX_DIR": str(index_dir), "KB_RUN_SCHEDULER": "0",
            "KB_LOG_LEVEL": "WARNING"}
-    report: dict = {"n": args.n, "date": time.strftime("%Y-%m-%d"), "workers": args.workers, "machine": {
-        "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}}
+    workers = args.workers or (os.cpu_count() or 1) * 2 + 1
+    report: dict = {"n": args.n, "date": time.strftime("%Y-%m-%d"), "workers": workers, "machine": {
+        "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg()}}
     servers: list[subprocess.Popen] = []
     try:
-        started = time.perf_counter()
-        built = build_database(url, args.n, today)
-        report["build_seconds"] = round(time.perf_counter() - started, 1)
-        print(f"built the knowledge base of {args.n} entries in {report['build_seconds']} s", flush=True)
-
-        report["reindex"] = reindex(env, index_dir)
-        print(f"kb reindex: {report['reindex']['output']}", flush=True)
+        state = workdir / "built.json"
+        if state.exists():  # built by an earlier run (or benchmarks.profile_search) in this folder
+            built = json.loads(state.read_text(encoding="utf-8"))
+            report["build_seconds"] = None
+            report["reindex"] = {"seconds": None, "wall_seconds": None, "entries": built["entries"],
+                                 "output": "reused"}
+            print(f"reusing the knowledge base and index in {workdir}", flush=True)
+        else:
+            started = time.perf_counter()
+            built = build_database(url, args.n, today)
+            report["build_seconds"] = round(time.perf_counter() - started, 1)
+            print(f"built the knowledge base of {args.n} entries in {report['build_seconds']} s", flush=True)
+            report["reindex"] = reindex(env, index_dir)
+            print(f"kb reindex: {report['reindex']['output']}", flush=True)
+            if args.workdir is not None:
+                state.write_text(json.dumps(built), encoding="utf-8")
 
         port_a, port_b = free_port(), free_port()
         log = workdir / "gunicorn.log"
-        servers.append(start_gunicorn(env, port_a, args.workers, log))
+        servers.append(start_gunicorn(env, port_a, workers, log))
         wait_healthy(port_a, servers[0], log)
         texts = synthetic_corpus.queries(args.queries)
         report["load"] = load(port_a, built["tokens"]["operator"], texts, args.clients, args.seconds,
-                              args.client_processes, args.warmup)
+                              args.client_processes, args.warmup, server_pid=servers[0].pid)
         print(f"load: {json.dumps(report['load'])}", flush=True)
+        report["paced"] = []
+        for rate in [float(r) for r in args.rates.split(",") if r.strip()]:
+            report["paced"].append(load(port_a, built["tokens"]["operator"], texts, args.clients, args.seconds,
+                                        args.client_processes, 1.0, rate=rate, server_pid=servers[0].pid))
+            print(f"paced at {rate:g}/s: {json.dumps(report['paced'][-1])}", flush=True)
         if args.single_seconds > 0:  # service time without queueing: one client
             report["single_client"] = load(port_a, built["tokens"]["operator"], texts, 1, args.single_seconds,
                                            1, 0)

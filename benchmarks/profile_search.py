@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     parser.add_argument("--path", default="/api/v1/search?q={q}", help="{q}: a URL-quoted query")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=45)
+    parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime, …")
     args = parser.parse_args(argv)
     workdir = args.workdir or bench_http.REPO_ROOT / "benchmarks" / "out" / f"profile-{args.n}"
     built = prepare(workdir, args.n)
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
           f"{cpu / args.requests * 1000:.2f} ms CPU per request; latency {percentiles(latencies)}")
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+        pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
         print(out.getvalue())
     return 0
 
