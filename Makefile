@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup serve bench relevance clean
+.PHONY: demo test setup serve bench bench-http relevance clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_index.py
+
+bench-http: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_http
 
 relevance: $(STAMP)
 	$(BIN)/python benchmarks/relevance.py
