@@ -39,7 +39,7 @@ if __package__ in (None, ""):
 import tantivy
 
 from benchmarks import synthetic_corpus
-from kb.search import analyzer, pipeline
+from kb.search import pipeline
 from kb.search.backend import SearchBackend, SearchDocument, SearchQuery, open_backend
 from kb.search.synonyms import SynonymSet
 

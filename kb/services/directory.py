@@ -6,7 +6,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from kb.access import Actor, require_role
 from kb.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
