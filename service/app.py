@@ -93,7 +93,7 @@ def _init_search(app: Flask) -> None:
     from kb.services.search import SearchLogBuffer
 
     ctx: KbContext = app.extensions["kb"]
-    ctx.search = SearchIndex(ctx.uow, app.config["SEARCH_BACKEND"], Path(app.config["INDEX_DIR"]))
+    ctx.search = SearchIndex(ctx.uow, app.config["SEARCH_BACKEND"], Path(app.config["INDEX_DIR"]), today=ctx.today)
     ctx.search_log = SearchLogBuffer(ctx.uow, max_rows=app.config.get("SEARCH_LOG_BATCH", 100))
     atexit.register(_flush_quietly, ctx.search_log)
     if app.config.get("SEARCH_OPEN_ON_STARTUP", True):

@@ -26,6 +26,8 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+import orjson
+
 from kb.search import analyzer
 from kb.search.backend import SearchDocument, SearchQuery
 from kb.search.synonyms import SynonymSet
@@ -344,13 +346,16 @@ class Highlighter:
             return ""
         normalized = folded if folded is not None else text.lower()
         source = text if len(normalized) == len(text) else normalized
-        spans = self._spans(normalized)
         start, end = 0, len(source)
         if window is not None and len(source) > window:
-            first = spans[0][0] if spans else 0
+            # Only the window around the first match is shown, so only it is searched for matches
+            # (an answer is ~3× the window: most of highlighting's cost was finding matches never shown).
+            first = min((at for at in map(normalized.find, self._terms) if at >= 0), default=0)
             start = max(0, min(first - window // 4, len(source) - window))
             end = start + window
-            spans = [(a, b) for a, b in spans if a >= start and b <= end]
+            spans = [(a + start, b + start) for a, b in self._spans(normalized[start:end])]
+        else:
+            spans = self._spans(normalized)
         parts = ["…" if start > 0 else ""]
         cursor = start
         escape = _escape if ("&" in source or "<" in source or ">" in source) else _same  # Chinese text rarely has any
@@ -373,4 +378,4 @@ class Highlighter:
 
 
 def load_stored(raw: str | bytes) -> dict[str, Any]:
-    return json.loads(raw)
+    return orjson.loads(raw)  # ten per search: a third of json's time

@@ -195,6 +195,13 @@ RETRY_REPAIR_SECONDS = 5.0
 DATABASE_CHECK_SECONDS = 0.1  # a search reads the outbox sequence at most this often (besides the cases below)
 
 
+def _shanghai_today() -> date:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
 class SearchIndex:
     """This process's handle on this host's index, kept in step with the outbox.
 
@@ -211,8 +218,10 @@ class SearchIndex:
     def __init__(self, uow_factory: Callable[..., object], kind: str, path: Path, *,
                  startup_wait_seconds: float = STARTUP_WAIT_SECONDS,
                  background_rebuild_entries: int = BACKGROUND_REBUILD_ENTRIES,
-                 analysis_processes: int | None = None):
+                 analysis_processes: int | None = None, today: Callable[[], date] | None = None):
+        """``today``: the service's calendar day (Asia/Shanghai), the day a rebuild marks in-effect entries for."""
         self._uow_factory = uow_factory
+        self._today = today or _shanghai_today
         self.kind = kind
         self.path = Path(path)  # this host's index folder: the pointer and the generations
         self.startup_wait_seconds = startup_wait_seconds
@@ -229,6 +238,7 @@ class SearchIndex:
         self._next_database_check = 0.0
         self._seen_local_changes = -1
         self._generation_stamp: tuple | None = None
+        self._effect_checked: tuple | None = None  # (folder stamp, day) whose marks were last looked at
         self.last_repair: str | None = None
 
     # -- generations ---------------------------------------------------------
@@ -447,6 +457,7 @@ class SearchIndex:
         target = self.path / name
         backend = open_backend(self.kind, target)
         try:
+            backend.mark_effect_day(self._today(), lambda ids: ([], set()))  # empty: the documents follow
             with self._uow_factory(write=False) as uow:
                 # Read the sequence first: anything committed later is applied by the next catch-up.
                 latest = outbox.latest_sequence(uow.session)
@@ -543,19 +554,47 @@ class SearchIndex:
             self._synonyms_revision, synonyms = load_synonyms(session)
             backend.synonyms = synonyms
 
+    def keep_effect_day(self, today: date) -> None:
+        """Move the index's in-effect marks to ``today`` if they are for another day (the first search of a
+        day, on each host): what expired or started since is rewritten, so queries exclude one term
+        instead of two date ranges. Looked at once per commit seen and day; skipped, not waited for, while
+        another process writes (queries are exact meanwhile, only slower)."""
+        backend = self._backend
+        if backend is None or self._effect_checked == (self._generation_stamp, today):
+            return
+        self._effect_checked = (self._generation_stamp, today)
+        if backend.effect_day() == today:
+            return
+
+        def documents(ids: set[int]) -> tuple[list[SearchDocument], set[int]]:
+            with self._uow_factory(write=False) as uow:
+                return documents_for(uow.session, ids)
+
+        with self._mutex:
+            try:
+                moved = backend.mark_effect_day(today, documents)
+            except IndexBusy:
+                return  # another process writes (maybe these marks); its commit brings us back here
+            backend.refresh()
+            log.info("search index %s: in-effect marks moved to %s (%d entries rewritten)",
+                     self._generation, today, moved)
+
     # -- reading -------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchResult:
         self.keep_in_step()
+        self.keep_effect_day(query.today)
         backend = self.backend
         return backend.search(query) if backend is not None else EMPTY_RESULT
 
     def suggest(self, prefix: str, today: date, limit: int = 8) -> list[str]:
         self.keep_in_step()
+        self.keep_effect_day(today)
         backend = self.backend
         return backend.suggest(prefix, today, limit) if backend is not None else []
 
     def related(self, entry_id: int, today: date, limit: int = 5) -> list[SearchHit]:
         self.keep_in_step()
+        self.keep_effect_day(today)
         backend = self.backend
         return backend.related(entry_id, today, limit) if backend is not None else []
 

@@ -279,6 +279,12 @@ class WhooshBackend:
             return None
         return json.loads(searcher.stored_fields(docnum)["data"])
 
+    def effect_day(self) -> date | None:
+        return None  # the in-effect rule is a mask cached per reader and day: no marks to move
+
+    def mark_effect_day(self, day: date, documents, wait_seconds: float = 0.0) -> int:
+        return 0
+
     def analyzer_version(self) -> int | None:
         meta = self._meta(self._searcher())
         return int(meta["analyzer_version"]) if meta and "analyzer_version" in meta else None

@@ -124,7 +124,7 @@ class SearchLogBuffer:
 
 def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str, today: date, now: datetime,
            category_id: int | None = None, unit_codes: tuple[str, ...] = (), offset: int = 0, limit: int = 10,
-           mode: str = "query", facets: bool = False) -> dict:
+           mode: str = "query", facets: bool = False, exact_total: bool = False) -> dict:
     """One page of results; with ``facets``, also counts by leaf category and unit over all matches.
 
     Facets cost about as much as the search itself at 100k entries, so they are
@@ -135,7 +135,8 @@ def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str
     text = _clean(text, MAX_TICKET_CHARS if mode == "ticket" else MAX_QUERY_CHARS)
     started = time.perf_counter()
     result = index.search(SearchQuery(text=text, today=today, category_id=category_id, unit_codes=unit_codes,
-                                      offset=offset, limit=limit, mode=mode, facets=facets))
+                                      offset=offset, limit=limit, mode=mode, facets=facets,
+                                      exact_total=exact_total))
     latency_ms = (time.perf_counter() - started) * 1000
     search_key = secrets.token_hex(8)
     if log_buffer is not None and text:
@@ -146,7 +147,7 @@ def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str
             "filters": {"category_id": category_id, "units": list(unit_codes), "offset": offset},
             "result_count": result.total, "top_entry_ids": [h.entry_id for h in result.hits[:10]],
             "latency_ms": round(latency_ms, 3), "user_id": actor.user_id})
-    page = {"search_id": search_key, "total": result.total, "took_ms": round(latency_ms, 2),
+    page = {"search_id": search_key, "total": result.total, "total_exact": result.total_exact, "took_ms": round(latency_ms, 2),
             "hits": [_hit_view(h) for h in result.hits]}
     if facets:
         page["facets"] = {

@@ -14,6 +14,8 @@ class SearchQueryArgs(StrictSchema):
     per_page = fields.Integer(load_default=10, validate=validate.Range(1, 50))
     facets = fields.Boolean(load_default=False, metadata={
         "description": "1：同时返回按分类、单位的命中数（分面）；不传则不计算，答案中没有 facets"})
+    exact_total = fields.Boolean(load_default=False, metadata={
+        "description": "1：total 为全部命中数；不传时只数到本页之后一条（total_exact 为 false 时表示“至少”），检索更快"})
 
 
 class RecommendCreate(StrictSchema):
@@ -71,7 +73,9 @@ class FacetsSchema(Schema):
 
 class SearchResultSchema(Schema):
     search_id = fields.String(metadata={"description": "记录“使用了此答案”时带上"})
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": "命中数；total_exact 为 false 时是下限（还有下一页）"})
+    total_exact = fields.Boolean(metadata={
+        "description": "true：total 是全部命中数；false：至少这么多（如 Elasticsearch 的 track_total_hits）"})
     took_ms = fields.Float()
     hits = fields.List(fields.Nested(HitSchema))
     facets = fields.Nested(FacetsSchema, metadata={
@@ -89,7 +93,8 @@ def dump_search_page(page: dict) -> dict:
     the declared fields (the payload holds more, e.g. the question); the
     OpenAPI document still comes from the schema, and a test holds the two equal.
     """
-    dumped = {"search_id": page["search_id"], "total": page["total"], "took_ms": float(page["took_ms"]),
+    dumped = {"search_id": page["search_id"], "total": page["total"], "total_exact": page["total_exact"],
+              "took_ms": float(page["took_ms"]),
               "hits": [{name: hit[name] for name in _HIT_FIELDS if name in hit} for hit in page["hits"]]}
     if "facets" in page:
         dumped["facets"] = {

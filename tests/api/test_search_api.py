@@ -149,9 +149,14 @@ def test_withdrawn_entries_leave_the_results(people, corpus):
 
 def test_filters_facets_and_pagination(people, corpus):
     result = search(people.operator, "社保 入学 公积金", per_page=1)
-    assert result["total"] == 3 and len(result["hits"]) == 1
+    # counted only as far as "there is a next page" unless asked (as Elasticsearch's track_total_hits)
+    assert (result["total"], result["total_exact"], len(result["hits"])) == (2, False, 1)
+    counted = search(people.operator, "社保 入学 公积金", per_page=1, exact_total=1)
+    assert (counted["total"], counted["total_exact"]) == (3, True)
     page2 = search(people.operator, "社保 入学 公积金", per_page=1, page=2)
     assert page2["hits"][0]["entry_id"] != result["hits"][0]["entry_id"]
+    last = search(people.operator, "社保 入学 公积金", per_page=1, page=3)
+    assert (last["total"], last["total_exact"], len(last["hits"])) == (3, True, 1)
     assert "facets" not in result  # computed only when asked for
     faceted = search(people.operator, "社保 入学 公积金", per_page=1, facets=1)
     assert sum(f["count"] for f in faceted["facets"]["unit"]) == 3

@@ -28,10 +28,11 @@ def host(committed_database_url):
     people = [world.make_user(role, unit if role != "office_admin" else None)[0]
               for role in ("maintainer", "unit_reviewer", "office_admin")]
 
-    def publish(question: str) -> int:
-        return world.publish_new(*people, cats["社会民生"], question=question)["entry_id"]
+    def publish(question: str, **proposal) -> int:
+        return world.publish_new(*people, cats["社会民生"], question=question, **proposal)["entry_id"]
 
     def index(path: Path, kind: str = "tantivy", **options) -> SearchIndex:
+        options.setdefault("today", lambda: TODAY)
         return SearchIndex(lambda write=True: UnitOfWork(factory, write=write), kind, path, **options)
 
     return type("Host", (), {"url": committed_database_url, "publish": staticmethod(publish),
@@ -179,3 +180,22 @@ def test_several_workers_starting_on_the_same_fresh_index_folder_all_start(host,
         assert worker.returncode == 0, err[-3000:]
         assert f"best {entry}" in out
     assert len(list((tmp_path / "index").glob("gen-*"))) == 1  # one process rebuilt
+
+
+def test_the_first_search_of_a_day_moves_the_in_effect_marks_and_finds_exactly_what_is_in_effect(host, tmp_path):
+    from datetime import timedelta
+
+    tomorrow = TODAY + timedelta(days=1)
+    ending = host.publish("渔船燃油补贴今年怎么申领？", expires_on=TODAY)  # last day today
+    starting = host.publish("渔船燃油补贴明年怎么申领？", effective_on=tomorrow)
+    index = host.index(tmp_path / "index")
+    index.open()
+    assert index.backend.effect_day() == TODAY  # the rebuild marked for the service's day
+
+    def found_on(day: date) -> set[int]:
+        return {h.entry_id for h in index.search(SearchQuery(text="渔船燃油补贴申领", today=day)).hits}
+
+    assert found_on(TODAY) == {ending}
+    assert found_on(tomorrow) == {starting}
+    assert index.backend.effect_day() == tomorrow  # moved by that search, for every later one
+    assert found_on(tomorrow) == {starting} and found_on(TODAY) == {ending}
