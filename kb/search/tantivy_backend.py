@@ -488,16 +488,17 @@ class TantivyBackend:
             )
         return Query.boost_query(query, boost)
 
-    def _text_clauses(self, weighted: WeightedQuery) -> list[tuple[Occur, Query]]:
-        """One flat list of Should clauses: nesting costs tantivy more than the clauses themselves."""
-        clauses = [(Occur.Should, self._term(f, alt, w)) for f, alt, w in weighted.clauses()]
+    def _text_clauses(self, weighted: WeightedQuery,
+                      searcher: tantivy.Searcher) -> tuple[list[tuple[Occur, Query]], list[tuple[Occur, Query]]]:
+        """(matching, common) Should clauses. A document must match one of the first (flat: nesting
+        costs tantivy more than the clauses themselves); the common terms only add to its score
+        (``pipeline.split_common_terms``)."""
+        rare, common = pipeline.split_common_terms(weighted.clauses(), searcher.doc_freq, searcher.num_docs)
+        matching = [(Occur.Should, self._term(f, alt, w)) for f, alt, w in rare]
         for field, words in weighted.together_clauses():
             together = Query.boolean_query([(Occur.Must, self._term(field, word, w)) for word, w in words])
-            clauses.append((Occur.Should, together))
-        return clauses
-
-    def _text_query(self, weighted: WeightedQuery) -> Query:
-        return Query.boolean_query(self._text_clauses(weighted))
+            matching.append((Occur.Should, together))
+        return matching, [(Occur.Should, self._term(f, alt, w)) for f, alt, w in common]
 
     def _filter_clauses(self, filters: Filters, searcher: tantivy.Searcher) -> list[tuple[Occur, Query]]:
         """The filters as clauses for the same boolean as the scoring clauses; they add nothing to scores.
@@ -546,11 +547,12 @@ class TantivyBackend:
         )
 
     def _filtered(self, weighted: WeightedQuery, filters: Filters, searcher: tantivy.Searcher) -> Query:
-        """Scoring clauses and filters in one boolean; at least one scoring clause must match."""
-        return Query.boolean_query(
-            [*self._text_clauses(weighted), *self._filter_clauses(filters, searcher)],
-            minimum_number_should_match=1,
-        )
+        """Scoring clauses and filters in one boolean; at least one matching clause must match."""
+        matching, common = self._text_clauses(weighted, searcher)
+        filtering = self._filter_clauses(filters, searcher)
+        if not common:
+            return Query.boolean_query([*matching, *filtering], minimum_number_should_match=1)
+        return Query.boolean_query([(Occur.Must, Query.boolean_query(matching)), *common, *filtering])
 
     # -- integrity -----------------------------------------------------------
     def check(self) -> None:
