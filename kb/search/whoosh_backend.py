@@ -34,7 +34,7 @@ from typing import Any
 from whoosh import fields, index, sorting
 from whoosh.analysis import RegexTokenizer, SpaceSeparatedTokenizer
 from whoosh.index import LockError
-from whoosh.query import And, NumericRange, Or, Prefix, Query, Term
+from whoosh.query import And, AndMaybe, NumericRange, Or, Prefix, Query, Term
 
 from kb.search import analyzer, pipeline
 from kb.search.backend import (
@@ -311,7 +311,7 @@ class WhooshBackend:
         # optimize=False: no block-quality skipping, so the collector counts
         # every match in one pass (with skipping, len() runs the query again).
         results = self._restricted(
-            searcher, self._text_query(weighted), pipeline.filters_for(query),
+            searcher, self._text_query(weighted, searcher), pipeline.filters_for(query),
             limit=offset + limit, optimize=False, **options,
         )
         if results is None:
@@ -364,7 +364,7 @@ class WhooshBackend:
         if len(suggestions) < limit:
             wanted = pipeline.suggestion_query(prefix, self.synonyms)
             if wanted is not None:
-                for hit in self._restricted(searcher, self._text_query(wanted), filters, limit=limit * 2) or ():
+                for hit in self._restricted(searcher, self._text_query(wanted, searcher), filters, limit=limit * 2) or ():
                     for phrase in pipeline.suggestions_from_hit(pipeline.load_stored(hit["data"]), wanted):
                         if phrase not in suggestions:
                             suggestions.append(phrase)
@@ -383,7 +383,7 @@ class WhooshBackend:
         if weighted is None:
             return []
         filters = Filters(today=pipeline.day_number(today), exclude_entry_id=int(entry_id))
-        results = self._restricted(searcher, self._text_query(weighted), filters, limit=limit)
+        results = self._restricted(searcher, self._text_query(weighted, searcher), filters, limit=limit)
         return self._hits(list(results or ()), weighted)
 
     # -- query translation ---------------------------------------------------
@@ -394,15 +394,22 @@ class WhooshBackend:
             return Term(field, tokens[0], boost=boost)
         return And([Term(field, t, boost=boost) for t in tokens])
 
-    def _text_query(self, weighted: WeightedQuery) -> Or:
-        clauses: list[Query] = [self._term(f, alt, w) for f, alt, w in weighted.clauses()]
+    def _text_query(self, weighted: WeightedQuery, searcher) -> Query:
+        """Matching clauses OR-ed; common terms only add to their scores (``pipeline.split_common_terms``)."""
+        rare, common = pipeline.split_common_terms(
+            weighted.clauses(), lambda field, text: searcher.doc_frequency(field, text), searcher.doc_count_all())
+        clauses: list[Query] = [self._term(f, alt, w) for f, alt, w in rare]
         for field, words in weighted.together_clauses():
             clauses.append(And([self._term(field, word, w) for word, w in words]))
         union = Or(clauses)
         # Preload each clause's postings into one score array instead of a
         # binary tree of union matchers: 2-3× faster for OR queries in Python.
         union.matcher_type = Or.ARRAY_MATCHER
-        return union
+        if not common:
+            return union
+        optional = Or([self._term(f, alt, w) for f, alt, w in common])
+        optional.matcher_type = Or.ARRAY_MATCHER
+        return AndMaybe(union, optional)
 
     def _restrictions(self, searcher, filters: Filters) -> tuple[set[int] | None, set[int]]:
         """(allowed, masked) document numbers for ``filter=`` and ``mask=``, cached per reader.

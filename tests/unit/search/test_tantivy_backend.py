@@ -117,29 +117,3 @@ def test_marks_do_not_wait_for_another_writer(tmp_path, starter_synonyms):
     writer.close()
     other.close()
 
-
-# -- common terms (kb.search.pipeline.split_common_terms) --------------------------------
-def test_common_words_only_add_to_documents_that_match_a_rarer_word(tmp_path, starter_synonyms, monkeypatch):
-    from kb.search import pipeline
-
-    base = corpus.all_documents()[0]
-    docs = [dataclasses.replace(base, entry_id=2000 + i, question=f"第{i}号事项怎么办理",
-                                answer=f"办理第{i}号事项请携带材料到窗口办理。" + ("渔船登记请到海事处。" if i % 250 == 0 else ""),
-                                similar_questions=(), keywords=())
-            for i in range(1200)]
-    backend = open_backend("tantivy", tmp_path / "index", starter_synonyms)
-    backend.upsert(docs)
-    backend.commit(1)
-
-    def ranked(text):
-        result = backend.search(SearchQuery(text, TODAY, limit=20))
-        return [h.entry_id for h in result.hits]
-
-    split = ranked("渔船 办理 材料")
-    assert set(split) == {2000, 2250, 2500, 2750, 3000}
-    assert len(ranked("办理 材料")) == 20  # nothing rarer in the query: every term counts as before
-    monkeypatch.setattr(pipeline, "COMMON_TERM_MIN_DOCS", 10**9)  # every term as a plain OR clause
-    everything = ranked("渔船 办理 材料")
-    assert everything[:5] == split  # the same order for what matches a rarer word
-    assert len(everything) == 20  # documents with common words only came after them
-    backend.close()
