@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from kb.access import Actor, require_role
 from kb.errors import NotFound, ValidationFailed
@@ -112,7 +112,7 @@ class SearchLogBuffer:
             return
         try:
             with self._uow_factory(write=True) as uow:
-                uow.session.add_all(SearchLog(**row) for row in rows)
+                uow.session.execute(insert(SearchLog), rows)  # one executemany: no ORM objects for log rows
                 uow.commit()
         except Exception:
             with self._lock:

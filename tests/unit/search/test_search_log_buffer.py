@@ -21,7 +21,7 @@ class RecordingUow:
     def __exit__(self, *exc):
         return False
 
-    def add_all(self, rows):
+    def execute(self, statement, rows):  # insert(SearchLog) with a list of row dicts
         self._added.extend(rows)
 
     def commit(self):
