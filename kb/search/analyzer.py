@@ -32,7 +32,7 @@ from pathlib import Path
 import opencc
 import rjieba
 
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 
 _HERE = Path(__file__).resolve().parent
 DOMAIN_WORDS_FILE = _HERE / "domain_words.txt"
@@ -45,13 +45,27 @@ STARTER_SYNONYMS_FILE = _HERE / "synonyms_starter.txt"
 # and queries run ~10% faster. Kept short on purpose: 办理 or 需要 can matter.
 STOPWORDS: frozenset[str] = frozenset(
     """
-    的 了 吗 呢 吧 啊 呀 哦 嘛 么 着 过 地 得 之 也 都 就 还 又 很 太
-    怎么 怎样 怎么样 怎么办 如何 什么 啥 哪 哪里 哪儿 哪些 为什么 为何 是否
+    的 了 呢 吧 啊 呀 哦 着 过 地 得 之 也 都 就 还 又 很 太
     请问 请 麻烦 您好 你好 谢谢 一下 问一下 想问 想 知道
     我 你 您 他 她 它 我们 你们 他们 咱们 自己 这 那 这个 那个 这些 那些 这样 那样
     是 在 有 和 与 及 或 或者 以及 跟 把 被 对 从 向 给 让
     """.split()
 )
+
+# Question words (怎么, 哪里, 吗, 可以…) say what kind of question it is: how,
+# where, what, why, whether, can. Like stopwords they are no query word,
+# synonym term, ticket keyword or part of the co-occurrence bonus; but
+# "X在哪里办" and "X怎么办" are different questions, so they are indexed,
+# each folded to one word per kind (怎样, 如何 → 怎么), and a query's kinds
+# are matched in the question fields (pipeline.QUESTION_WORD_WEIGHT).
+QUESTION_WORDS: dict[str, str] = {
+    **dict.fromkeys("怎么 怎样 怎么样 如何 咋 怎么办".split(), "怎么"),
+    **dict.fromkeys("哪里 哪儿 哪 何处".split(), "哪里"),
+    **dict.fromkeys("什么 啥 哪些 哪个".split(), "什么"),
+    **dict.fromkeys("为什么 为何".split(), "为什么"),
+    **dict.fromkeys("吗 么 嘛 是否".split(), "吗"),
+    **dict.fromkeys("能 可以 能否 可否 能不能 可不可以 能够".split(), "可以"),
+}
 
 _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 _MAX_TOKEN_CHARS = 40
@@ -128,6 +142,7 @@ def _keep(token: str) -> bool:
     return (
         len(token) <= _MAX_TOKEN_CHARS
         and token not in STOPWORDS
+        and token not in QUESTION_WORDS
         and any(ch.isalnum() for ch in token)
     )
 
@@ -137,11 +152,34 @@ def tokenize_for_index(text: str) -> list[str]:
     return index_tokens(normalize(text))
 
 
-def index_tokens(normalized: str) -> list[str]:
-    """``tokenize_for_index`` for text that already went through ``normalize``."""
+def index_tokens(normalized: str, question_words: bool = False) -> list[str]:
+    """``tokenize_for_index`` for text that already went through ``normalize``.
+
+    With ``question_words`` (for the question and its phrasings, the fields a
+    query's question words are matched in), QUESTION_WORDS are kept, folded.
+    """
     if not normalized.strip():
         return []
-    return [t for t in _segmenter().cut_for_search(normalized) if _keep(t)]
+    if not question_words:
+        return [t for t in _segmenter().cut_for_search(normalized) if _keep(t)]
+    tokens = _segmenter().tokenize(normalized, "search")
+    kept = []
+    for i, (token, start, end) in enumerate(tokens):
+        if token in QUESTION_WORDS:
+            # Search mode gives 怎么 before 怎么样 and 什么 before 为什么: one question word, once.
+            if not any(s <= start and end <= e for _, s, e in tokens[i + 1 : i + 4]):
+                kept.append(QUESTION_WORDS[token])
+        elif _keep(token):
+            kept.append(token)
+    return kept
+
+
+def question_words(text: str) -> list[str]:
+    """The kinds of question a typed text asks (QUESTION_WORDS, folded), distinct, in order."""
+    normalized = normalize(text)
+    if not normalized.strip():
+        return []
+    return list(dict.fromkeys(QUESTION_WORDS[t] for t in _segmenter().cut(normalized) if t in QUESTION_WORDS))
 
 
 def tokenize_query(text: str, max_tokens: int = 64) -> list[str]:

@@ -1,9 +1,11 @@
 """Relevance must not regress: fixed development subset, tantivy, floors a little under what was measured.
 
 Measured (first 300 queries of each kind over the 7,863-entry gov knowledge
-base): detail_to_title recall@10 0.973 / MRR 0.890 (ticket mode),
-paraphrase recall@10 1.000 / MRR 0.866 (54 queries: one query changing rank
-moves MRR by up to 0.01).
+base): detail_to_title recall@10 0.973 / MRR 0.889 (ticket mode),
+paraphrase recall@10 1.000 / MRR 0.890 (54 queries: one query changing rank
+moves MRR by up to 0.01). The paraphrase floor is the plain BM25 baseline's
+MRR on the same queries (0.860): synonyms, similar phrasings and question
+words must keep us above it.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ DATA_DIR = Path(os.environ.get("KB_DEV_DATA_DIR")
 
 FLOORS = {  # kind: (recall@10, MRR)
     "detail_to_title": (0.95, 0.85),
-    "paraphrase": (0.95, 0.80),
+    "paraphrase": (0.95, 0.86),
 }
 
 pytestmark = pytest.mark.skipif(
