@@ -490,10 +490,10 @@ class TantivyBackend:
 
     def _text_clauses(self, weighted: WeightedQuery,
                       searcher: tantivy.Searcher) -> tuple[list[tuple[Occur, Query]], list[tuple[Occur, Query]]]:
-        """(matching, common) Should clauses. A document must match one of the first (flat: nesting
-        costs tantivy more than the clauses themselves); the common terms only add to its score
-        (``pipeline.split_common_terms``)."""
-        rare, common = pipeline.split_common_terms(weighted.clauses(), searcher.doc_freq, searcher.num_docs)
+        """(matching, adding) Should clauses. A document must match one of the first (flat: nesting
+        costs tantivy more than the clauses themselves); common terms and question words only add
+        to its score (``WeightedQuery.scoring_clauses``)."""
+        rare, common = weighted.scoring_clauses(searcher.doc_freq, searcher.num_docs)
         matching = [(Occur.Should, self._term(f, alt, w)) for f, alt, w in rare]
         for field, words in weighted.together_clauses():
             together = Query.boolean_query([(Occur.Must, self._term(field, word, w)) for word, w in words])
@@ -550,6 +550,8 @@ class TantivyBackend:
         """Scoring clauses and filters in one boolean; at least one matching clause must match."""
         matching, common = self._text_clauses(weighted, searcher)
         filtering = self._filter_clauses(filters, searcher)
+        if not matching:  # e.g. only question words: nothing to match by
+            return Query.boolean_query([(Occur.Must, Query.term_query(self.schema, "kind", "nothing"))])
         if not common:
             return Query.boolean_query([*matching, *filtering], minimum_number_should_match=1)
         return Query.boolean_query([(Occur.Must, Query.boolean_query(matching)), *common, *filtering])

@@ -395,9 +395,10 @@ class WhooshBackend:
         return And([Term(field, t, boost=boost) for t in tokens])
 
     def _text_query(self, weighted: WeightedQuery, searcher) -> Query:
-        """Matching clauses OR-ed; common terms only add to their scores (``pipeline.split_common_terms``)."""
-        rare, common = pipeline.split_common_terms(
-            weighted.clauses(), lambda field, text: searcher.doc_frequency(field, text), searcher.doc_count_all())
+        """Matching clauses OR-ed; common terms and question words only add to their scores
+        (``WeightedQuery.scoring_clauses``)."""
+        rare, common = weighted.scoring_clauses(
+            lambda field, text: searcher.doc_frequency(field, text), searcher.doc_count_all())
         clauses: list[Query] = [self._term(f, alt, w) for f, alt, w in rare]
         for field, words in weighted.together_clauses():
             clauses.append(And([self._term(field, word, w) for word, w in words]))
