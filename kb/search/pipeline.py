@@ -420,13 +420,18 @@ class Highlighter:
             return ""
         normalized = folded if folded is not None else text.lower()
         source = text if len(normalized) == len(text) else normalized
-        spans = self._spans(normalized)
         start, end = 0, len(source)
         if window is not None and len(source) > window:
-            first = spans[0][0] if spans else 0
-            start = max(0, min(first - window // 4, len(source) - window))
+            # Only the window around the first match is shown, so only it is searched for matches (an
+            # answer is ~3× the window and most of its matches were never shown). The earliest-ending
+            # match starts at most one term's length after the leftmost one: within the window's lead.
+            first = next(self._automaton.iter(normalized), None) if self._automaton is not None else None
+            at = first[0] + 1 - first[1] if first else 0
+            start = max(0, min(at - window // 4, len(source) - window))
             end = start + window
-            spans = [(a, b) for a, b in spans if a >= start and b <= end]
+            spans = [(a + start, b + start) for a, b in self._spans(normalized[start:end])]
+        else:
+            spans = self._spans(normalized)
         parts = ["…" if start > 0 else ""]
         cursor = start
         escape = _escape if ("&" in source or "<" in source or ">" in source) else _same  # Chinese text rarely has any
