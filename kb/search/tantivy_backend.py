@@ -124,6 +124,10 @@ class TantivyBackend:
         self._cleared = False
         self.path.mkdir(parents=True, exist_ok=True)
         self.schema = _schema()
+        # Facts about the current reader (document frequencies, whose day the marks are for), dropped
+        # whenever it reloads; with auto_refresh tantivy reloads on its own, so nothing is kept.
+        self._reader_facts: dict[tuple, Any] = {}
+        self._thread = threading.local()  # the facts of the reader this thread's searcher came from
         self._index = self._open_or_create()
 
     # -- opening -------------------------------------------------------------
@@ -156,6 +160,9 @@ class TantivyBackend:
         return index
 
     def _searcher(self) -> tantivy.Searcher:
+        # The facts first, then the searcher: a searcher is never older than the facts it is paired
+        # with (``_reload`` reloads first, then starts new facts), so facts stay true to their reader.
+        self._thread.facts = self._reader_facts
         return self._index.searcher()
 
     # -- writing -------------------------------------------------------------
@@ -164,7 +171,7 @@ class TantivyBackend:
             self._lock.acquire()
             try:
                 self._writer = self._index.writer(self._writer_heap, self._writer_threads)
-                self._index.reload()  # the marks' day as last committed, by anyone
+                self._reload()  # the marks' day as last committed, by anyone
                 self._mark_day = self._committed_effect_day(self._searcher())
                 self._written = False
             except ValueError as exc:  # tantivy's own lock, held by a writer outside kb
@@ -242,7 +249,7 @@ class TantivyBackend:
                 self._rollback_locked()
                 raise
             self._release_writer(wait_for_merges=True)
-            self._index.reload()
+            self._reload()
 
     def rollback(self) -> None:
         with self._write_mutex:
@@ -268,7 +275,7 @@ class TantivyBackend:
 
     def _meta_data(self, applied_sequence: int) -> dict[str, int]:
         if not self._cleared:
-            self._index.reload()  # read the meta document as last committed, by anyone
+            self._reload()  # read the meta document as last committed, by anyone
         built = None if self._cleared else self.analyzer_version()
         data = {
             "applied_sequence": int(applied_sequence),
@@ -283,7 +290,22 @@ class TantivyBackend:
 
     # -- reading -------------------------------------------------------------
     def refresh(self) -> None:
+        self._reload()
+
+    def _reload(self) -> None:
         self._index.reload()
+        self._reader_facts = {}
+
+    def _reader_fact(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per reader, for the searcher this thread took last."""
+        facts = getattr(self._thread, "facts", None)
+        if self._auto_refresh or facts is None:
+            return compute()
+        try:
+            return facts[key]
+        except KeyError:
+            value = facts[key] = compute()
+            return value
 
     def applied_sequence(self) -> int:
         meta = self._meta(self._searcher())
@@ -493,7 +515,10 @@ class TantivyBackend:
         """(matching, adding) Should clauses. A document must match one of the first (flat: nesting
         costs tantivy more than the clauses themselves); common terms and question words only add
         to its score (``WeightedQuery.scoring_clauses``)."""
-        rare, common = weighted.scoring_clauses(searcher.doc_freq, searcher.num_docs)
+        def doc_freq(field: str, term: str) -> int:
+            return self._reader_fact(("df", field, term), lambda: searcher.doc_freq(field, term))
+
+        rare, common = weighted.scoring_clauses(doc_freq, searcher.num_docs)
         matching = [(Occur.Should, self._term(f, alt, w)) for f, alt, w in rare]
         for field, words in weighted.together_clauses():
             together = Query.boolean_query([(Occur.Must, self._term(field, word, w)) for word, w in words])
@@ -524,7 +549,7 @@ class TantivyBackend:
     def _marks_hold(self, searcher: tantivy.Searcher, day: int) -> bool:
         """Whether the live meta document of this searcher names ``day`` (deleted ones do not count)."""
         marker = Query.term_query(self.schema, "kind", f"{_EFFECT_DAY_PREFIX}{day}")
-        return searcher.search(marker, limit=1).hits != []
+        return self._reader_fact(("marks", day), lambda: searcher.search(marker, limit=1).hits != [])
 
     def _out_of_effect_by_dates(self, day: int) -> Query:
         """Effective after ``day`` or expired before it: one exclusion over the inverted index (few
