@@ -96,6 +96,7 @@ class SearchBackend(Protocol):
     """
 
     kind: str
+    effect_marks: bool  # keeps in-effect marks for a day (``mark_effect_day``); otherwise decides from dates
 
     def upsert(self, docs: Iterable[SearchDocument]) -> None: ...
 

@@ -560,7 +560,7 @@ class SearchIndex:
         instead of two date ranges. Looked at once per commit seen and day; skipped, not waited for, while
         another process writes (queries are exact meanwhile, only slower)."""
         backend = self._backend
-        if backend is None or self._effect_checked == (self._generation_stamp, today):
+        if backend is None or not backend.effect_marks or self._effect_checked == (self._generation_stamp, today):
             return
         self._effect_checked = (self._generation_stamp, today)
         if backend.effect_day() == today:

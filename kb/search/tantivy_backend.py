@@ -98,6 +98,7 @@ def _whitespace_analyzer() -> tantivy.TextAnalyzer:
 
 class TantivyBackend:
     kind = "tantivy"
+    effect_marks = True
 
     def __init__(
         self,

@@ -78,6 +78,7 @@ def _schema() -> fields.Schema:
 
 class WhooshBackend:
     kind = "whoosh"
+    effect_marks = False  # the in-effect rule is a mask cached per reader and day instead
 
     def __init__(
         self,
