@@ -575,6 +575,10 @@ class SearchIndex:
                 moved = backend.mark_effect_day(today, documents)
             except IndexBusy:
                 return  # another process writes (maybe these marks); its commit brings us back here
+            except Exception:  # the database away for a moment: searches stay exact, the next commit retries
+                log.warning("search index %s: in-effect marks not moved to %s", self._generation, today,
+                            exc_info=True)
+                return
             backend.refresh()
             log.info("search index %s: in-effect marks moved to %s (%d entries rewritten)",
                      self._generation, today, moved)

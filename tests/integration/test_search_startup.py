@@ -199,3 +199,22 @@ def test_the_first_search_of_a_day_moves_the_in_effect_marks_and_finds_exactly_w
     assert found_on(tomorrow) == {starting}
     assert index.backend.effect_day() == tomorrow  # moved by that search, for every later one
     assert found_on(tomorrow) == {starting} and found_on(TODAY) == {ending}
+
+
+def test_a_search_is_answered_when_the_marks_cannot_be_moved(host, tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    from kb.search import sync
+
+    tomorrow = TODAY + timedelta(days=1)
+    ending = host.publish("渔船燃油补贴今年怎么申领？", expires_on=TODAY)
+    index = host.index(tmp_path / "index")
+    index.open()
+
+    def database_away(*args, **kwargs):
+        raise ConnectionError("database away")
+
+    monkeypatch.setattr(sync, "documents_for", database_away)
+    assert [h.entry_id for h in index.search(SearchQuery(text="渔船燃油补贴", today=TODAY)).hits] == [ending]
+    assert index.search(SearchQuery(text="渔船燃油补贴", today=tomorrow)).hits == ()  # exact from the dates
+    assert index.backend.effect_day() == TODAY  # not moved; tried again after the next commit
