@@ -13,8 +13,12 @@ its first token.
 
 A query token written in full pinyin (``shebao``, ``gongjijin``) gets the
 terms whose pinyin it is as alternatives; only terms of these groups are
-candidates, so the mapping stays precise. Initials (``sb``, ``gjj``) are not
-expanded: too ambiguous for a hotline (``yb`` is 医保 and 邮编).
+candidates, so the mapping stays precise. Initials (``sb``, ``gjj``) expand
+the same way only where they are unambiguous among the groups: ``sb`` is
+社保 and ``gjj`` 公积金, but ``db`` (低保 and 断缴) and ``ylbx`` (养老保险 and
+医疗保险) expand to nothing. Of the starter list's 227 initialisms 218 are
+unambiguous. A word outside the groups (邮编 for ``yb``) is not a candidate:
+the office's synonym list is the vocabulary callers' abbreviations refer to.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ DEFAULT_SYNONYM_WEIGHT = 0.8
 _SEPARATORS = re.compile(r"[/,\t，、]")
 _MAX_TERM_CHARS = 30
 _PINYIN_TOKEN = re.compile(r"[a-z]{4,30}")
+_INITIALS_TOKEN = re.compile(r"[a-z]{2,8}")
 
 Alternative = tuple[str, float]
 TokenGroup = list[Alternative]
@@ -160,6 +165,8 @@ class SynonymSet:
                     group_ids.append(group_id)
             if not group_ids and _PINYIN_TOKEN.fullmatch(token):
                 group_ids = list(self._by_pinyin.get(token, ()))
+            if not group_ids and _INITIALS_TOKEN.fullmatch(token):
+                group_ids = list(self._by_initials.get(token, ()))
             for group_id in group_ids:
                 for form in self._analysed[group_id]:
                     self._add(groups[i], " ".join(form), self.weight)
@@ -177,13 +184,23 @@ class SynonymSet:
     def _by_pinyin(self) -> dict[str, tuple[int, ...]]:
         from pypinyin import lazy_pinyin  # imported on first pinyin-looking token only
 
+        return self._pinyin_index(lambda term: "".join(lazy_pinyin(term)))
+
+    @cached_property
+    def _by_initials(self) -> dict[str, tuple[int, ...]]:
+        """Initials that name terms of exactly one group (the others are too ambiguous to expand)."""
+        from pypinyin import Style, lazy_pinyin
+
+        index = self._pinyin_index(lambda term: "".join(p[0] for p in lazy_pinyin(term, style=Style.FIRST_LETTER)))
+        return {key: groups for key, groups in index.items() if len(groups) == 1}
+
+    def _pinyin_index(self, key_of) -> dict[str, tuple[int, ...]]:
         index: dict[str, list[int]] = {}
         for group_id, group in enumerate(self.groups):
             for term in group:
                 if len(term) < 2 or not all("\u4e00" <= ch <= "\u9fff" for ch in term):
                     continue
-                key = "".join(lazy_pinyin(term))
-                index.setdefault(key, []).append(group_id)
+                index.setdefault(key_of(term), []).append(group_id)
         return {k: tuple(dict.fromkeys(v)) for k, v in index.items()}
 
 

@@ -57,6 +57,12 @@ def test_everyday_wording_finds_the_right_answer_first(loaded_backend, text, exp
     assert ids(result)[:1] == [expected], ids(result)
 
 
+def test_unambiguous_initials_find_their_term(loaded_backend):
+    assert ids(search(loaded_backend, "gjj"))[:1] in ([8], [9], [10])  # 公积金: one of its three entries
+    assert ids(search(loaded_backend, "sfz丢了"))[:1] == [13]  # 身份证
+    assert search(loaded_backend, "qq").total == 0  # no synonym term has these initials
+
+
 def test_ticket_text_finds_the_matter_it_describes(loaded_backend):
     ticket = (
         "来电人反映，她家孩子今年九月要上小学一年级，她们是外地来本市务工的，"

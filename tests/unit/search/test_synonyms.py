@@ -57,13 +57,19 @@ def test_terms_are_folded_like_queries():
     assert synonyms.expand(["医保"]) == [[("医保", 1.0), ("医疗保险", 0.8)]]
 
 
-def test_full_pinyin_of_a_known_term_expands_but_initials_do_not():
+def test_full_pinyin_of_a_known_term_expands():
     synonyms = SynonymSet.from_text("社会保险/社保\n住房公积金/公积金")
     assert ("社保", 0.8) in synonyms.expand(["shebao"])[0]
     assert ("公积金", 0.8) in synonyms.expand(["gongjijin"])[0]
-    assert synonyms.expand(["sb"]) == [[("sb", 1.0)]]
-    assert synonyms.expand(["gjj"]) == [[("gjj", 1.0)]]
     assert synonyms.expand(["hello"]) == [[("hello", 1.0)]]
+
+
+def test_initials_expand_only_where_one_group_has_them():
+    synonyms = SynonymSet.from_text("社会保险/社保\n住房公积金/公积金\n最低生活保障/低保\n断缴/断保")
+    assert {alt for alt, _ in synonyms.expand(["sb"])[0]} == {"sb", "社保", "社会保险"}
+    assert ("公积金", 0.8) in synonyms.expand(["gjj"])[0]
+    assert synonyms.expand(["db"]) == [[("db", 1.0)]]  # 低保 or 断保: not guessed
+    assert synonyms.expand(["zz"]) == [[("zz", 1.0)]]
 
 
 def test_weight_is_configurable_and_an_empty_set_expands_nothing():
