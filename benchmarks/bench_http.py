@@ -38,6 +38,7 @@ printed. Standard library only (plus the project's own dependencies).
 from __future__ import annotations
 
 import argparse
+import heapq
 import http.client
 import json
 import multiprocessing
@@ -45,12 +46,12 @@ import os
 import platform
 import random
 import re
+import selectors
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from collections import Counter
@@ -226,44 +227,68 @@ def _drive(port: int, token: str, queries: Sequence[str], threads: int, seconds:
     client sends on a fixed schedule, whatever the answers do, and latency counts
     from the scheduled moment, so a late answer also delays what queued behind
     it (no coordinated omission).
+
+    The clients share one thread and a ``selectors`` loop over non-blocking
+    sockets, with the requests encoded beforehand (as wrk does): threads would
+    spend the two cores the server needs on the GIL and add their own waits for
+    it to the latencies measured.
     """
-    stop_at = time.perf_counter() + seconds
+    rng = random.Random(seed)
+    requests = [(f"GET {_search_path(q)} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                 f"Authorization: Bearer {token}\r\nConnection: close\r\n\r\n").encode() for q in queries]
+    interval = threads / rate if rate else 0.0
+    selector = selectors.DefaultSelector()
     results: list[tuple[float, int | str]] = []
-    lock = threading.Lock()
     cpu_started = time.process_time()
+    now = time.perf_counter()
+    stop_at = now + seconds
+    # (next start, client number): clients waiting for their next scheduled moment
+    waiting = [(now + (rng.random() * interval if rate else 0.0), i) for i in range(threads)]
+    heapq.heapify(waiting)
+    in_flight = 0
 
-    def client(index: int) -> None:
-        rng = random.Random(seed * 1000 + index)
-        mine = []
-        interval = threads / rate if rate else 0.0
-        scheduled = time.perf_counter() + rng.random() * interval
-        while time.perf_counter() < stop_at:
-            path = _search_path(rng.choice(queries))
-            if rate:
-                pause = scheduled - time.perf_counter()
-                if pause > 0:
-                    time.sleep(pause)
-                started, scheduled = scheduled, scheduled + interval
-            else:
-                started = time.perf_counter()
+    def finish(state: dict, outcome: int | str) -> None:
+        nonlocal in_flight
+        selector.unregister(state["sock"])
+        state["sock"].close()
+        in_flight -= 1
+        done = time.perf_counter()
+        results.append(((done - state["started"]) * 1000, outcome))
+        following = state["started"] + interval if rate else done
+        if following < stop_at:
+            heapq.heappush(waiting, (following, state["client"]))
+
+    while waiting or in_flight:
+        now = time.perf_counter()
+        while waiting and waiting[0][0] <= now:
+            started, client = heapq.heappop(waiting)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+            state = {"sock": sock, "client": client, "started": started, "out": rng.choice(requests),
+                     "in": bytearray()}
+            selector.register(sock, selectors.EVENT_WRITE, state)
+            in_flight += 1
+        timeout = max(0.0, waiting[0][0] - now) if waiting else 1.0
+        for key, events in selector.select(timeout):
+            state = key.data
+            sock = state["sock"]
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
-                response = conn.getresponse()
-                response.read()
-                outcome: int | str = response.status
-                conn.close()
+                if events & selectors.EVENT_WRITE:
+                    sent = sock.send(state["out"])
+                    state["out"] = state["out"][sent:]
+                    if not state["out"]:
+                        selector.modify(sock, selectors.EVENT_READ, state)
+                    continue
+                chunk = sock.recv(65536)
+                if chunk:
+                    state["in"] += chunk
+                    continue
+                head = bytes(state["in"][:12])
+                finish(state, int(head[9:12]) if head.startswith(b"HTTP/1.") else "BadResponse")
             except OSError as exc:
-                outcome = type(exc).__name__
-            mine.append(((time.perf_counter() - started) * 1000, outcome))
-        with lock:
-            results.extend(mine)
-
-    workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+                finish(state, type(exc).__name__)
+    selector.close()
     return {"latencies": [ms for ms, _ in results], "outcomes": Counter(o for _, o in results),
             "cpu_seconds": time.process_time() - cpu_started}
 
