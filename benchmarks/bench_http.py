@@ -7,7 +7,7 @@
    the use cases (tokens).
 2. Times ``kb reindex`` (a full rebuild from the database, in a subprocess).
 3. Starts gunicorn as ``kb serve`` does (``service.cli.gunicorn_arguments``:
-   2 × cores + 1 sync workers, access log on stdout) on a free loopback
+   one sync worker per core, access log on stdout) on a free loopback
    port and drives C concurrent clients (default 32, spread over a few client
    processes, one connection per request as gunicorn's sync workers close
    them) of ``GET /api/v1/search?q=…`` with the operator's token for D seconds
@@ -217,6 +217,17 @@ def _search_path(query: str) -> str:
     return "/api/v1/search?q=" + urllib.parse.quote(query)
 
 
+def _complete(response: bytearray) -> bool:
+    """Whether ``response`` holds a whole answer by its Content-Length: a client that has it closes
+    at once, as a reverse proxy does (gunicorn's sync worker waits for that close before it takes
+    the next request)."""
+    end = response.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    match = re.search(rb"(?im)^content-length:\s*(\d+)", bytes(response[:end]))
+    return match is not None and len(response) - end - 4 >= int(match.group(1))
+
+
 def _drive(port: int, token: str, queries: Sequence[str], threads: int, seconds: float, seed: int,
            rate: float | None = None) -> dict:
     """One client process: `threads` clients searching for `seconds`; latencies of every request.
@@ -283,6 +294,10 @@ def _drive(port: int, token: str, queries: Sequence[str], threads: int, seconds:
                 chunk = sock.recv(65536)
                 if chunk:
                     state["in"] += chunk
+                    if not _complete(state["in"]):
+                        continue
+                elif not _complete(state["in"]):  # closed before the whole answer came
+                    finish(state, "IncompleteResponse")
                     continue
                 head = bytes(state["in"][:12])
                 finish(state, int(head[9:12]) if head.startswith(b"HTTP/1.") else "BadResponse")
@@ -396,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=None,
-                        help="gunicorn workers (default: what `kb serve` uses, 2 × cores + 1)")
+                        help="gunicorn workers (default: what `kb serve` uses, one per core)")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -418,7 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     today = datetime.now(SHANGHAI_OFFSET).date()
     env = {**os.environ, "KB_DATABASE_URL": url, "KB_INDEX_DIR": str(index_dir), "KB_RUN_SCHEDULER": "0",
            "KB_LOG_LEVEL": "WARNING"}
-    workers = args.workers or (os.cpu_count() or 1) * 2 + 1
+    from service.cli import default_workers
+
+    workers = args.workers or default_workers()
     report: dict = {"n": args.n, "date": time.strftime("%Y-%m-%d"), "workers": workers, "machine": {
         "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
         "load_average_at_start": os.getloadavg()}}
