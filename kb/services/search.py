@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -39,21 +39,29 @@ def _clean(text: str, limit: int) -> str:
 
 
 class SearchLogBuffer:
-    """Search log rows written in small batches, so a search never waits on a write lock.
+    """Search log rows written in small batches by a thread of their own, so a search never waits on a write.
 
-    A batch is written when it reaches ``max_rows`` (by the search that fills
-    it) or, at the latest, ``max_age_s`` after its first row (by a daemon thread
-    of this process, so an idle worker does not sit on its rows), and at exit
-    (``service.app`` registers ``flush`` with ``atexit``). A write that fails is
-    retried with the next batch; at most ``MAX_PENDING_BATCHES`` batches wait.
+    The thread writes a batch when it reaches ``max_rows`` or, at the latest,
+    ``max_age_s`` after its first row (so an idle worker does not sit on its
+    rows); ``flush`` writes at once (the gap report calls it, and ``service.app``
+    registers it with ``atexit``). A search only appends its row: the write
+    (and any wait for the database's write lock) happens beside it. A write that
+    fails is retried after ``max_age_s``, with the rows that came meanwhile; at
+    most ``MAX_PENDING_BATCHES`` batches wait.
+
+    ``full_batch_in_background=False`` has the search that fills a batch write
+    it itself: for a caller whose unit of work must stay on one thread (the API
+    tests run every request on one database connection).
     """
 
     MAX_PENDING_BATCHES = 10
     IDLE_EXIT_S = 60.0
 
-    def __init__(self, uow_factory: Callable, *, max_rows: int = 100, max_age_s: float = 1.0):
+    def __init__(self, uow_factory: Callable, *, max_rows: int = 100, max_age_s: float = 1.0,
+                 full_batch_in_background: bool = True):
         self._uow_factory = uow_factory
         self.max_rows, self.max_age_s = max_rows, max_age_s
+        self.full_batch_in_background = full_batch_in_background
         self._reset()
 
     def _reset(self) -> None:
@@ -61,6 +69,7 @@ class SearchLogBuffer:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._oldest = 0.0
+        self._retry_at = 0.0  # after a failed write: not before then
         self._flusher: threading.Thread | None = None
         self._pid = os.getpid()
 
@@ -71,10 +80,11 @@ class SearchLogBuffer:
             if not self._rows:
                 self._oldest = time.monotonic()
             self._rows.append(row)
-            due = len(self._rows) >= self.max_rows
             self._start_flusher()
-            self._wake.notify()
-        if due:
+            due = len(self._rows) >= self.max_rows
+            if len(self._rows) == 1 or len(self._rows) == self.max_rows:  # its due time changed: wake it
+                self._wake.notify()
+        if due and not self.full_batch_in_background:
             try:
                 self.flush()
             except Exception:  # a search must not fail because its log row could not be written yet
@@ -89,17 +99,23 @@ class SearchLogBuffer:
             self._flusher = threading.Thread(target=self._flush_when_due, name="search-log-flush", daemon=True)
             self._flusher.start()
 
+    def _due_at(self) -> float:  # with the lock held and rows waiting
+        due = self._retry_at if len(self._rows) >= self.max_rows else self._oldest + self.max_age_s
+        return max(due, self._retry_at)
+
     def _flush_when_due(self) -> None:
         while True:
             with self._lock:
-                while not self._rows:
-                    if not self._wake.wait(self.IDLE_EXIT_S) and not self._rows:
-                        self._flusher = None  # idle: the next row starts a new thread
-                        return
-                wait = self._oldest + self.max_age_s - time.monotonic()
-                if wait > 0:
+                while True:
+                    if not self._rows:
+                        if not self._wake.wait(self.IDLE_EXIT_S) and not self._rows:
+                            self._flusher = None  # idle: the next row starts a new thread
+                            return
+                        continue
+                    wait = self._due_at() - time.monotonic()
+                    if wait <= 0:
+                        break
                     self._wake.wait(wait)
-                    continue
             try:
                 self.flush()
             except Exception:  # the database may be away for a moment; the rows were put back for later
@@ -119,7 +135,10 @@ class SearchLogBuffer:
                 kept = (rows + self._rows)[-self.max_rows * self.MAX_PENDING_BATCHES:]
                 self._rows = kept
                 self._oldest = time.monotonic()
+                self._retry_at = self._oldest + self.max_age_s
             raise
+        with self._lock:
+            self._retry_at = 0.0
 
 
 def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str, today: date, now: datetime,
@@ -138,7 +157,9 @@ def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str
                                       offset=offset, limit=limit, mode=mode, facets=facets,
                                       exact_total=exact_total))
     latency_ms = (time.perf_counter() - started) * 1000
-    search_key = secrets.token_hex(8)
+    # Links answers used to this search; unique, not secret. random reseeds in each forked worker, and
+    # os.urandom (secrets) costs ~35 µs a call on this kind of VM.
+    search_key = f"{random.getrandbits(64):016x}"
     if log_buffer is not None and text:
         logged = loggable_query(text, mode)[:500]  # no caller data: see kb.search.redaction
         log_buffer.add({

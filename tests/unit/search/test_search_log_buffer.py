@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 from kb.services.search import SearchLogBuffer
@@ -14,6 +15,7 @@ class RecordingUow:
         self.store = store
         self.session = self
         self._added = []
+        store["attempts"] = store.get("attempts", 0) + 1
 
     def __enter__(self):
         return self
@@ -25,13 +27,15 @@ class RecordingUow:
         self._added.extend(rows)
 
     def commit(self):
+        self.store["release"].wait(5)  # a database write lock held elsewhere, when a test says so
         if self.store["fail"]:
             raise ConnectionError("database away")
         self.store["rows"].extend(self._added)
 
 
 def recording_factory():
-    store = {"rows": [], "fail": False}
+    store = {"rows": [], "fail": False, "release": threading.Event()}
+    store["release"].set()
     return store, (lambda write=True: RecordingUow(store))
 
 
@@ -59,12 +63,37 @@ def test_a_lone_row_is_written_within_max_age_without_another_search():
     wait_for(lambda: len(store["rows"]) == 2, seconds=2.0)
 
 
-def test_a_full_batch_is_written_at_once_by_the_search_that_fills_it():
+def test_a_full_batch_is_written_at_once_without_waiting_for_max_age():
     store, factory = recording_factory()
     buffer = SearchLogBuffer(factory, max_rows=3, max_age_s=60)
     for n in range(3):
         buffer.add(row(n))
-    assert len(store["rows"]) == 3 and buffer.pending() == 0
+    wait_for(lambda: len(store["rows"]) == 3, seconds=2.0)
+    assert buffer.pending() == 0
+
+
+def test_the_search_that_fills_a_batch_does_not_wait_for_its_write():
+    store, factory = recording_factory()
+    store["release"].clear()  # the database's write lock is held elsewhere
+    buffer = SearchLogBuffer(factory, max_rows=3, max_age_s=60)
+    started = time.monotonic()
+    for n in range(3):
+        buffer.add(row(n))
+    assert time.monotonic() - started < 0.5
+    wait_for(lambda: store.get("attempts", 0) == 1, seconds=2.0)  # the write is under way, and waits
+    buffer.add(row(3))  # a search meanwhile does not wait either
+    assert time.monotonic() - started < 0.5
+    assert store["rows"] == []
+    store["release"].set()
+    wait_for(lambda: len(store["rows"]) == 3, seconds=2.0)
+
+
+def test_told_to_the_search_that_fills_a_batch_writes_it_itself():
+    store, factory = recording_factory()
+    buffer = SearchLogBuffer(factory, max_rows=3, max_age_s=60, full_batch_in_background=False)
+    for n in range(3):
+        buffer.add(row(n))
+    assert len(store["rows"]) == 3 and buffer.pending() == 0  # no wait: written on this thread
 
 
 def test_flush_at_exit_writes_what_is_buffered():
@@ -77,16 +106,18 @@ def test_flush_at_exit_writes_what_is_buffered():
 
 def test_rows_survive_a_failed_write_and_go_out_with_the_next_one():
     store, factory = recording_factory()
-    # A long max age keeps the background flusher out of it: only the searches themselves write here.
-    buffer = SearchLogBuffer(factory, max_rows=2, max_age_s=60)
+    buffer = SearchLogBuffer(factory, max_rows=2, max_age_s=0.2)
     store["fail"] = True
     buffer.add(row(1))
-    buffer.add(row(2))  # fills the batch; the write fails, and the search that triggered it does not
-    assert buffer.pending() == 2
+    buffer.add(row(2))  # fills the batch; the write fails, and no search sees it
+    wait_for(lambda: store.get("attempts", 0) >= 1 and buffer.pending() == 2, seconds=2.0)
     assert store["rows"] == []
-    store["fail"] = False
+    time.sleep(0.05)
+    assert store["attempts"] == 1  # a full batch that failed is retried after a pause, not in a busy loop
     buffer.add(row(3))
-    assert len(store["rows"]) == 3 and buffer.pending() == 0
+    store["fail"] = False
+    wait_for(lambda: len(store["rows"]) == 3, seconds=2.0)
+    assert buffer.pending() == 0
 
 
 def test_a_forked_worker_gets_its_own_flusher():
