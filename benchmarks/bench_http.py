@@ -8,16 +8,18 @@
 2. Times ``kb reindex`` (a full rebuild from the database, in a subprocess).
 3. Starts gunicorn as ``kb serve`` does (``service.cli.gunicorn_arguments``:
    one sync worker per core, access log on stdout) on a free loopback
-   port and drives C concurrent clients (default 32, spread over a few client
-   processes, one connection per request as gunicorn's sync workers close
-   them) of ``GET /api/v1/search?q=…`` with the operator's token for D seconds
+   port and drives C concurrent clients (default 32, in ``--client-processes``
+   processes, each process one ``selectors`` loop over its clients' sockets;
+   one connection per request, as gunicorn's sync workers close them, closed
+   by the client once the answer is whole, as a reverse proxy does) of
+   ``GET /api/v1/search?q=…`` with the operator's token for D seconds
    (default 20, after a warm-up), with 2-4-word operator queries. Reports
    throughput, latency p50/p95/p99, errors (non-200 answers or failures) and
    the CPU time per search of the server's processes and of the clients.
    These clients send their next search as soon as the last is answered, so
    they keep the server saturated and their latency is C / throughput (Little's
    law); then the same clients send on a fixed schedule at given rates
-   (``--rates``, default 300 and 500 searches/s in all), which is the latency an
+   (``--rates``, default 300, 400, 450 and 500 searches/s in all), which is the latency an
    operator sees at that load.
 4. Publish → visible: a second gunicorn on another port shares the index
    folder and the database (another process of the same host). Each round
@@ -417,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--single-seconds", type=float, default=5.0, help="then one client alone (0 skips)")
-    parser.add_argument("--rates", default="300,500",
+    parser.add_argument("--rates", default="300,400,450,500",
                         help="then the same clients on a fixed schedule at these searches/s in all (empty skips)")
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--publish-rounds", type=int, default=20)
