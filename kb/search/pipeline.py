@@ -388,10 +388,6 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _same(text: str) -> str:
-    return text
-
-
 class Highlighter:
     """Puts <em>…</em> around query tokens in stored question and answer text.
 
@@ -420,7 +416,9 @@ class Highlighter:
         regex alternation of the terms longest first finds."""
         if self._automaton is None or not text:
             return []
-        found = sorted((end + 1 - size, -size) for end, size in self._automaton.iter(text))
+        found = [(end + 1 - size, -size) for end, size in self._automaton.iter(text)]
+        if len(found) > 1:
+            found.sort()
         spans, cursor = [], 0
         for at, negative_size in found:
             if at >= cursor:
@@ -445,14 +443,18 @@ class Highlighter:
             spans = [(a + start, b + start) for a, b in self._spans(normalized[start:end])]
         else:
             spans = self._spans(normalized)
-        parts = ["…" if start > 0 else ""]
+        parts = ["…"] if start > 0 else []
         cursor = start
-        escape = _escape if ("&" in source or "<" in source or ">" in source) else _same  # Chinese text rarely has any
-        for a, b in spans:
-            parts.append(escape(source[cursor:a]))
-            parts.append("<em>" + escape(source[a:b]) + "</em>")
-            cursor = b
-        parts.append(escape(source[cursor:end]))
+        if "&" in source or "<" in source or ">" in source:
+            for a, b in spans:
+                parts += (_escape(source[cursor:a]), "<em>", _escape(source[a:b]), "</em>")
+                cursor = b
+            parts.append(_escape(source[cursor:end]))
+        else:  # Chinese text rarely has any of them: the slices as they are
+            for a, b in spans:
+                parts += (source[cursor:a], "<em>", source[a:b], "</em>")
+                cursor = b
+            parts.append(source[cursor:end])
         if end < len(source):
             parts.append("…")
         return "".join(parts)
