@@ -361,8 +361,9 @@ def publish_visibility(port_a: int, port_b: int, tokens: dict, category_id: int,
     delays, publish_ms = [], []
     rng = random.Random(7)
     words = ("蓝莓", "茶园", "渔港", "竹编", "陶瓷", "剪纸", "刺绣", "柑橘", "湿地", "古镇")
+    run = int(time.time())  # a reused workdir keeps earlier runs' entries: each question is new
     for i in range(rounds):
-        question = f"{rng.choice(words)}{rng.choice(words)}基准第{i + 1}号试点补贴怎么申请"
+        question = f"{rng.choice(words)}{rng.choice(words)}基准第{run}{i + 1:03d}号试点补贴怎么申请"
         started = time.perf_counter()
         entry_id = publish(port_a, tokens, category_id, question, today)
         published = time.perf_counter()
