@@ -82,7 +82,7 @@ class SearchLogBuffer:
             self._rows.append(row)
             self._start_flusher()
             due = len(self._rows) >= self.max_rows
-            if len(self._rows) == 1 or len(self._rows) == self.max_rows:  # its due time changed: wake it
+            if len(self._rows) == 1 or (due and self.full_batch_in_background):  # its due time changed
                 self._wake.notify()
         if due and not self.full_batch_in_background:
             try:
@@ -100,8 +100,10 @@ class SearchLogBuffer:
             self._flusher.start()
 
     def _due_at(self) -> float:  # with the lock held and rows waiting
-        due = self._retry_at if len(self._rows) >= self.max_rows else self._oldest + self.max_age_s
-        return max(due, self._retry_at)
+        full = len(self._rows) >= self.max_rows and self.full_batch_in_background
+        # Told to leave full batches to the searches, the thread only writes what waited max_age_s: it
+        # must never write beside a search on a unit of work that has to stay on one thread.
+        return max(self._retry_at if full else self._oldest + self.max_age_s, self._retry_at)
 
     def _flush_when_due(self) -> None:
         while True:

@@ -88,12 +88,22 @@ def test_the_search_that_fills_a_batch_does_not_wait_for_its_write():
     wait_for(lambda: len(store["rows"]) == 3, seconds=2.0)
 
 
-def test_told_to_the_search_that_fills_a_batch_writes_it_itself():
+def test_told_to_the_search_that_fills_a_batch_writes_it_itself_and_never_the_thread():
     store, factory = recording_factory()
-    buffer = SearchLogBuffer(factory, max_rows=3, max_age_s=60, full_batch_in_background=False)
+    writers = []
+
+    class SlowSearch(SearchLogBuffer):
+        def flush(self):
+            writers.append(threading.current_thread())
+            if threading.current_thread() is threading.main_thread():
+                time.sleep(0.2)  # the search is slow to get to its write: the thread has every chance
+            super().flush()
+
+    buffer = SlowSearch(factory, max_rows=1, max_age_s=60, full_batch_in_background=False)
     for n in range(3):
         buffer.add(row(n))
-    assert len(store["rows"]) == 3 and buffer.pending() == 0  # no wait: written on this thread
+        assert len(store["rows"]) == n + 1  # written by the search, before it returns
+    assert writers == [threading.main_thread()] * 3
 
 
 def test_flush_at_exit_writes_what_is_buffered():
