@@ -219,6 +219,9 @@ def _search_path(query: str) -> str:
     return "/api/v1/search?q=" + urllib.parse.quote(query)
 
 
+REQUEST_TIMEOUT_S = 30.0
+
+
 def _complete(response: bytearray) -> bool:
     """Whether ``response`` holds a whole answer by its Content-Length: a client that has it closes
     at once, as a reverse proxy does (gunicorn's sync worker waits for that close before it takes
@@ -282,7 +285,9 @@ def _drive(port: int, token: str, queries: Sequence[str], threads: int, seconds:
                      "in": bytearray()}
             selector.register(sock, selectors.EVENT_WRITE, state)
             in_flight += 1
-        timeout = max(0.0, waiting[0][0] - now) if waiting else 1.0
+        for key in [k for k in selector.get_map().values() if now - k.data["started"] > REQUEST_TIMEOUT_S]:
+            finish(key.data, "Timeout")  # what http.client's timeout did: a hung answer ends the client's wait
+        timeout = min(max(0.0, waiting[0][0] - now), 1.0) if waiting else 1.0
         for key, events in selector.select(timeout):
             state = key.data
             sock = state["sock"]
