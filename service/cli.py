@@ -140,17 +140,26 @@ def default_workers() -> int:
     serve ~600 searches/s at ~3.0 ms of CPU each, 3 workers ~525/s at 3.55 ms, 5 workers ~485/s at
     3.9 ms (docs/search.md). A host whose requests wait on a remote database more than they compute
     gives more with ``--workers``."""
-    return max(2, os.cpu_count() or 1)
+    return max(2, available_cores())
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container's or taskset's CPU set), not all the host's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def gunicorn_arguments(host: str, port: int, workers: int | None = None, *, access_log: bool = True) -> list[str]:
     """What `kb serve` runs after ``python -m``; benchmarks/bench_http.py starts the same server.
 
-    Sync workers, ``default_workers()`` unless told; each request comes on its
-    own connection (the reverse proxy's), which sync workers handle best.
+    Sync workers, ``default_workers()`` unless told, each pinned to a core of its own
+    (``service.gunicorn_conf``); each request comes on its own connection (the
+    reverse proxy's), which sync workers handle best.
     """
     workers = workers or default_workers()
-    return ["gunicorn", "--chdir", str(ROOT), "--bind", f"{host}:{port}", "--workers", str(workers),
+    return ["gunicorn", "--chdir", str(ROOT), "--config", "python:service.gunicorn_conf",
+            "--bind", f"{host}:{port}", "--workers", str(workers),
             *(["--access-logfile", "-"] if access_log else []), "wsgi:app"]
 
 
