@@ -3,7 +3,7 @@
 Each worker is pinned to a core of its own, the one fewest other workers hold.
 A search is CPU-bound and there is one sync worker per core
 (``service.cli.default_workers``); left to the kernel, the two workers of a
-2-core host sometimes share one core while requests queue, the other core
+2-core host can share one core while requests queue, the other core
 running the load's other processes. Measured at 100k entries, 500 searches/s
 from 32 clients, in 21 runs alternating between the two: p95 under 20 ms in
 6 of 11 runs pinned (median 18 ms) and in 2 of 10 not (median 50 ms), at
