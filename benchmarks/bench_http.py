@@ -45,7 +45,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import platform
 import random
 import re
 import selectors
@@ -64,7 +63,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import synthetic_corpus
+from benchmarks import machine, synthetic_corpus
+from benchmarks.machine import machine_line
 from benchmarks.bench_index import percentiles
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -390,8 +390,8 @@ def markdown(report: dict) -> str:
     lat = load_["latency_ms"]
     vis = report["publish_visible"]["visible_ms"]
     lines = [
-        f"HTTP benchmark, N={report['n']:,} ({report['date']}; {report['machine']['cpus']} cores, "
-        f"Python {report['machine']['python']}; gunicorn {report['workers']} sync workers, as `kb serve`)",
+        f"HTTP benchmark, N={report['n']:,} ({report['date']}; {machine_line(report['machine'])}; "
+        f"gunicorn {report['workers']} sync workers, as `kb serve`)",
         "",
         "| measure | value |",
         "|---|---|",
@@ -444,9 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from service.cli import default_workers
 
     workers = args.workers or default_workers()
-    report: dict = {"n": args.n, "date": time.strftime("%Y-%m-%d"), "workers": workers, "machine": {
-        "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-        "load_average_at_start": os.getloadavg()}}
+    report: dict = {"n": args.n, "date": time.strftime("%Y-%m-%d"), "workers": workers, "machine": machine.facts()}
     servers: list[subprocess.Popen] = []
     try:
         state = workdir / "built.json"

@@ -24,7 +24,6 @@ import argparse
 import gc
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -39,7 +38,8 @@ if __package__ in (None, ""):
 
 import tantivy
 
-from benchmarks import synthetic_corpus
+from benchmarks import machine, synthetic_corpus
+from benchmarks.machine import machine_line
 from kb.search import pipeline
 from kb.search.backend import SearchBackend, SearchDocument, SearchQuery, open_backend
 from kb.search.synonyms import SynonymSet
@@ -179,6 +179,8 @@ def bench_backend(kind: str, workdir: Path, analysed, synonyms, texts, tickets, 
 
 def markdown(report: dict) -> str:
     lines = [
+        f"{report['date']}; {machine_line(report['machine'])}; {report['machine']['tantivy']}",
+        "",
         f"N = {report['n']:,} entries; analysis once: {report['analysis_seconds']} s "
         f"({report['analysis_mchars_per_second']} M chars/s, 1 process)",
         "",
@@ -228,9 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kb-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     synonyms = SynonymSet.starter()
-    report: dict = {"n": args.n, "date": time.strftime("%Y-%m-%d"), "machine": {
-        "cpus": os.cpu_count(), "python": platform.python_version(), "tantivy": tantivy.__version__,
-        "platform": platform.platform()}}
+    report: dict = {"n": args.n, "date": time.strftime("%Y-%m-%d"),
+                    "machine": {**machine.facts(), "tantivy": tantivy.__version__}}
     try:
         docs = list(synthetic_corpus.generate(args.n))
         chars = sum(len(d.question) + len(d.answer) + sum(map(len, d.similar_questions)) + sum(map(len, d.keywords))
