@@ -10,12 +10,18 @@ from 32 clients, in 21 runs alternating between the two: p95 under 20 ms in
 the same CPU per search (docs/search.md). ``KB_PIN_WORKERS=0`` leaves
 placement to the kernel, e.g. where a host runs other busy services beside
 kb-service.
+
+gunicorn's control socket (new in 27) is off: `kb serve` is managed by its
+signals, and the socket's one default path per user would be shared by every
+`kb serve` of that user on the host (the last one started would take it).
 """
 from __future__ import annotations
 
 import os
 from collections import Counter
 from collections.abc import Iterable
+
+control_socket_disable = True
 
 
 def core_for_worker(allowed: Iterable[int], others: Iterable[set[int]]) -> int:
