@@ -211,6 +211,28 @@ def calendar_override(env: Env, day, kind, note) -> None:
                                            settings=correction_settings({})))
 
 
+@calendar.command("list")
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="only this year's overrides")
+@pass_env
+def calendar_list(env: Env, year) -> None:
+    """The office's overrides (date, kind, note) and the confirmed years."""
+    from kb.services import calendar_admin
+
+    _echo_json(calendar_admin.list_overrides(env.uow(write=False), year=year))
+
+
+@calendar.command("delete")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@pass_env
+def calendar_delete(env: Env, day) -> None:
+    """Remove DAY's override (the official calendar holds again); open tasks' deadlines are recounted."""
+    from kb.services import calendar_admin
+    from service.jobs import correction_settings
+
+    _echo_json(calendar_admin.delete_override(env.uow(), None, day.date(), now=system_clock(),
+                                              settings=correction_settings({})))
+
+
 @calendar.command("confirm-year")
 @click.argument("year", type=click.IntRange(2000, 2100))
 @pass_env

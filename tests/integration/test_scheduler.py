@@ -157,6 +157,17 @@ def test_the_command_line_runs_a_job_and_keeps_the_calendar(committed_database_u
     assert override["kind"] == "holiday" and override["recomputed_task_ids"] == []
     confirmed = json.loads(run(committed_database_url, "calendar", "confirm-year", "2027"))
     assert confirmed["year"] == 2027 and confirmed["overrides"] == 1
+    run(committed_database_url, "calendar", "override", "2028-02-05", "working_day")
+    listed = json.loads(run(committed_database_url, "calendar", "list", "--year", "2027"))
+    assert [(o["date"], o["kind"], o["note"]) for o in listed["overrides"]] == [("2027-01-01", "holiday", "元旦")]
+    assert [y["year"] for y in listed["confirmed_years"]] == [2027]
+    deleted = json.loads(run(committed_database_url, "calendar", "delete", "2027-01-01"))
+    assert deleted["date"] == "2027-01-01"
+    listed = json.loads(run(committed_database_url, "calendar", "list"))
+    assert [o["date"] for o in listed["overrides"]] == ["2028-02-05"]
+    again = CliRunner().invoke(main, ["calendar", "delete", "2027-01-01"],
+                               env={"KB_DATABASE_URL": committed_database_url})
+    assert again.exit_code != 0 and "没有调整记录" in again.output
     bad = CliRunner().invoke(main, ["run-job", "nonsense"], env={"KB_DATABASE_URL": committed_database_url})
     assert bad.exit_code != 0
 
