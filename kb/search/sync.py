@@ -324,7 +324,6 @@ class SearchIndex:
             problem = self._problem()
             if problem:
                 self.last_repair = problem
-                log.warning("search index at %s: %s; rebuilding from the database", self.path, problem)
                 self._repair(wait_seconds=self.startup_wait_seconds)
         if self._backend is not None:
             self.catch_up()
@@ -346,9 +345,13 @@ class SearchIndex:
                 log.warning("another process is still rebuilding %s; no results until it is done", self.path)
                 return
         try:
-            if self._problem() is None:  # repaired by another process meanwhile
+            problem = self._problem()
+            if problem is None:  # repaired by another process meanwhile
+                log.info("search index at %s: repaired by another process", self.path)
                 lock.release()
                 return
+            # Logged here, under the rebuild lock, so a host's workers starting together say it once.
+            log.warning("search index at %s: %s; rebuilding from the database", self.path, problem)
             if self._published_count() > self.background_rebuild_entries:
                 self._rebuilding = threading.Thread(target=self._rebuild_then_release, args=(lock,),
                                                     name="search-rebuild", daemon=True)
