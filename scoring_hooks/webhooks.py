@@ -220,11 +220,19 @@ def post_delivery(
 # ---------------------------------------------------------------------------
 
 
+NOT_ALLOWED = "receiver host not allowed here (KB_WEBHOOK_ALLOWED_HOSTS); not sent"
+
+
 def _attempt(post: Callable[..., DeliveryOutcome], clock: Callable[[], datetime],
-             delivery: compliance.PendingDelivery) -> tuple[datetime, DeliveryOutcome]:
+             delivery: compliance.PendingDelivery,
+             allows: Callable[[str], bool] | None = None) -> tuple[datetime, DeliveryOutcome]:
     """One POST in a worker thread; touches no database."""
     attempted_at = clock()
     started = time.monotonic()
+    if allows is not None and not allows(delivery.url):
+        # A subscription made before the allow-list narrowed: logged as a failed attempt, so it waits for
+        # its retries (or a replay) instead of vanishing.
+        return attempted_at, DeliveryOutcome(False, None, NOT_ALLOWED, 0)
     try:
         outcome = post(delivery.url, delivery.event, delivery.delivery_key, delivery.body.encode("utf-8"),
                        delivery.secret)
@@ -254,6 +262,7 @@ def deliver_due(
     post: Callable[..., DeliveryOutcome] = post_delivery,
     max_workers: int = 8,
     limit: int = 50,
+    allows: Callable[[str], bool] | None = None,
 ) -> dict[str, int]:
     """Send the deliveries that are due, in parallel, and record every attempt.
 
@@ -262,7 +271,10 @@ def deliver_due(
     never answers only ties up its own attempt until the timeout, and records
     each outcome as soon as it comes back (in this thread: the workers touch
     no database). A retryable failure waits ``next_retry_in(attempt)``; 410
-    or the last attempt fails the delivery. Returns counts by outcome.
+    or the last attempt fails the delivery. ``allows`` (a receiver URL → may it
+    be sent to) keeps deliveries from hosts the deployment does not allow: each
+    such attempt is logged as a failure and nothing is sent. Returns counts by
+    outcome.
     """
     due = compliance.claim_due_deliveries(uow_factory, clock(), limit=limit)
     counts = {"claimed": len(due), "delivered": 0, "retrying": 0, "failed": 0, "unrecorded": 0}
@@ -270,7 +282,7 @@ def deliver_due(
         return counts
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(due))),
                             thread_name_prefix="kb-webhook") as pool:
-        futures = {pool.submit(_attempt, post, clock, d): d for d in _fair_order(due)}
+        futures = {pool.submit(_attempt, post, clock, d, allows): d for d in _fair_order(due)}
         for future in as_completed(futures):
             delivery = futures[future]
             attempted_at, outcome = future.result()

@@ -75,6 +75,7 @@ def _configure(app: Flask, overrides: dict[str, Any]) -> None:
     app.json.ensure_ascii = False
     app.config.update(overrides)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
+    config_module.receiver_hosts(app.config.get("WEBHOOK_ALLOWED_HOSTS"))  # a bad entry stops startup here
 
 
 def _init_body_limit(app: Flask) -> None:

@@ -15,6 +15,8 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
     ("KB_RUN_SCHEDULER", "RUN_SCHEDULER", False, lambda v: v.lower() in ("1", "true", "yes"),
      "Run scheduled jobs inside this process (kb serve turns it on; use kb scheduler on multi-host setups)"),
     ("KB_LOG_LEVEL", "LOG_LEVEL", "INFO", str, "Python log level"),
+    ("KB_WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_HOSTS", None, str,
+     "Hosts webhooks may be sent to: names, *.domain, IP networks, comma-separated; unset allows any"),
     ("KB_SCORING_SETTINGS", "SCORING_SETTINGS", None, str,
      'JSON: per scoring profile, overrides of its settings, e.g. {"nankang-2023": {"coverage_threshold": 0.9}}'),
 )
@@ -36,3 +38,10 @@ def scoring_settings(raw: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         raise ValueError('KB_SCORING_SETTINGS must be a JSON object of objects, e.g. {"licheng": {"cap": 4}}')
     return dict(value)
+
+
+def receiver_hosts(raw: Any):
+    """KB_WEBHOOK_ALLOWED_HOSTS read (a bad entry is a ValueError at startup, not at the first push)."""
+    from kb.services.webhooks import ReceiverHosts
+
+    return raw if isinstance(raw, ReceiverHosts) else ReceiverHosts.parse(raw)

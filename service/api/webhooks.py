@@ -1,9 +1,11 @@
 """Webhook subscriptions of the office, their delivery log and replays."""
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 
 from kb.services import webhooks
+from service import config
 from service.api import kb
 from service.api.common import api_blueprint, documented_errors
 from service.auth import current_actor
@@ -14,6 +16,11 @@ from service.schemas.webhooks import (
 
 blp = api_blueprint("webhooks", __name__, "推送订阅：接收地址、事件、签名密钥；推送记录与重发（热线办）")
 DeliveryPage = page_of(DeliverySchema)
+
+
+def receiver_hosts() -> webhooks.ReceiverHosts:
+    """Where this deployment lets webhooks go (KB_WEBHOOK_ALLOWED_HOSTS)."""
+    return config.receiver_hosts(current_app.config.get("WEBHOOK_ALLOWED_HOSTS"))
 
 
 @blp.route("")
@@ -30,7 +37,8 @@ class Subscriptions(MethodView):
     @documented_errors(blp, 401, 403, 422)
     def post(self, body):
         """Subscribe a receiver to events; the answer shows the signing secret, once (office)"""
-        return webhooks.create_subscription(kb().uow(), current_actor(), now=kb().now(), **body)
+        return webhooks.create_subscription(kb().uow(), current_actor(), now=kb().now(),
+                                            receiver_hosts=receiver_hosts(), **body)
 
 
 @blp.route("/<int:subscription_id>")
@@ -48,7 +56,7 @@ class Subscription(MethodView):
         """Change URL, events, description or active; rotate_secret shows the new secret once (office)"""
         rotate = body.pop("rotate_secret", False)
         return webhooks.update_subscription(kb().uow(), current_actor(), subscription_id, now=kb().now(),
-                                            fields=body, rotate_secret=rotate)
+                                            fields=body, rotate_secret=rotate, receiver_hosts=receiver_hosts())
 
     @blp.response(200, SubscriptionSchema)
     @documented_errors(blp, 401, 403, 404)

@@ -187,3 +187,29 @@ def test_only_the_office_may_touch_webhooks(people, world, clock, app):
     for method, url, body in endpoints:  # and the office may
         kwargs = {"json": body} if body is not None else {}
         assert getattr(people.office, method)(url, **kwargs).status_code < 300, (method, url)
+
+
+def test_with_an_allow_list_only_its_hosts_can_be_subscribed(people, app):
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = "*.example.cn, 10.0.0.0/8"
+    sub = subscribe(people)  # scoring.example.cn
+    for url in ("https://example.cn.evil.com/hooks", "http://127.0.0.1:6379/", "http://[::1]/hooks",
+                "https://scoring.example.com/hooks"):
+        error = assert_error(people.office.post("/api/v1/webhooks", json={"url": url, "events": ["task.overdue"]}),
+                             422, "validation_failed")
+        assert "KB_WEBHOOK_ALLOWED_HOSTS" in error["errors"]["url"] and _chinese(error["errors"]["url"]), url
+    error = assert_error(people.office.patch(f"/api/v1/webhooks/{sub['id']}", json={"url": "http://192.168.1.5/"}),
+                         422)
+    assert "192.168.1.5" in error["errors"]["url"]
+    assert [s["url"] for s in people.office.get("/api/v1/webhooks").json] == [URL]  # nothing stored or changed
+    moved = people.office.patch(f"/api/v1/webhooks/{sub['id']}", json={"url": "http://10.0.0.8:8080/kb"})
+    assert moved.status_code == 200 and moved.json["url"] == "http://10.0.0.8:8080/kb"
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = None  # unset: any host, as before
+    assert subscribe(people, url="http://127.0.0.1:9000/hooks")["url"] == "http://127.0.0.1:9000/hooks"
+
+
+def test_a_bad_allow_list_entry_stops_the_service_at_startup(engine, session_factory, clock, tmp_path):
+    from service.app import create_app
+
+    with pytest.raises(ValueError, match="KB_WEBHOOK_ALLOWED_HOSTS"):
+        create_app({"ENGINE": engine, "SESSION_FACTORY": session_factory, "CLOCK": clock,
+                    "INDEX_DIR": str(tmp_path / "index"), "WEBHOOK_ALLOWED_HOSTS": "10.0.0.0/33"})

@@ -306,3 +306,30 @@ def test_task_overdue_is_enqueued_once_however_often_the_overdue_job_runs(world,
     assert payload["event"] == "task.overdue" and payload["occurred_at"].startswith("2026-12-01T10:00:00")
     assert payload["data"]["task_id"] == task["id"] and payload["data"]["unit_code"] == "HX"
     assert payload["data"]["due_at"] == task["due_at"].isoformat() and payload["data"]["source"] == "city_notice"
+
+
+def test_a_host_the_allow_list_no_longer_holds_gets_nothing_and_the_delivery_waits(
+        world, office, clock, subscribe, monkeypatch):
+    from service import jobs as service_jobs
+    from service.jobs import correction_settings
+
+    with http_receiver(ScriptedReceiver) as (server, url):
+        subscribe(url)  # 127.0.0.1, subscribed while any host was allowed
+        [delivery_id] = emit(world, clock)
+        narrowed = webhooks.ReceiverHosts.parse("scoring.example.cn")
+        assert deliver(world, clock, allows=narrowed.allows) == {
+            "claimed": 1, "delivered": 0, "retrying": 1, "failed": 0, "unrecorded": 0}
+        record = log_of(world, office, delivery_id)
+        assert server.attempts == []
+        assert record["state"] == "pending" and record["attempt_log"][0]["error"] == dispatcher.NOT_ALLOWED
+
+        clock.at += timedelta(seconds=31)  # the job reads the allow-list the service runs with
+        monkeypatch.setenv("KB_WEBHOOK_ALLOWED_HOSTS", "scoring.example.cn")
+        monkeypatch.setattr(service_jobs.webhooks, "post_delivery", loopback_post())
+        context = JobContext(world.uow, clock, correction_settings({}))
+        assert service_jobs.deliver_webhooks(context)["retrying"] == 1 and server.attempts == []
+
+        clock.at += timedelta(seconds=61)  # allowed again: delivered on its next retry
+        monkeypatch.setenv("KB_WEBHOOK_ALLOWED_HOSTS", "127.0.0.0/8")
+        assert service_jobs.deliver_webhooks(context)["delivered"] == 1
+    assert len(server.accepted) == 1 and log_of(world, office, delivery_id)["state"] == "delivered"
