@@ -23,7 +23,8 @@ class SubscriptionQueryArgs(StrictSchema):
 
 class SubscriptionCreate(StrictSchema):
     url = fields.String(required=True, validate=validate.Length(1, 500),
-                        metadata={"description": "接收地址，http:// 或 https://"})
+                        metadata={"description": "接收地址，http:// 或 https://；设置了 KB_WEBHOOK_ALLOWED_HOSTS 时，"
+                                                 "主机须在其允许范围内"})
     events = _events(required=True)
     secret = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
                            metadata={"description": "签名密钥（至少 16 个字符）；不填则由系统生成，只在本次应答中显示"})
