@@ -254,9 +254,14 @@ def scheduler(env: Env) -> None:
     import threading
     from datetime import timedelta
 
+    from service import config
     from service.jobs import Scheduler, lease_seconds
 
     logging.basicConfig(level=os.environ.get("KB_LOG_LEVEL", "INFO"))
+    try:  # read by deliver_webhooks at every run: a bad entry stops the scheduler here, as it stops kb serve
+        config.receiver_hosts(os.environ.get("KB_WEBHOOK_ALLOWED_HOSTS"))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     engine, uow_factory, context = _job_context(env)
     runner = Scheduler(engine, uow_factory, system_clock, context.settings,
                        lease_ttl=timedelta(seconds=lease_seconds({})))

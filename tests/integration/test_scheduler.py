@@ -6,6 +6,9 @@ database of their own (`committed_database_url`), on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -178,3 +181,11 @@ def test_the_command_line_offers_every_job():
     command = main.commands["run-job"]
     assert set(command.params[0].type.choices) == set(JOBS) == set(SCHEDULE)
     assert set(jobs.JOBS) <= set(JOBS)
+
+
+def test_the_scheduler_refuses_a_bad_webhook_allow_list_at_startup(committed_database_url):
+    # A process of its own, with a timeout: a scheduler that started anyway would run until stopped.
+    env = {**os.environ, "KB_DATABASE_URL": committed_database_url, "KB_WEBHOOK_ALLOWED_HOSTS": "10.0.0.0/33"}
+    result = subprocess.run([sys.executable, "-c", "from service.cli import main; main()", "scheduler"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "KB_WEBHOOK_ALLOWED_HOSTS" in result.stderr
