@@ -64,7 +64,6 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import machine, synthetic_corpus
-from benchmarks.machine import machine_line
 from benchmarks.bench_index import percentiles
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -390,7 +389,7 @@ def markdown(report: dict) -> str:
     lat = load_["latency_ms"]
     vis = report["publish_visible"]["visible_ms"]
     lines = [
-        f"HTTP benchmark, N={report['n']:,} ({report['date']}; {machine_line(report['machine'])}; "
+        f"HTTP benchmark, N={report['n']:,} ({report['date']}; {machine.machine_line(report['machine'])}; "
         f"gunicorn {report['workers']} sync workers, as `kb serve`)",
         "",
         "| measure | value |",

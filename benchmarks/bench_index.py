@@ -39,7 +39,6 @@ if __package__ in (None, ""):
 import tantivy
 
 from benchmarks import machine, synthetic_corpus
-from benchmarks.machine import machine_line
 from kb.search import pipeline
 from kb.search.backend import SearchBackend, SearchDocument, SearchQuery, open_backend
 from kb.search.synonyms import SynonymSet
@@ -179,7 +178,7 @@ def bench_backend(kind: str, workdir: Path, analysed, synonyms, texts, tickets, 
 
 def markdown(report: dict) -> str:
     lines = [
-        f"{report['date']}; {machine_line(report['machine'])}; {report['machine']['tantivy']}",
+        f"{report['date']}; {machine.machine_line(report['machine'])}; {report['machine']['tantivy']}",
         "",
         f"N = {report['n']:,} entries; analysis once: {report['analysis_seconds']} s "
         f"({report['analysis_mchars_per_second']} M chars/s, 1 process)",

@@ -2,7 +2,7 @@
 
 Hosts of the same size differ by 2× in what they get done, and one host drifts
 from hour to hour; the probe (a fixed pure-Python loop, best of five) gives a
-figure to set beside the others: half the probe time, roughly twice the searches.
+figure to set beside the others, to tell a faster host from a slower one.
 """
 from __future__ import annotations
 

@@ -1,30 +1,21 @@
 """The gunicorn settings of `kb serve`, as a running server shows them."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
-from service.cli import gunicorn_arguments
+from tests.support.gunicorn import serve, stop
 
 
 @pytest.mark.slow
-def test_kb_serve_opens_no_gunicorn_control_socket(committed_database_url, tmp_path):
+def test_kb_serve_opens_no_gunicorn_control_socket(committed_database_url, tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
-    env.update(HOME=str(home), KB_DATABASE_URL=committed_database_url, KB_INDEX_DIR=str(tmp_path / "index"),
-               KB_RUN_SCHEDULER="0")
-    proc = subprocess.Popen([sys.executable, "-m", *gunicorn_arguments("127.0.0.1", port, 1)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    proc, port = serve(committed_database_url, tmp_path / "index", 1)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -38,5 +29,4 @@ def test_kb_serve_opens_no_gunicorn_control_socket(committed_database_url, tmp_p
             time.sleep(0.2)
         assert not (home / ".gunicorn").exists()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)

@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from service.cli import gunicorn_arguments
 from service.gunicorn_conf import core_for_worker
+from tests.support.gunicorn import serve, stop
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
                                 reason="pinning needs a Linux host with two cores or more")
@@ -27,17 +25,6 @@ def test_a_new_worker_takes_the_core_fewest_workers_hold():
     assert core_for_worker({0, 1}, [{0}, {1}, {0}]) == 1
     assert core_for_worker({0, 1}, [{0, 1}, {0}]) == 1  # a worker not pinned holds no core
     assert core_for_worker({2, 5}, [{2}]) == 5  # only the cores this host lets it use
-
-
-def _serve(url: str, index_dir: Path, workers: int, **env_overrides: str) -> tuple[subprocess.Popen, int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "KB_DATABASE_URL": url, "KB_INDEX_DIR": str(index_dir), "KB_RUN_SCHEDULER": "0",
-           **env_overrides}
-    proc = subprocess.Popen([sys.executable, "-m", *gunicorn_arguments("127.0.0.1", port, workers)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    return proc, port
 
 
 def _workers(proc: subprocess.Popen, port: int, count: int, seconds: float = 60) -> list[int]:
@@ -58,19 +45,10 @@ def _workers(proc: subprocess.Popen, port: int, count: int, seconds: float = 60)
     raise AssertionError(f"{count} workers did not come up")
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 @pytest.mark.slow
 def test_each_worker_runs_on_a_core_of_its_own_and_a_replacement_takes_the_freed_one(
         committed_database_url, tmp_path):
-    proc, port = _serve(committed_database_url, tmp_path / "index", 2)
+    proc, port = serve(committed_database_url, tmp_path / "index", 2)
     try:
         first = _workers(proc, port, 2)
         cores = [os.sched_getaffinity(pid) for pid in first]
@@ -86,14 +64,14 @@ def test_each_worker_runs_on_a_core_of_its_own_and_a_replacement_takes_the_freed
         assert os.sched_getaffinity(replacement) == cores[0]
         assert os.sched_getaffinity(first[1]) == cores[1]
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @pytest.mark.slow
 def test_kb_pin_workers_0_leaves_placement_to_the_kernel(committed_database_url, tmp_path):
-    proc, port = _serve(committed_database_url, tmp_path / "index", 2, KB_PIN_WORKERS="0")
+    proc, port = serve(committed_database_url, tmp_path / "index", 2, KB_PIN_WORKERS="0")
     try:
         for pid in _workers(proc, port, 2):
             assert os.sched_getaffinity(pid) == os.sched_getaffinity(0)
     finally:
-        _stop(proc)
+        stop(proc)
