@@ -32,6 +32,13 @@ class Unauthenticated(KbError):
     message = "缺少或无效的访问令牌"
 
 
+class TooManyAttempts(KbError):
+    """Log-in refused for a while after repeated failures (per account or per address)."""
+
+    code = "too_many_attempts"
+    message = "登录失败次数过多，请稍后再试"
+
+
 class StaleVersion(KbError):
     """The change was based on a version that is no longer current."""
 

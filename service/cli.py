@@ -22,6 +22,12 @@ class Env:
         self.url = database_url_from_env()
         self._factory = None
 
+    @property
+    def settings(self) -> dict:
+        from service.config import from_env
+
+        return from_env()
+
     def uow(self, write: bool = True) -> UnitOfWork:
         if self._factory is None:
             self._factory = make_session_factory(make_engine(self.url))
@@ -68,19 +74,47 @@ def create_unit(env: Env, code, name, kind, parent_code) -> None:
 @click.option("--role", required=True,
               type=click.Choice(["operator", "maintainer", "unit_reviewer", "office_admin", "scorer"]))
 @click.option("--unit", "unit_code", default=None, help="unit code; required for maintainer and unit_reviewer")
+@click.option("--username", default=None, help="console log-in name")
+@click.option("--password", default=None, help="console password (prompted for when --username is given without it)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 @pass_env
-def create_user(env: Env, name, role, unit_code, as_json) -> None:
-    """Create a user and print its token (shown only this once)."""
+def create_user(env: Env, name, role, unit_code, username, password, as_json) -> None:
+    """Create a user and print its token (shown only this once); with --username, one who can log in."""
     from kb.services import directory
+    from service.config import token_ttl
 
+    if username and password is None:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
     user, token = directory.create_user(env.uow(), None, name=name, role=role, unit_code=unit_code,
-                                        now=system_clock())
+                                        now=system_clock(), username=username, password=password,
+                                        token_ttl=token_ttl(env.settings))
     if as_json:
         click.echo(json.dumps({"id": user["id"], "name": name, "role": role, "unit_code": unit_code,
-                               "token": token}, ensure_ascii=False))
+                               "username": username, "token": token}, ensure_ascii=False))
     else:
         click.echo(f"user {user['id']} ({role}) created; token (shown once): {token}")
+
+
+@main.command("set-password")
+@click.option("--username", required=True)
+@click.option("--password", default=None, help="prompted for when not given")
+@pass_env
+def set_password(env: Env, username, password) -> None:
+    """Set a console user's password (e.g. the first office account's); the user's sessions end."""
+    from sqlalchemy import select
+
+    from kb.errors import NotFound
+    from kb.models import User
+    from kb.services import accounts
+
+    with env.uow(write=False) as uow:
+        user_id = uow.session.scalar(select(User.id).where(User.username == username))
+    if user_id is None:
+        raise NotFound(f"用户名 {username} 不存在", code="user_not_found")
+    if password is None:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    accounts.set_credentials(env.uow(), None, user_id, password=password, now=system_clock())
+    click.echo(f"password set for {username}")
 
 
 @main.command("issue-token")
@@ -93,8 +127,10 @@ def issue_token(env: Env, role, unit_code, label) -> None:
     """Print a new token for the first active user with this role (and unit)."""
     from kb.services import directory
 
+    from service.config import token_ttl
+
     click.echo(directory.issue_token_for_role(env.uow(), role=role, unit_code=unit_code, label=label,
-                                              now=system_clock()))
+                                              now=system_clock(), ttl=token_ttl(env.settings)))
 
 
 @main.command()
@@ -114,7 +150,8 @@ def demo(env: Env, as_json, if_empty) -> None:
         if as_json:
             click.echo(json.dumps(user, ensure_ascii=False))
         else:
-            click.echo(f"{user['role']:<14} {user['unit_code'] or '-':<8} {user['name']:<10} {user['token']}")
+            login = f"{user['username']} / {user['password']}" if user["username"] else "(token only)"
+            click.echo(f"{user['role']:<14} {user['unit_code'] or '-':<8} {login:<28} {user['token']}")
 
 
 @main.command()

@@ -17,6 +17,21 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
     ("KB_LOG_LEVEL", "LOG_LEVEL", "INFO", str, "Python log level"),
     ("KB_WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_HOSTS", None, str,
      "Hosts webhooks may be sent to: names, *.domain, IP networks, comma-separated; unset allows any"),
+    ("KB_SECRET_KEY", "SECRET_KEY", None, str,
+     "Key that signs the console's session cookie and CSRF tokens; the same on every host (unset: one is "
+     "made and kept in var/secret_key, enough for one host)"),
+    ("KB_COOKIE_SECURE", "SESSION_COOKIE_SECURE", False, lambda v: v.lower() in ("1", "true", "yes"),
+     "Send the console's session cookie only over HTTPS (set it behind TLS)"),
+    ("KB_SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES", 240, int,
+     "A console session ends after this many minutes without a request"),
+    ("KB_SESSION_MAX_HOURS", "SESSION_MAX_HOURS", 12, int, "A console session ends this many hours after log-in"),
+    ("KB_LOGIN_MAX_FAILURES", "LOGIN_MAX_FAILURES", 5, int,
+     "Failed log-ins per account within the window before it is refused for the window"),
+    ("KB_LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_MAX_FAILURES_PER_ADDRESS", 20, int,
+     "Failed log-ins per client address within the window before it is refused for the window"),
+    ("KB_LOGIN_WINDOW_MINUTES", "LOGIN_WINDOW_MINUTES", 15, int, "The window failed log-ins are counted over"),
+    ("KB_TOKEN_TTL_DAYS", "TOKEN_TTL_DAYS", 365, int,
+     "API tokens issued from now on expire after this many days (0: never)"),
     ("KB_SCORING_SETTINGS", "SCORING_SETTINGS", None, str,
      'JSON: per scoring profile, overrides of its settings, e.g. {"nankang-2023": {"coverage_threshold": 0.9}}'),
 )
@@ -45,3 +60,25 @@ def receiver_hosts(raw: Any):
     from kb.services.webhooks import ReceiverHosts
 
     return raw if isinstance(raw, ReceiverHosts) else ReceiverHosts.parse(raw)
+
+
+def login_policy(config: dict[str, Any]):
+    """The console's session and throttling rules, from the settings above."""
+    from datetime import timedelta
+
+    from kb.services.accounts import LoginPolicy
+
+    return LoginPolicy(
+        max_failures_per_account=int(config.get("LOGIN_MAX_FAILURES", 5)),
+        max_failures_per_address=int(config.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
+        failure_window=timedelta(minutes=int(config.get("LOGIN_WINDOW_MINUTES", 15))),
+        idle_timeout=timedelta(minutes=int(config.get("SESSION_IDLE_MINUTES", 240))),
+        absolute_timeout=timedelta(hours=int(config.get("SESSION_MAX_HOURS", 12))))
+
+
+def token_ttl(config: dict[str, Any]):
+    """How long a newly issued API token lives (None: for ever)."""
+    from datetime import timedelta
+
+    days = int(config.get("TOKEN_TTL_DAYS", 365))
+    return timedelta(days=days) if days > 0 else None

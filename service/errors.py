@@ -21,6 +21,7 @@ STATUS_BY_ERROR: tuple[tuple[type[kb_errors.KbError], int], ...] = (
     (kb_errors.PermissionDenied, 403),
     (kb_errors.NotFound, 404),
     (kb_errors.PreconditionRequired, 428),
+    (kb_errors.TooManyAttempts, 429),
     (kb_errors.StaleVersion, 409),
     (kb_errors.Conflict, 409),
     (kb_errors.InvalidTransition, 409),

@@ -29,7 +29,10 @@ from kb.models import KnowledgeEntry, Role, Unit
 from kb.services import categories, directory
 from kb.services.calendar_admin import load_calendar
 
-__all__ = ["load_demo"]
+__all__ = ["DEMO_PASSWORD", "load_demo"]
+
+# Every demo account's password (the demo is for trying the product, never for real data).
+DEMO_PASSWORD = "demo-12345"
 
 
 def load_demo(uow_factory, clock, *, seed: int = 12345, skip_if_loaded: bool = False) -> list[dict] | None:
@@ -58,22 +61,27 @@ def load_demo(uow_factory, clock, *, seed: int = 12345, skip_if_loaded: bool = F
 
     created: list[dict] = []
 
-    def add_user(name: str, role: str, unit_code: str | None, unit_id: int | None) -> Actor:
+    def add_user(name: str, role: str, unit_code: str | None, unit_id: int | None,
+                 username: str | None) -> Actor:
+        password = DEMO_PASSWORD if username else None
         user, token = directory.create_user(uow_factory(), None, name=name, role=role, unit_code=unit_code,
-                                            now=demo_clock())
-        created.append({"id": user["id"], "name": name, "role": role, "unit_code": unit_code, "token": token})
+                                            now=demo_clock(), username=username, password=password)
+        created.append({"id": user["id"], "name": name, "role": role, "unit_code": unit_code,
+                        "username": username, "password": password, "token": token})
         return Actor(user_id=user["id"], role=Role(role), unit_id=unit_id, name=name)
 
     units = {}
     for code, name, kind in UNITS:
         units[code] = directory.create_unit(uow_factory(), None, code=code, name=name, kind=kind,
                                             parent_code=None, now=demo_clock())
-    demo.office = add_user("热线办管理员", "office_admin", None, None)
-    demo.operator = add_user("话务员小李", "operator", None, None)
-    add_user("考核引擎", "scorer", None, None)
+    demo.office = add_user("热线办管理员", "office_admin", None, None, "office")
+    demo.operator = add_user("话务员小李", "operator", None, None, "operator")
+    add_user("考核引擎", "scorer", None, None, None)  # a machine client: a token, no log-in
     for code in units:
-        demo.maintainer[code] = add_user(f"{code}知识员", "maintainer", code, units[code]["id"])
-        demo.reviewer[code] = add_user(f"{code}审核人", "unit_reviewer", code, units[code]["id"])
+        demo.maintainer[code] = add_user(f"{code}知识员", "maintainer", code, units[code]["id"],
+                                         f"{code.lower()}-maintainer")
+        demo.reviewer[code] = add_user(f"{code}审核人", "unit_reviewer", code, units[code]["id"],
+                                       f"{code.lower()}-reviewer")
 
     play(base_stories(demo, HISTORY, random.Random(seed)), demo_clock)
     play(history_stories(demo, HISTORY, seed), demo_clock)

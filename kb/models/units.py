@@ -45,6 +45,9 @@ class Unit(Base):
     kind: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The unit's liaison (联络人) for knowledge matters: whom the office calls about overdue fixes.
+    liaison_name: Mapped[str | None] = mapped_column(String(100))
+    liaison_phone: Mapped[str | None] = mapped_column(String(40))
 
     parent: Mapped["Unit | None"] = relationship(remote_side=[id])
 
@@ -62,6 +65,11 @@ class User(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Log-in name for the console; machine users (the scoring engine) have none and use tokens only.
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # argon2id hash (PHC string); None: this user cannot log in with a password.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     unit: Mapped[Unit | None] = relationship()
 
@@ -87,5 +95,38 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # None: never expires (tokens issued before expiry existed).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+class LoginSession(Base):
+    """A console log-in. Kept in the database so that ending it (log-out, deactivation, a password
+    reset) takes effect on every worker and host at the next request."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # SHA-256 of the session id held in the browser's cookie; the id itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """One password log-in attempt: the record that failed attempts are throttled by, per account and
+    per address, across every worker and host."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    succeeded: Mapped[bool] = mapped_column(default=False)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from kb.access import Actor, require_role
 from kb.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from kb.models import ApiToken, Role, Unit, UnitKind, User
-from kb.services import audit
+from kb.services import accounts, audit
 
 TOKEN_PREFIX = "kb_"
 # Writing last_used_at on every request would turn reads into writes.
@@ -24,12 +24,14 @@ def hash_token(token: str) -> str:
 
 def unit_view(unit: Unit) -> dict:
     return {"id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind,
-            "kind_label": UnitKind(unit.kind).label, "parent_code": unit.parent.code if unit.parent else None}
+            "kind_label": UnitKind(unit.kind).label, "parent_code": unit.parent.code if unit.parent else None,
+            "liaison_name": unit.liaison_name, "liaison_phone": unit.liaison_phone}
 
 
 def user_view(user: User) -> dict:
     return {"id": user.id, "name": user.name, "role": user.role, "active": user.active,
-            "unit_code": user.unit.code if user.unit else None}
+            "unit_code": user.unit.code if user.unit else None, "username": user.username,
+            "can_log_in": bool(user.username and user.password_hash)}
 
 
 def create_unit(uow, actor: Actor | None, *, code: str, name: str, kind: str, parent_code: str | None,
@@ -60,6 +62,14 @@ def list_units(uow) -> list[dict]:
         return [unit_view(u) for u in uow.session.scalars(select(Unit).order_by(Unit.code))]
 
 
+def get_unit(uow, unit_id: int) -> dict:
+    with uow:
+        unit = uow.session.get(Unit, unit_id)
+        if unit is None:
+            raise NotFound("单位不存在", code="unit_not_found")
+        return unit_view(unit)
+
+
 def get_unit_id(session, code: str) -> int:
     unit_id = session.scalar(select(Unit.id).where(Unit.code == code))
     if unit_id is None:
@@ -68,8 +78,12 @@ def get_unit_id(session, code: str) -> int:
 
 
 def create_user(uow, actor: Actor | None, *, name: str, role: str, unit_code: str | None,
-                now: datetime) -> tuple[dict, str]:
-    """Create a user with a first token. Returns (user, token); the token is shown only now."""
+                now: datetime, username: str | None = None, password: str | None = None,
+                token_ttl: timedelta | None = None) -> tuple[dict, str]:
+    """Create a user with a first token (and, with a user name and password, a console log-in).
+
+    Returns (user, token); the token is shown only now.
+    """
     if actor is not None:
         require_role(actor, Role.OFFICE_ADMIN)
     try:
@@ -78,22 +92,30 @@ def create_user(uow, actor: Actor | None, *, name: str, role: str, unit_code: st
         raise ValidationFailed({"role": f"未知的角色：{role}"}) from None
     if role_.belongs_to_unit and not unit_code:
         raise ValidationFailed({"unit_code": "单位知识员和单位审核人必须属于一个单位"})
+    if password is not None and not username:
+        raise ValidationFailed({"username": "设置密码须同时提供用户名"})
+    if password is not None:
+        accounts.check_password_rules(password, username)
     with uow:
         unit_id = get_unit_id(uow.session, unit_code) if unit_code else None
-        user = User(name=name, role=role_.value, unit_id=unit_id, active=True, created_at=now)
+        if username is not None:
+            accounts._check_username(uow.session, username, None)
+        user = User(name=name, role=role_.value, unit_id=unit_id, active=True, created_at=now, username=username,
+                    password_hash=accounts.hash_password(password) if password else None,
+                    password_changed_at=now if password else None)
         uow.session.add(user)
         uow.session.flush()
-        token = _add_token(uow.session, user, "initial", now)
+        token = _add_token(uow.session, user, "initial", now, token_ttl)
         view = user_view(user)
         audit.record(uow.session, actor, "user.create", "user", user.id, None, view, now)
         uow.commit()
         return view, token
 
 
-def _add_token(session, user: User, label: str, now: datetime) -> str:
+def _add_token(session, user: User, label: str, now: datetime, ttl: timedelta | None = None) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:10], label=label,
-                         created_at=now))
+                         created_at=now, expires_at=now + ttl if ttl else None))
     session.flush()
     return token
 
@@ -112,21 +134,25 @@ def get_user(uow, user_id: int) -> dict:
         return user_view(user)
 
 
-def issue_token(uow, actor: Actor, user_id: int, label: str, now: datetime) -> tuple[dict, str]:
+def issue_token(uow, actor: Actor, user_id: int, label: str, now: datetime,
+                ttl: timedelta | None = None) -> tuple[dict, str]:
     if actor.user_id != user_id:
         require_role(actor, Role.OFFICE_ADMIN)
     with uow:
         user = uow.session.get(User, user_id)
         if user is None:
             raise NotFound("用户不存在", code="user_not_found")
-        token = _add_token(uow.session, user, label, now)
+        if not user.active:
+            raise ValidationFailed({"user_id": "用户已停用，不能签发令牌"})
+        token = _add_token(uow.session, user, label, now, ttl)
         row = uow.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
         audit.record(uow.session, actor, "token.issue", "api_token", row.id, None, {"user_id": user_id}, now)
         uow.commit()
         return token_view(row), token
 
 
-def issue_token_for_role(uow, *, role: str, unit_code: str | None, label: str, now: datetime) -> str:
+def issue_token_for_role(uow, *, role: str, unit_code: str | None, label: str, now: datetime,
+                         ttl: timedelta | None = None) -> str:
     """Operator convenience for the command line: a token for the first active user of a role."""
     with uow:
         query = select(User).where(User.role == role, User.active.is_(True)).order_by(User.id)
@@ -135,7 +161,7 @@ def issue_token_for_role(uow, *, role: str, unit_code: str | None, label: str, n
         user = uow.session.scalars(query).first()
         if user is None:
             raise NotFound(f"没有角色为 {role} 的用户" + (f"（单位 {unit_code}）" if unit_code else ""))
-        token = _add_token(uow.session, user, label, now)
+        token = _add_token(uow.session, user, label, now, ttl)
         audit.record(uow.session, None, "token.issue", "user", user.id, None, {"label": label}, now)
         uow.commit()
         return token
@@ -143,7 +169,8 @@ def issue_token_for_role(uow, *, role: str, unit_code: str | None, label: str, n
 
 def token_view(token: ApiToken) -> dict:
     return {"id": token.id, "user_id": token.user_id, "prefix": token.prefix, "label": token.label,
-            "created_at": token.created_at, "last_used_at": token.last_used_at, "revoked_at": token.revoked_at}
+            "created_at": token.created_at, "last_used_at": token.last_used_at, "revoked_at": token.revoked_at,
+            "expires_at": token.expires_at}
 
 
 def list_tokens(uow, actor: Actor, user_id: int) -> list[dict]:
@@ -175,13 +202,15 @@ def authenticate(uow_factory, token: str, now: datetime) -> Actor:
     token_hash = hash_token(token)
     with uow_factory(write=False) as uow:
         row = uow.session.execute(
-            select(ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, User)
+            select(ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, ApiToken.expires_at, User)
             .join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_hash)).first()
         if row is None:
             raise Unauthenticated()
-        token_id, revoked_at, last_used_at, user = row
+        token_id, revoked_at, last_used_at, expires_at, user = row
         if revoked_at is not None or not user.active:
             raise Unauthenticated("访问令牌已被吊销或用户已停用", code="token_revoked")
+        if expires_at is not None and expires_at <= now:
+            raise Unauthenticated("访问令牌已过期，请重新签发", code="token_expired")
         actor = Actor(user_id=user.id, role=Role(user.role), unit_id=user.unit_id, name=user.name)
     if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
         with uow_factory(write=True) as uow:

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from kb.services import directory
+from kb.services import accounts, directory
 from service.api import kb
 from service.api.common import api_blueprint, documented_errors
 from service.auth import current_actor
-from service.schemas.directory import UnitCreate, UnitSchema
+from service.schemas.directory import UnitCreate, UnitSchema, UnitUpdate
 
 blp = api_blueprint("units", __name__, "承办单位")
 
@@ -26,3 +26,14 @@ class Units(MethodView):
     def post(self, body):
         """Create a unit (office)"""
         return directory.create_unit(kb().uow(), current_actor(), now=kb().now(), **body)
+
+
+@blp.route("/<string:unit_code>")
+class UnitByCode(MethodView):
+    @blp.arguments(UnitUpdate)
+    @blp.response(200, UnitSchema)
+    @documented_errors(blp, 401, 403, 404, 409, 422)
+    def patch(self, body, unit_code):
+        """Edit a unit's name, code or liaison contact (office)"""
+        unit = accounts.update_unit(kb().uow(), current_actor(), unit_code, body, now=kb().now())
+        return directory.get_unit(kb().reader(), unit.id)

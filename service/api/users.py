@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from kb.services import directory
+from kb.services import accounts, directory
 from service.api import kb
 from service.api.common import api_blueprint, documented_errors
 from service.auth import current_actor
+from service.config import token_ttl
 from service.schemas.directory import (
-    CreatedUserSchema, IssuedTokenSchema, TokenCreate, TokenSchema, UserCreate, UserSchema)
+    CreatedUserSchema, IssuedTokenSchema, PasswordChange, PasswordReset, TokenCreate, TokenSchema, UserActivation,
+    UserCreate, UserSchema)
 
 blp = api_blueprint("users", __name__, "用户与访问令牌")
 
@@ -25,7 +27,8 @@ class Users(MethodView):
     @documented_errors(blp, 401, 403, 404, 422)
     def post(self, body):
         """Create a user; the response shows its first token once"""
-        user, token = directory.create_user(kb().uow(), current_actor(), now=kb().now(), **body)
+        user, token = directory.create_user(kb().uow(), current_actor(), now=kb().now(),
+                                            token_ttl=token_ttl(kb().settings), **body)
         return {"user": user, "token": token}
 
 
@@ -52,7 +55,8 @@ class Tokens(MethodView):
     @documented_errors(blp, 401, 403, 404, 422)
     def post(self, body, user_id):
         """Issue a new token; shown once"""
-        info, token = directory.issue_token(kb().uow(), current_actor(), user_id, body["label"], kb().now())
+        info, token = directory.issue_token(kb().uow(), current_actor(), user_id, body["label"], kb().now(),
+                                            ttl=token_ttl(kb().settings))
         return {"token_info": info, "token": token}
 
 
@@ -63,3 +67,35 @@ class Token(MethodView):
     def delete(self, token_id):
         """Revoke a token"""
         return directory.revoke_token(kb().uow(), current_actor(), token_id, kb().now())
+
+
+@blp.route("/me/password")
+class MyPassword(MethodView):
+    @blp.arguments(PasswordChange)
+    @blp.response(204)
+    @documented_errors(blp, 401, 422)
+    def post(self, body):
+        """Change one's own password (the current one is required); one's console sessions end"""
+        accounts.change_own_password(kb().uow(), current_actor(), now=kb().now(), **body)
+
+
+@blp.route("/<int:user_id>/password")
+class UserPassword(MethodView):
+    @blp.arguments(PasswordReset)
+    @blp.response(200, UserSchema)
+    @documented_errors(blp, 401, 403, 404, 409, 422)
+    def put(self, body, user_id):
+        """Set or reset a user's log-in name and password (office); the user's console sessions end"""
+        accounts.set_credentials(kb().uow(), current_actor(), user_id, now=kb().now(), **body)
+        return directory.get_user(kb().reader(), user_id)
+
+
+@blp.route("/<int:user_id>/active")
+class UserActive(MethodView):
+    @blp.arguments(UserActivation)
+    @blp.response(200, UserSchema)
+    @documented_errors(blp, 401, 403, 404, 422)
+    def put(self, body, user_id):
+        """Deactivate or reactivate a user (office); deactivation ends its sessions and stops its tokens at once"""
+        accounts.set_active(kb().uow(), current_actor(), user_id, active=body["active"], now=kb().now())
+        return directory.get_user(kb().reader(), user_id)

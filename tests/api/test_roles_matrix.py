@@ -223,6 +223,11 @@ ROLE_TESTS_ELSEWHERE = {
         ("GET", "/api/v1/calendar/deadline"), ("POST", "/api/v1/knowledge/<int:entry_id>/verify"),
         ("GET", "/api/v1/verification/due"), ("GET", "/api/v1/inbox"),
     },
+    # test_only_the_office_manages_accounts_and_units, test_every_user_may_change_only_its_own_password
+    "tests/api/test_accounts_api.py": {
+        ("PATCH", "/api/v1/units/<string:unit_code>"), ("PUT", "/api/v1/users/<int:user_id>/password"),
+        ("POST", "/api/v1/users/me/password"), ("PUT", "/api/v1/users/<int:user_id>/active"),
+    },
     # test_only_the_office_may_touch_webhooks: every webhook endpoint, every role, and the office
     "tests/api/test_webhooks_api.py": {
         ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/webhooks"), ("GET", "/api/v1/webhooks/<int:subscription_id>"),
