@@ -51,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_api(app)
     _init_docs_assets(app)
     _init_health(app)
+    _init_console(app)
     # Correction-loop scheduler (docs/corrections.md): with RUN_SCHEDULER set, this process ticks on
     # standby and runs the jobs only while it holds the database lease, so one process of many runs them.
     if app.config.get("RUN_SCHEDULER"):
@@ -144,6 +145,13 @@ def _init_api(app: Flask) -> None:
     api.spec.components.schema("ApiError", schema=ErrorSchema)
     register_blueprints(api)
     app.extensions["kb.api"] = api
+
+
+def _init_console(app: Flask) -> None:
+    """The web console at / (log-in, and each role's pages)."""
+    from service.web import register
+
+    register(app)
 
 
 def _init_docs_assets(app: Flask) -> None:

@@ -1,0 +1,30 @@
+"""The web console: server-rendered Chinese pages for operators, unit maintainers and reviewers,
+and the office, calling the same kb use cases as the API. No CDN: every asset is served from here.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from service.config import login_policy
+from service.web.identity import PasswordLogin
+from service.web.session import secret_key
+
+csrf = CSRFProtect()
+
+
+def register(app: Flask) -> None:
+    app.config["SECRET_KEY"] = secret_key(app)
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_NAME", "kb_session")
+    # The console checks CSRF itself (console.before_request); API calls carry bearer tokens, not cookies.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session: a call can outlast an hour
+    csrf.init_app(app)
+    app.extensions.setdefault("kb.identity", PasswordLogin(app.extensions["kb"], login_policy(app.config)))
+
+    from service.web import views_auth, views_operator, views_unit  # noqa: F401  (their routes)
+    from service.web.blueprint import console
+
+    app.register_blueprint(console)
