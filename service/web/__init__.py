@@ -24,7 +24,7 @@ def register(app: Flask) -> None:
     csrf.init_app(app)
     app.extensions.setdefault("kb.identity", PasswordLogin(app.extensions["kb"], login_policy(app.config)))
 
-    from service.web import views_auth, views_operator, views_unit  # noqa: F401  (their routes)
+    from service.web import views_auth, views_office, views_operator, views_unit  # noqa: F401  (their routes)
     from service.web.blueprint import console
 
     app.register_blueprint(console)
