@@ -41,7 +41,7 @@ class KbFlask(Flask):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = KbFlask(__name__)
+    app = KbFlask(__name__, static_folder=None)  # the console serves its own assets (service/web)
     _configure(app, config or {})
     routing.register(app)  # path ids the database can hold; before any route is added
     errors.register(app)

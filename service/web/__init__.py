@@ -15,12 +15,15 @@ csrf = CSRFProtect()
 
 def register(app: Flask) -> None:
     app.config["SECRET_KEY"] = secret_key(app)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_NAME", "kb_session")
+    # Flask's defaults are there already: replace the ones that are not what the console wants.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if app.config.get("SESSION_COOKIE_NAME") == "session":
+        app.config["SESSION_COOKIE_NAME"] = "kb_session"
     # The console checks CSRF itself (console.before_request); API calls carry bearer tokens, not cookies.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session: a call can outlast an hour
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # valid for the session: a call can outlast an hour
     csrf.init_app(app)
     app.extensions.setdefault("kb.identity", PasswordLogin(app.extensions["kb"], login_policy(app.config)))
 

@@ -54,9 +54,38 @@ def _local_path(target: str | None) -> str | None:
     if not target:
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # Browsers read "/\\host" as "//host": a backslash anywhere is refused too.
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target.rstrip("?")
+
+
+def _asset_versions() -> dict[str, str]:
+    """Each static file's content hash: its URL changes when it does, so browsers may keep it for a year."""
+    import hashlib
+    from pathlib import Path
+
+    folder = Path(console.static_folder)
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for p in folder.iterdir() if p.is_file()}
+
+
+_ASSETS = _asset_versions()
+ASSET_MAX_AGE = 365 * 24 * 3600
+
+
+def asset(name: str) -> str:
+    return url_for("console.static", filename=name, v=_ASSETS.get(name, "0"))
+
+
+@console.after_request
+def _cache_headers(response):
+    if request.endpoint == "console.static" and request.args.get("v"):
+        response.cache_control.public = True
+        response.cache_control.max_age = ASSET_MAX_AGE
+        response.cache_control.immutable = True
+    elif response.mimetype == "text/html":
+        response.cache_control.no_store = True  # pages show who is logged in and live data
+    return response
 
 
 @console.app_context_processor
@@ -64,7 +93,7 @@ def _page_context():
     actor = g.get("console_actor")
     menu = [(e, label) for e, label in MENUS.get(actor.role, ())
             if e in current_app.view_functions] if actor else []
-    return {"me": actor, "menu": menu, "has_page": current_app.view_functions.__contains__,
+    return {"me": actor, "menu": menu, "has_page": current_app.view_functions.__contains__, "asset": asset,
             "role_label": ROLE_LABELS.get(actor.role) if actor else None}
 
 

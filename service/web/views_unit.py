@@ -219,9 +219,15 @@ def _after_save(view: dict, *, submit: bool):
         try:
             changes.submit(ctx.uow(), current_user(), view["id"], revision=view["revision"], now=ctx.now())
         except ValidationFailed as exc:
-            flash("未能提交审核：" + "；".join(map(str, exc.errors.values())), "error")
-        else:
-            flash("已提交单位审核", "ok")
+            # Saved as a draft; what submission still needs is shown beside its fields, the text kept.
+            flash("已保存为草稿，但还不能提交审核：请补全标出的项目", "error")
+            kind = ChangeKind(view["kind"])
+            return render_template(
+                "console/change_form.html", title=f"编辑申请 #{view['id']}", kind=kind.value, kind_label=kind.label,
+                entry=None, values=_form_values(request.form), errors={k: str(v) for k, v in exc.errors.items()},
+                categories=_category_choices(), units=None, base_version=view["base_version"], cr=view,
+                stale=None, task_id="", action=url_for("console.edit_change", cr_id=view["id"])), 422
+        flash("已提交单位审核", "ok")
     return redirect(url_for("console.change_page", cr_id=view["id"]))
 
 
@@ -286,6 +292,8 @@ def _show(field: str, value, names) -> str:
         return "\n".join(map(str, value))
     if isinstance(value, bool):
         return "是" if value else "否"
+    if field == "format":
+        return {"qa": "一问一答", "document": "其他形式（文件）"}.get(value, value)
     return str(value)
 
 

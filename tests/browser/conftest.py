@@ -144,5 +144,9 @@ def published(site: Site, *, question: str, answer: str, keywords: list[str],
               similar: list[str] | None = None) -> dict:
     """A published entry of 华山街道 (HX), through the use cases: collect → unit review → office publish."""
     maint, rev, office = (site.users[k][1] for k in ("maint_hx", "rev_hx", "office"))
-    return site.world.publish_new(maint, rev, office, site.categories["社会民生"], question=question, answer=answer,
+    view = site.world.publish_new(maint, rev, office, site.categories["社会民生"], question=question, answer=answer,
                                   keywords=keywords, similar_questions=similar or [])
+    # Applied now, as the API's publish does for its publisher: the server's request threads share one
+    # index, and a search racing this catch-up from another thread could read the generation before it.
+    site.app.extensions["kb"].search.catch_up()
+    return view
