@@ -1,10 +1,11 @@
 # The two commands of the README: `make demo` and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
+PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup serve bench bench-http relevance clean
+.PHONY: demo test setup serve bench bench-http bench-console relevance clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,11 +15,12 @@ $(STAMP): setup.cfg pyproject.toml
 
 setup: $(STAMP)
 
-# Sets everything up on a fresh machine and serves the demo on http://127.0.0.1:8000
+# Sets everything up on a fresh machine and serves the demo on http://127.0.0.1:$(PORT) (make demo PORT=8080)
 demo: $(STAMP)
 	$(BIN)/kb migrate
 	$(BIN)/kb demo --if-empty
-	$(BIN)/kb serve --port 8000
+	@echo "控制台 console: http://127.0.0.1:$(PORT)/  — log in as office, operator, hs-maintainer or hs-reviewer; password demo-12345"
+	$(BIN)/kb serve --port $(PORT)
 
 # The whole test suite, on SQLite and on PostgreSQL
 test: $(STAMP)
@@ -30,6 +32,9 @@ bench: $(STAMP)
 
 bench-http: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_http
+
+bench-console: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_console
 
 relevance: $(STAMP)
 	$(BIN)/python benchmarks/relevance.py
