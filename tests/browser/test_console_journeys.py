@@ -156,7 +156,7 @@ def test_a_modification_is_reviewed_side_by_side_with_the_live_version(site, new
     reviewer.goto(maintainer.url)
     diff = reviewer.locator("#diff")
     expect(diff.locator(".name.changed")).to_have_text(["答案"])  # only what changed is marked
-    expect(diff.locator(".proposed")).to_contain_text("近期二寸照片两张")
+    expect(diff.locator(".proposed.changed")).to_have_text(["1. 身份证。\n2. 旧残疾人证。\n3. 近期二寸照片两张。"])
     screenshot(reviewer, "reviewer-diff")
 
 
