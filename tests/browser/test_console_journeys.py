@@ -233,3 +233,44 @@ def test_log_in_page(site, new_page):
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     expect(page.locator("#q")).to_be_focused()
+
+
+def test_a_maintainer_answers_a_task_by_a_change_and_sees_its_deadline(site, new_page):
+    from kb.services import tasks
+
+    question = _unique("华山街道低保申请需要多长时间？")
+    entry = published(site, question=question, keywords=["低保"], answer="1. 约 30 个工作日。")
+    task = tasks.create_task(site.world.uow(), site.users["office"][1], source="office_feedback",
+                             reason="incomplete", detail="办理时限已改为 20 个工作日", now=_clock(),
+                             unit_code="HX", entry_id=entry["entry_id"])
+    maintainer = new_page("maint_hx")
+    maintainer.goto("/tasks")
+    row = maintainer.locator("#task-list tr", has_text=question)
+    expect(row).to_contain_text(task["due_at"].strftime("%Y-%m-%d"))  # the working-day deadline
+    row.locator("a").first.click()
+    maintainer.click("#answer-task")
+    maintainer.fill("#answer", "1. 约 20 个工作日。")
+    maintainer.fill("#reason", "按热线办反馈更新时限")
+    maintainer.click("#save-submit")
+    expect(maintainer.locator("h1")).to_contain_text("单位审核中")
+    maintainer.goto(f"/tasks/{task['id']}")
+    expect(maintainer.locator("body")).to_contain_text("办理申请")  # the change is linked to the task
+
+
+def test_the_office_publishes_urgent_knowledge_directly(site, new_page):
+    question = _unique("华山街道临时停水通知")
+    office = new_page("office")
+    office.goto("/changes/new")
+    office.select_option("#unit_code", "HX")
+    office.fill("#question", question)
+    office.fill("#answer", "1. 今日 14:00–18:00 华山街道全域停水。\n2. 请提前储水。")
+    office.select_option("#category_id", value=str(site.categories["社会民生"]))
+    office.fill("#effective_on", "2026-01-01")
+    office.check("#urgent")
+    office.click("#save")
+    office.click("#publish")
+    expect(office.locator(".flash.ok")).to_contain_text("已发布")
+    operator = new_page("operator")
+    operator.fill("#q", "华山停水")
+    hit = operator.locator("#results .hit", has_text=question)
+    expect(hit.locator(".badge.urgent")).to_have_text("紧急")
