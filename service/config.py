@@ -32,6 +32,15 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
     ("KB_LOGIN_WINDOW_MINUTES", "LOGIN_WINDOW_MINUTES", 15, int, "The window failed log-ins are counted over"),
     ("KB_TOKEN_TTL_DAYS", "TOKEN_TTL_DAYS", 365, int,
      "API tokens issued from now on expire after this many days (0: never)"),
+    ("KB_SMTP_HOST", "SMTP_HOST", None, str, "Mail server for reminders (unset: e-mail reminders wait, with that reason)"),
+    ("KB_SMTP_PORT", "SMTP_PORT", 25, int, "Mail server port"),
+    ("KB_SMTP_SECURITY", "SMTP_SECURITY", "none", str, "none, starttls or ssl"),
+    ("KB_SMTP_USER", "SMTP_USER", None, str, "Mail server log-in (none: no log-in)"),
+    ("KB_SMTP_PASSWORD", "SMTP_PASSWORD", None, str, "Mail server password"),
+    ("KB_SMTP_FROM", "SMTP_FROM", "kb@localhost", str, "Sender address of reminders"),
+    ("KB_DIGEST_HOUR", "DIGEST_HOUR", 8, int, "Hour (Asia/Shanghai) the daily digest of reminders is sent"),
+    ("KB_DEFAULT_PROFILE", "DEFAULT_PROFILE", "licheng", str,
+     "Scoring profile the console's standing pages and monthly bulletin use unless another is chosen"),
     ("KB_SCORING_SETTINGS", "SCORING_SETTINGS", None, str,
      'JSON: per scoring profile, overrides of its settings, e.g. {"nankang-2023": {"coverage_threshold": 0.9}}'),
 )
@@ -82,3 +91,11 @@ def token_ttl(config: dict[str, Any]):
 
     days = int(config.get("TOKEN_TTL_DAYS", 365))
     return timedelta(days=days) if days > 0 else None
+
+
+def smtp_settings(config: dict[str, Any]):
+    from kb.notify import SmtpSettings
+
+    return SmtpSettings(host=config.get("SMTP_HOST"), port=int(config.get("SMTP_PORT") or 25),
+                        security=config.get("SMTP_SECURITY") or "none", user=config.get("SMTP_USER"),
+                        password=config.get("SMTP_PASSWORD"), sender=config.get("SMTP_FROM") or "kb@localhost")

@@ -43,9 +43,27 @@ def close_month(ctx: jobs.JobContext) -> dict:
                                   rule_sets=scoring.rule_sets(ctx.settings.rules, settings))
 
 
+def notify(ctx: jobs.JobContext) -> dict:
+    """Queue the reminders for what happened since the last run, then send what is due (kb.notify)."""
+    from sqlalchemy import select
+
+    from kb.models import UnitRobot
+    from kb.notify import Sender
+    from kb.services import oversight
+
+    settings = config.from_env()
+    now = ctx.clock()
+    queued = oversight.collect(ctx.uow_factory(), now=now, digest_hour=int(settings["DIGEST_HOUR"]))
+    with ctx.uow_factory(write=False) as uow:
+        secrets = {url: secret for url, secret in uow.session.execute(
+            select(UnitRobot.url, UnitRobot.secret).where(UnitRobot.secret.is_not(None)))}
+    sender = Sender(config.smtp_settings(settings), robot_secrets=secrets)
+    return {"queued": queued, **oversight.deliver_due(ctx.uow_factory, now=now, send=sender)}
+
+
 # kb's jobs and the ones of the outer layers; run_job records a JobRun for each alike.
 JOBS: dict[str, Callable[[jobs.JobContext], dict]] = {
-    **jobs.JOBS, "deliver_webhooks": deliver_webhooks, "close_month": close_month}
+    **jobs.JOBS, "deliver_webhooks": deliver_webhooks, "close_month": close_month, "notify": notify}
 
 # Minutes between runs. Every job only picks up what is due and not yet done, so running often is cheap.
 SCHEDULE: dict[str, int] = {
@@ -56,6 +74,7 @@ SCHEDULE: dict[str, int] = {
     "recompute_provisional_deadlines": 60,
     "deliver_webhooks": 1,
     "close_month": 60,
+    "notify": 1,
 }
 
 # (config key, environment variable, default) of the correction-loop settings.

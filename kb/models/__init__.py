@@ -6,6 +6,8 @@ from kb.models.knowledge import (
     CONTENT_FIELDS, Category, ChangeKind, ChangeRequest, EntryFormat, EntryStatus, KnowledgeEntry,
     KnowledgeVerification, KnowledgeVersion, Review)
 from kb.models.scoring import ComplianceSnapshot, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from kb.models.oversight import (
+    Channel, Notification, NotificationCursor, SupervisionNotice, UnitRobot, UserContact)
 from kb.models.policies import PolicyDocument, PolicyStatus, PolicyStatusChange
 from kb.models.search import KnowledgeUsage, SearchLog, SearchSettingsRevision, SynonymGroup
 from kb.models.tasks import (
@@ -13,6 +15,7 @@ from kb.models.tasks import (
 from kb.models.units import ApiToken, LoginAttempt, LoginSession, Role, Unit, UnitKind, User
 
 __all__ = [
+    "Channel", "Notification", "NotificationCursor", "SupervisionNotice", "UnitRobot", "UserContact",
     "KnowledgeUsage", "SearchLog", "SearchSettingsRevision", "SynonymGroup",
     "ApiToken", "AuditEvent", "LoginAttempt", "LoginSession", "CONTENT_FIELDS", "Category", "ChangeKind", "ChangeRequest", "EntryFormat",
     "EntryStatus", "KnowledgeEntry", "KnowledgeVersion", "Review", "Role", "SearchOutbox", "Unit",

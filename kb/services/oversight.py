@@ -1,0 +1,413 @@
+"""Oversight that reaches people (Licheng Art. 13–15, 附件3).
+
+Supervision notices (督办通知): the office issues a numbered notice for an overdue task (督（2026）7号,
+counted per year); the unit confirms receipt with a word on the outcome.
+
+Reminders: a task opened for a unit, due within one working day, overdue; a change returned or
+published; a notice issued. The notifier reads what happened from the audit log and the task
+reminders past its cursor (each row once, in the transaction that moves the cursor), queues one
+message per recipient and channel, and the scheduler sends them (kb.notify): retried with backoff,
+never again once sent, visible to the office and replayable.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from kb.access import Actor, require_role, require_unit_scope
+from kb.calendar import end_of_day, to_shanghai
+from kb.deadlines import TASK_SOURCE_TITLES
+from kb.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from kb.models import (
+    AuditEvent, ChangeRequest, Channel, CorrectionTask, KnowledgeVersion, Notification, NotificationCursor, Role,
+    SupervisionNotice, TaskReminder, TaskState, Unit, UnitRobot, User, UserContact)
+from kb.services import audit, tasks
+
+# ------------------------------------------------------------------------------------------- notices
+
+
+def notice_number(notice: SupervisionNotice) -> str:
+    return f"督（{notice.year}）{notice.number}号"
+
+
+def notice_view(notice: SupervisionNotice) -> dict:
+    return {"id": notice.id, "number": notice_number(notice), "year": notice.year, "sequence": notice.number,
+            "task_id": notice.task_id, "unit_code": notice.unit.code, "unit_name": notice.unit.name,
+            **notice.content, "issued_at": to_shanghai(notice.issued_at),
+            "confirmed_at": to_shanghai(notice.confirmed_at) if notice.confirmed_at else None,
+            "reply": notice.reply, "task_state": notice.task.state,
+            "outcome": tasks.OUTCOME_LABELS[tasks.outcome(notice.task, notice.confirmed_at or notice.issued_at)]}
+
+
+def issue_notice(uow, actor: Actor, task_id: int, *, now: datetime) -> dict:
+    """The office's numbered notice for an overdue task; one per task."""
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        s = uow.session
+        task = s.scalar(select(CorrectionTask).where(CorrectionTask.id == task_id).with_for_update())
+        if task is None:
+            raise NotFound(f"任务 {task_id} 不存在", code="task_not_found")
+        if task.overdue_marked_at is None and not (task.state in tasks.OPEN_STATES and task.due_at < now):
+            raise InvalidTransition("只有超期的任务才能下达督办通知", code="task_not_overdue")
+        if s.scalar(select(SupervisionNotice.id).where(SupervisionNotice.task_id == task.id)):
+            raise Conflict(f"任务 {task_id} 已下达督办通知", code="notice_exists")
+        year = to_shanghai(now).year
+        number = (s.scalar(select(func.max(SupervisionNotice.number)).where(SupervisionNotice.year == year)) or 0) + 1
+        question = s.scalar(select(KnowledgeVersion.question).where(KnowledgeVersion.entry_id == task.entry_id)
+                            .order_by(KnowledgeVersion.number.desc()).limit(1)) if task.entry_id else None
+        item = TASK_SOURCE_TITLES[task.source] + (f"：{question}" if question else "")
+        content = {"item": item, "detail": task.detail, "working_days": task.working_days,
+                   "received_at": to_shanghai(task.received_at).isoformat(),
+                   "due_at": to_shanghai(task.due_at).isoformat(), "entry_id": task.entry_id,
+                   # A notice gives its own limit: the unit answers within as many working days again.
+                   "answer_by": end_of_day(_working_days_after(s, now, task.working_days or 5)).isoformat()}
+        notice = SupervisionNotice(year=year, number=number, task_id=task.id, unit_id=task.unit_id, content=content,
+                                   issued_at=now, issued_by_id=actor.user_id)
+        s.add(notice)
+        try:
+            s.flush()
+        except IntegrityError:  # another office user took this number at the same moment
+            raise Conflict("督办通知编号冲突，请重试", code="notice_number_taken") from None
+        audit.record(s, actor, "notice.issue", "supervision_notice", notice.id, None,
+                     {"number": notice_number(notice), "task_id": task.id, "unit_id": task.unit_id}, now)
+        view = notice_view(notice)
+        uow.commit()
+        return view
+
+
+def _working_days_after(session, now: datetime, days: int):
+    calendar = tasks.load_calendar(session)
+    day = to_shanghai(now).date()
+    for _ in range(days):
+        day = calendar.next_working_day(day)
+    return day
+
+
+def _load_notice(session, actor: Actor, notice_id: int, *, for_update: bool = False) -> SupervisionNotice:
+    query = select(SupervisionNotice).where(SupervisionNotice.id == notice_id)
+    notice = session.scalar(query.with_for_update() if for_update else query)
+    if notice is None:
+        raise NotFound(f"督办通知 {notice_id} 不存在", code="notice_not_found")
+    require_unit_scope(actor, notice.unit_id)
+    return notice
+
+
+def get_notice(uow, actor: Actor, notice_id: int) -> dict:
+    require_role(actor, Role.OFFICE_ADMIN, Role.MAINTAINER, Role.UNIT_REVIEWER)
+    with uow:
+        return notice_view(_load_notice(uow.session, actor, notice_id))
+
+
+def list_notices(uow, actor: Actor, *, year: int | None = None, unconfirmed: bool = False) -> list[dict]:
+    """The office sees every notice, a unit its own."""
+    require_role(actor, Role.OFFICE_ADMIN, Role.MAINTAINER, Role.UNIT_REVIEWER)
+    with uow:
+        query = select(SupervisionNotice).order_by(SupervisionNotice.year.desc(), SupervisionNotice.number.desc())
+        if not actor.is_office:
+            query = query.where(SupervisionNotice.unit_id == actor.unit_id)
+        if year:
+            query = query.where(SupervisionNotice.year == year)
+        if unconfirmed:
+            query = query.where(SupervisionNotice.confirmed_at.is_(None))
+        return [notice_view(n) for n in uow.session.scalars(query.limit(500))]
+
+
+def confirm_notice(uow, actor: Actor, notice_id: int, *, reply: str | None, now: datetime) -> dict:
+    """The unit confirms it received the notice, with a word on what it did; once."""
+    require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER)
+    with uow:
+        s = uow.session
+        notice = _load_notice(s, actor, notice_id, for_update=True)
+        if notice.confirmed_at is not None:
+            raise InvalidTransition("该督办通知已确认签收", code="notice_confirmed")
+        notice.confirmed_at, notice.confirmed_by_id = now, actor.user_id
+        notice.reply = (reply or "").strip()[:2000] or None
+        audit.record(s, actor, "notice.confirm", "supervision_notice", notice.id, None,
+                     {"reply": notice.reply}, now)
+        s.flush()
+        view = notice_view(notice)
+        uow.commit()
+        return view
+
+
+# ------------------------------------------------------------------------------------------- preferences
+
+
+def set_unit_robot(uow, actor: Actor, unit_code: str, *, channel: str | None, url: str | None,
+                   secret: str | None, now: datetime) -> dict | None:
+    """The office sets (or, with no channel, removes) a unit's group robot."""
+    require_role(actor, Role.OFFICE_ADMIN)
+    if channel and channel not in (Channel.WECOM.value, Channel.DINGTALK.value):
+        raise ValidationFailed({"channel": "群机器人只能是 wecom（企业微信）或 dingtalk（钉钉）"})
+    if channel and not (url or "").startswith(("https://", "http://")):
+        raise ValidationFailed({"url": "机器人地址应以 https:// 开头"})
+    with uow:
+        s = uow.session
+        unit = s.scalar(select(Unit).where(Unit.code == unit_code))
+        if unit is None:
+            raise NotFound(f"单位 {unit_code} 不存在", code="unit_not_found")
+        robot = s.scalar(select(UnitRobot).where(UnitRobot.unit_id == unit.id))
+        if not channel:
+            if robot is not None:
+                s.delete(robot)
+            view = None
+        else:
+            robot = robot or UnitRobot(unit_id=unit.id)
+            robot.channel, robot.url, robot.secret = channel, url.strip(), (secret or "").strip() or None
+            s.add(robot)
+            view = {"unit_code": unit.code, "channel": channel, "url": robot.url, "signed": bool(robot.secret)}
+        audit.record(s, actor, "unit.robot", "unit", unit.id, None,
+                     {"channel": channel, "url": url, "signed": bool(secret)}, now)
+        uow.commit()
+        return view
+
+
+def get_contact(uow, actor: Actor) -> dict:
+    with uow:
+        contact = uow.session.scalar(select(UserContact).where(UserContact.user_id == actor.user_id))
+        return {"email": contact.email if contact else None, "notify": contact.notify if contact else True,
+                "daily_digest": contact.daily_digest if contact else False}
+
+
+def set_contact(uow, actor: Actor, *, email: str | None, notify: bool, daily_digest: bool, now: datetime) -> dict:
+    """A user's own e-mail address and how it wants reminders."""
+    email = (email or "").strip() or None
+    if email and ("@" not in email or len(email) > 200 or any(c.isspace() for c in email)):
+        raise ValidationFailed({"email": "邮箱地址格式不正确"})
+    with uow:
+        s = uow.session
+        contact = s.scalar(select(UserContact).where(UserContact.user_id == actor.user_id)) \
+            or UserContact(user_id=actor.user_id)
+        contact.email, contact.notify, contact.daily_digest = email, notify, daily_digest
+        s.add(contact)
+        audit.record(s, actor, "user.contact", "user", actor.user_id, None,
+                     {"email": email, "notify": notify, "daily_digest": daily_digest}, now)
+        uow.commit()
+        return {"email": email, "notify": notify, "daily_digest": daily_digest}
+
+
+# ------------------------------------------------------------------------------------------- the notifier
+
+# Audit actions that tell someone something: action → event name.
+AUDIT_EVENTS = {
+    "task.open": "task.opened",
+    "change_request.unit_return": "change.returned",
+    "change_request.office_return": "change.returned",
+    "change_request.office_publish": "change.published",
+    "notice.issue": "notice.issued",
+}
+REMINDER_EVENTS = {"due_soon": "task.due_soon", "overdue": "task.overdue"}
+RETRY_SECONDS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600)
+BATCH = 500
+
+
+def _digest_time(now: datetime, hour: int) -> datetime:
+    """The next digest send time: `hour` o'clock in Shanghai, today if still ahead, else tomorrow."""
+    local = to_shanghai(now)
+    at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return at if at > local else at + timedelta(days=1)
+
+
+def _recipients(session, unit_id: int | None, *, only_user: int | None = None) -> list[tuple[str, str, int | None, bool]]:
+    """(channel, address, user id, digest) for a unit's people who want reminders, and the unit's robot."""
+    out: list[tuple[str, str, int | None, bool]] = []
+    if unit_id is None:
+        return out
+    query = (select(User.id, UserContact.email, UserContact.daily_digest).join(UserContact, UserContact.user_id == User.id)
+             .where(User.unit_id == unit_id, User.active.is_(True), UserContact.notify.is_(True),
+                    UserContact.email.is_not(None)))
+    if only_user is not None:
+        query = query.where(User.id == only_user)
+    out += [(Channel.EMAIL.value, email, user_id, digest) for user_id, email, digest in session.execute(query)]
+    robot = session.scalar(select(UnitRobot).where(UnitRobot.unit_id == unit_id))
+    if robot is not None:
+        out.append((robot.channel, robot.url, None, False))
+    return out
+
+
+def _message(session, event: str, subject_id: int) -> tuple[int | None, int | None, str, str] | None:
+    """(unit id, the one user concerned or None for the whole unit, subject, body) of an event."""
+    if event.startswith("task.") or event == "notice.issued":
+        if event == "notice.issued":
+            notice = session.get(SupervisionNotice, subject_id)
+            if notice is None:
+                return None
+            task = notice.task
+            head = f"【督办通知 {notice_number(notice)}】"
+        else:
+            task = session.get(CorrectionTask, subject_id)
+            if task is None:
+                return None
+            head = {"task.opened": "【新任务】", "task.due_soon": "【即将到期】", "task.overdue": "【已超期】"}[event]
+        if event != "task.opened" and task.state in (TaskState.RESOLVED.value, TaskState.DECLINED.value):
+            return None  # done by the time the notifier ran: nobody needs telling
+        subject = f"{head}{task.unit.name} 纠错任务 #{task.id}：{TASK_SOURCE_TITLES[task.source]}"
+        body = (f"{subject}\n办理期限：{to_shanghai(task.due_at):%Y-%m-%d %H:%M}（{task.working_days or ''} 个工作日）\n"
+                f"内容：{task.detail}\n请登录知识库控制台办理：/tasks/{task.id}")
+        return task.unit_id, None, subject, body
+    cr = session.get(ChangeRequest, subject_id)
+    if cr is None:
+        return None
+    question = (cr.proposal or {}).get("question") or (f"知识 #{cr.entry_id}" if cr.entry_id else "")
+    if event == "change.returned":
+        subject = f"【已退回】变更申请 #{cr.id}：{question}"
+        body = f"{subject}\n退回原因：{cr.last_return_reason or ''}\n请修改后重新提交：/changes/{cr.id}"
+    else:
+        subject = f"【已发布】变更申请 #{cr.id}：{question}"
+        body = f"{subject}\n已发布为知识 #{cr.entry_id} 第 {cr.published_number} 版。"
+    return cr.unit_id, cr.created_by_id, subject, body
+
+
+def _queue(session, key: str, event: str, subject_id: int, now: datetime, digest_hour: int) -> int:
+    found = _message(session, event, subject_id)
+    if found is None:
+        return 0
+    unit_id, user_id, subject, body = found
+    queued = 0
+    for channel, address, recipient, digest in _recipients(session, unit_id):
+        if user_id is not None and recipient is not None and recipient != user_id:
+            continue  # about one person's change: that person (and the unit's robot), not every colleague
+        dedupe = f"{key}:{recipient or 'unit'}:{channel}"
+        if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe)):
+            continue
+        session.add(Notification(dedupe_key=dedupe, event=event, channel=channel, address=address, unit_id=unit_id,
+                                 user_id=recipient, subject=subject, body=body, digest=digest, created_at=now,
+                                 next_attempt_at=_digest_time(now, digest_hour) if digest else now))
+        queued += 1
+    return queued
+
+
+def _cursor(session, source: str) -> NotificationCursor:
+    cursor = session.get(NotificationCursor, source, with_for_update=True)
+    if cursor is None:
+        cursor = NotificationCursor(source=source, last_id=0)
+        session.add(cursor)
+        session.flush()
+    return cursor
+
+
+def collect(uow, *, now: datetime, digest_hour: int = 8) -> int:
+    """Queue the messages for what happened since the last run; the cursor moves in the same transaction."""
+    queued = 0
+    with uow:
+        s = uow.session
+        audit_cursor = _cursor(s, "audit")
+        if audit_cursor.last_id == 0:  # first run: start from now, not from years of history
+            audit_cursor.last_id = s.scalar(select(func.max(AuditEvent.id))) or 0
+        rows = s.execute(select(AuditEvent.id, AuditEvent.action, AuditEvent.object_id)
+                         .where(AuditEvent.id > audit_cursor.last_id, AuditEvent.action.in_(AUDIT_EVENTS))
+                         .order_by(AuditEvent.id).limit(BATCH)).all()
+        last_audit = s.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.id > audit_cursor.last_id))
+        for event_id, action, object_id in rows:
+            queued += _queue(s, f"audit:{event_id}", AUDIT_EVENTS[action], object_id, now, digest_hour)
+        if rows and len(rows) == BATCH:
+            audit_cursor.last_id = rows[-1][0]
+        elif last_audit:
+            audit_cursor.last_id = last_audit
+        reminder_cursor = _cursor(s, "task_reminders")
+        if reminder_cursor.last_id == 0:
+            reminder_cursor.last_id = s.scalar(select(func.max(TaskReminder.id))) or 0
+        reminders = s.execute(select(TaskReminder.id, TaskReminder.kind, TaskReminder.task_id)
+                              .where(TaskReminder.id > reminder_cursor.last_id)
+                              .order_by(TaskReminder.id).limit(BATCH)).all()
+        for reminder_id, kind, task_id in reminders:
+            if kind in REMINDER_EVENTS:
+                queued += _queue(s, f"reminder:{reminder_id}", REMINDER_EVENTS[kind], task_id, now, digest_hour)
+            reminder_cursor.last_id = reminder_id
+        uow.commit()
+    return queued
+
+
+def notification_view(n: Notification) -> dict:
+    return {"id": n.id, "event": n.event, "channel": n.channel, "address": n.address, "unit_id": n.unit_id,
+            "user_id": n.user_id, "subject": n.subject, "digest": n.digest, "created_at": to_shanghai(n.created_at),
+            "next_attempt_at": to_shanghai(n.next_attempt_at), "attempts": n.attempts,
+            "sent_at": to_shanghai(n.sent_at) if n.sent_at else None,
+            "gave_up_at": to_shanghai(n.gave_up_at) if n.gave_up_at else None, "last_error": n.last_error}
+
+
+def list_notifications(uow, actor: Actor, *, waiting_only: bool = False, limit: int = 100) -> list[dict]:
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        query = select(Notification).order_by(Notification.id.desc()).limit(limit)
+        if waiting_only:
+            query = query.where(Notification.sent_at.is_(None))
+        return [notification_view(n) for n in uow.session.scalars(query)]
+
+
+def replay(uow, actor: Actor, notification_id: int, *, now: datetime) -> dict:
+    """Send again: a given-up message is retried, a sent one goes out once more (the office asked for it)."""
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        s = uow.session
+        n = s.get(Notification, notification_id, with_for_update=True)
+        if n is None:
+            raise NotFound(f"通知 {notification_id} 不存在", code="notification_not_found")
+        n.sent_at, n.gave_up_at, n.attempts, n.next_attempt_at, n.last_error = None, None, 0, now, None
+        audit.record(s, actor, "notification.replay", "notification", n.id, None, {"subject": n.subject}, now)
+        s.flush()
+        view = notification_view(n)
+        uow.commit()
+        return view
+
+
+def deliver_due(uow_factory, *, now: datetime, send, limit: int = 200) -> dict:
+    """Send what is due. `send(channel, address, subject, body, key)` raises on failure.
+
+    Each message (or a recipient's digest) is sent in its own transaction that locks its rows and
+    marks them sent, so two schedulers never send the same row; a failure is retried with backoff
+    and given up after the last step of RETRY_SECONDS (the office may replay it).
+    """
+    sent = failed = 0
+    with uow_factory(write=False) as uow:
+        due = uow.session.execute(
+            select(Notification.id, Notification.channel, Notification.address, Notification.digest)
+            .where(Notification.sent_at.is_(None), Notification.gave_up_at.is_(None),
+                   Notification.next_attempt_at <= now).order_by(Notification.id).limit(limit)).all()
+    groups: dict[tuple, list[int]] = {}
+    for row_id, channel, address, digest in due:
+        groups.setdefault((channel, address, "digest") if digest else (row_id,), []).append(row_id)
+    for ids in groups.values():
+        with uow_factory() as uow:
+            s = uow.session
+            rows = s.scalars(select(Notification).where(Notification.id.in_(ids), Notification.sent_at.is_(None),
+                                                        Notification.gave_up_at.is_(None)).with_for_update()).all()
+            if not rows:
+                continue
+            first = rows[0]
+            if len(rows) == 1 and not first.digest:
+                subject, body = first.subject, first.body
+            else:
+                subject = f"【知识库每日提醒】{len(rows)} 条待办"
+                body = "\n\n".join(f"{i}. {r.body}" for i, r in enumerate(rows, 1))
+            try:
+                send(first.channel, first.address, subject, body, first.dedupe_key)
+            except Exception as exc:  # any channel failure: keep it for a retry, with the reason
+                for r in rows:
+                    r.attempts += 1
+                    r.last_error = str(exc)[:500]
+                    if r.attempts >= len(RETRY_SECONDS):
+                        r.gave_up_at = now
+                    else:
+                        r.next_attempt_at = now + timedelta(seconds=RETRY_SECONDS[r.attempts - 1])
+                failed += len(rows)
+            else:
+                for r in rows:
+                    r.attempts += 1
+                    r.sent_at = now
+                    r.last_error = None
+                sent += len(rows)
+            uow.commit()
+    return {"sent": sent, "failed": failed}
+
+
+def pending_for(uow, actor: Actor) -> dict[str, Any]:
+    """What a unit has waiting: for its standing page (what is due next)."""
+    require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    with uow:
+        unconfirmed = uow.session.scalar(select(func.count()).select_from(SupervisionNotice).where(
+            SupervisionNotice.unit_id == actor.unit_id, SupervisionNotice.confirmed_at.is_(None))) or 0
+        return {"unconfirmed_notices": unconfirmed}
