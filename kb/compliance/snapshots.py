@@ -28,7 +28,7 @@ from kb.calendar import SHANGHAI, to_shanghai
 from kb.compliance.counts import as_of_for, compliance_for, deadline_rules
 from kb.compliance.records import Period, UnitCompliance
 from kb.deadlines import DEFAULT_RULES, DeadlineRules
-from kb.errors import InvalidTransition, NotFound, ValidationFailed
+from kb.errors import PermissionDenied, InvalidTransition, NotFound, ValidationFailed
 from kb.models import ComplianceSnapshot, Role, Unit
 
 __all__ = [
@@ -89,13 +89,18 @@ def compliance_report(uow, actor: Actor, period: Period, *, now: datetime, unit_
 
     Units created after the month closed have no frozen row; theirs are read live.
     """
-    require_role(actor, Role.SCORER, Role.OFFICE_ADMIN)
+    require_role(actor, Role.SCORER, Role.OFFICE_ADMIN, Role.MAINTAINER, Role.UNIT_REVIEWER)
     try:
         rules = deadline_rules(deadlines)
     except ValueError as exc:
         raise ValidationFailed({"task_deadlines": str(exc)}, "考核方案的办理时限设置有误") from None
     with uow:
         s = uow.session
+        if actor.role.belongs_to_unit:  # a unit reads its own standing, never another unit's
+            own = s.scalar(select(Unit.code).where(Unit.id == actor.unit_id))
+            if unit_codes and set(unit_codes) != {own}:
+                raise PermissionDenied("只能查看本单位的考核数据（谁提供谁负责）")
+            unit_codes = [own]
         live = compliance_for(s, period, now=now, unit_codes=unit_codes, rules=rules)
         frozen = _snapshots(s, period, rules_key(rules))
         if not frozen:

@@ -46,6 +46,12 @@ def register_blueprints(api) -> None:
 
     api.register_blueprint(webhooks.blp, url_prefix=f"/api/v1/{webhooks.blp.name}")
 
+    # Oversight: supervision notices, reminders and where they go (docs/corrections.md, "Reminders").
+    from service.api import oversight
+
+    for blueprint in (oversight.blp, oversight.notifications_blp, oversight.preferences_blp):
+        api.register_blueprint(blueprint, url_prefix=f"/api/v1/{blueprint.name}")
+
     # Pull: compliance counts, scores and the scoring profiles, for the scoring engine and the office.
     from service.api import compliance
 

@@ -231,13 +231,22 @@ def test_counts_and_scores_come_as_csv_and_excel_with_chinese_headings(people, c
     assert points == {"HX": 8, "RSJ": 9}
 
 
-@pytest.mark.parametrize("caller", ["operator", "maint_a", "rev_a"])
-def test_only_the_scorer_and_the_office_read_counts_and_scores(people, caller):
+def test_only_the_scorer_and_the_office_read_counts_and_scores(people):
+    """Operators read none; a unit reads its own unit's counts and scores (its standing) and nothing else."""
     for url in (f"/api/v1/compliance?period={PERIOD}", f"/api/v1/scores?profile=licheng&period={PERIOD}",
                 "/api/v1/scoring-profiles", "/api/v1/compliance/closed-months"):
-        r = getattr(people, caller).get(url)
+        r = people.operator.get(url)
         assert r.status_code == 403, url
         assert r.json["code"] == "forbidden"
+    for caller in ("maint_a", "rev_a"):
+        for url in ("/api/v1/scoring-profiles", "/api/v1/compliance/closed-months"):
+            assert getattr(people, caller).get(url).status_code == 403, url
+        for url in (f"/api/v1/compliance?period={PERIOD}", f"/api/v1/scores?profile=licheng&period={PERIOD}"):
+            r = getattr(people, caller).get(url)
+            assert r.status_code == 200, url
+            assert [u["unit_code"] for u in r.json["units"]] == ["HX"], url
+            r = getattr(people, caller).get(url + "&unit=RSJ")
+            assert r.status_code == 403 and "本单位" in r.json["message"], url
 
 
 @pytest.mark.parametrize("query, code", [

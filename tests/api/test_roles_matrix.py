@@ -228,6 +228,13 @@ ROLE_TESTS_ELSEWHERE = {
         ("PATCH", "/api/v1/units/<string:unit_code>"), ("PUT", "/api/v1/users/<int:user_id>/password"),
         ("POST", "/api/v1/users/me/password"), ("PUT", "/api/v1/users/<int:user_id>/active"),
     },
+    # test_notices_roles, test_reminder_preferences_and_log_roles
+    "tests/api/test_oversight_api.py": {
+        ("GET", "/api/v1/notices"), ("POST", "/api/v1/notices"), ("GET", "/api/v1/notices/<int:notice_id>"),
+        ("POST", "/api/v1/notices/<int:notice_id>/confirm"), ("GET", "/api/v1/notifications"),
+        ("POST", "/api/v1/notifications/<int:notification_id>/replay"), ("GET", "/api/v1/preferences/contact"),
+        ("PUT", "/api/v1/preferences/contact"), ("PUT", "/api/v1/preferences/units/<string:unit_code>/robot"),
+    },
     # test_only_the_office_may_touch_webhooks: every webhook endpoint, every role, and the office
     "tests/api/test_webhooks_api.py": {
         ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/webhooks"), ("GET", "/api/v1/webhooks/<int:subscription_id>"),
