@@ -146,12 +146,48 @@ def demo(env: Env, as_json, if_empty) -> None:
         click.echo("demo already loaded; tokens were printed when it was loaded "
                    "(kb create-user makes a new one)", err=True)
         return
+    _close_demo_months(env)
     for user in users:
         if as_json:
             click.echo(json.dumps(user, ensure_ascii=False))
         else:
             login = f"{user['username']} / {user['password']}" if user["username"] else "(token only)"
             click.echo(f"{user['role']:<14} {user['unit_code'] or '-':<8} {login:<28} {user['token']}")
+
+
+def _close_demo_months(env: Env) -> None:
+    """Close the demo's ended months as the scheduler would have, under every profile's deadlines, and
+    issue a supervision notice for its longest-overdue task: the monthly 通报 and 督办通知 have data."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from kb import compliance
+    from kb.access import Actor
+    from kb.models import CorrectionTask, KnowledgeEntry, Role, User
+    from kb.models.tasks import OPEN_STATES
+    from kb.services import oversight
+    from scoring_hooks import scoring
+    from service.config import from_env, scoring_settings
+    from service.jobs import correction_settings
+
+    now = system_clock()
+    settings = from_env()
+    rule_sets = scoring.rule_sets(correction_settings(settings).rules, scoring_settings(settings["SCORING_SETTINGS"]))
+    with env.uow(write=False) as uow:
+        first = uow.session.scalar(select(func.min(KnowledgeEntry.created_at)))
+        overdue = uow.session.scalar(select(CorrectionTask.id).where(CorrectionTask.state.in_(OPEN_STATES),
+                                                                     CorrectionTask.due_at < now)
+                                     .order_by(CorrectionTask.due_at).limit(1))
+        office_id = uow.session.scalar(select(User.id).where(User.role == Role.OFFICE_ADMIN.value).limit(1))
+    last = compliance.last_ended_month(now)
+    month = compliance.Period.parse(f"{first.year:04d}-{first.month:02d}") if first else last
+    while month.start <= last.start:
+        compliance.close_month(env.uow(), month, now=now, rule_sets=rule_sets)
+        following = month.end.replace(day=28) + timedelta(days=4)
+        month = compliance.Period.parse(f"{following.year:04d}-{following.month:02d}")
+    if overdue is not None and office_id is not None:
+        oversight.issue_notice(env.uow(), Actor(user_id=office_id, role=Role.OFFICE_ADMIN), overdue, now=now)
 
 
 @main.command()

@@ -165,6 +165,15 @@ def set_unit_robot(uow, actor: Actor, unit_code: str, *, channel: str | None, ur
         return view
 
 
+def unit_robots(uow, actor: Actor) -> dict[str, dict]:
+    """Every unit's group robot, by unit code (the secret itself is never shown)."""
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        rows = uow.session.execute(select(Unit.code, UnitRobot.channel, UnitRobot.url, UnitRobot.secret)
+                                   .join(UnitRobot, UnitRobot.unit_id == Unit.id)).all()
+        return {code: {"channel": channel, "url": url, "signed": bool(secret)} for code, channel, url, secret in rows}
+
+
 def get_contact(uow, actor: Actor) -> dict:
     with uow:
         contact = uow.session.scalar(select(UserContact).where(UserContact.user_id == actor.user_id))

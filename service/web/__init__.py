@@ -27,7 +27,8 @@ def register(app: Flask) -> None:
     csrf.init_app(app)
     app.extensions.setdefault("kb.identity", PasswordLogin(app.extensions["kb"], login_policy(app.config)))
 
-    from service.web import views_auth, views_office, views_operator, views_unit  # noqa: F401  (their routes)
+    from service.web import (  # noqa: F401  (their routes)
+        views_auth, views_office, views_operator, views_oversight, views_unit)
     from service.web.blueprint import console
 
     app.register_blueprint(console)

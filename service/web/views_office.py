@@ -10,7 +10,7 @@ from sqlalchemy import select
 from kb.access import ROLE_LABELS
 from kb.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from kb.models import ChangeRequest, FlagState, PolicyStatus, Role, UnitKind
-from kb.services import accounts, audit, calendar_admin, directory, flags, gaps, policies, search
+from kb.services import accounts, audit, calendar_admin, directory, flags, gaps, oversight, policies, search
 from service.api.tasks import corrections
 from service.web.blueprint import console, kb_ctx, roles
 from service.web.session import current_user
@@ -242,6 +242,7 @@ def _users_page(errors: dict | None = None, values: dict | None = None, status: 
     users = directory.list_users(ctx.reader(), current_user())
     units = directory.list_units(ctx.reader())
     return render_template("console/office_users.html", title="用户与单位", users=users, units=units,
+                           robots=oversight.unit_robots(ctx.reader(), current_user()),
                            roles=ROLE_CHOICES, role_labels={r.value: ROLE_LABELS[r] for r in Role},
                            unit_kinds=list(UnitKind), errors=errors or {}, values=values or {}), status
 
