@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kb.db import Base
@@ -63,6 +63,8 @@ class KnowledgeUsage(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     search_key: Mapped[str | None] = mapped_column(String(32), index=True)
     ticket_number: Mapped[str | None] = mapped_column(String(64))
+    # Art. 11 直办率: the operator answered the call from this entry (False: it still went to a unit as a ticket).
+    answered_directly: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     __table_args__ = (
         Index("ix_knowledge_usages_entry_used", "entry_id", "used_at"),

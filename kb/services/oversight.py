@@ -420,3 +420,28 @@ def pending_for(uow, actor: Actor) -> dict[str, Any]:
         unconfirmed = uow.session.scalar(select(func.count()).select_from(SupervisionNotice).where(
             SupervisionNotice.unit_id == actor.unit_id, SupervisionNotice.confirmed_at.is_(None))) or 0
         return {"unconfirmed_notices": unconfirmed}
+
+
+# ------------------------------------------------------------------------------------------- 直办率 (Art. 11)
+
+
+def direct_answer_rate(uow, actor: Actor, *, start: datetime, end: datetime, label: str) -> dict:
+    """Of the calls where an operator recorded using an answer, the share answered directly, per unit."""
+    from sqlalchemy import case
+
+    from kb.models import KnowledgeUsage
+
+    require_role(actor, Role.OFFICE_ADMIN)
+    with uow:
+        rows = uow.session.execute(
+            select(Unit.code, Unit.name, func.count(KnowledgeUsage.id),
+                   func.sum(case((KnowledgeUsage.answered_directly.is_(True), 1), else_=0)))
+            .join(Unit, Unit.id == KnowledgeUsage.unit_id)
+            .where(KnowledgeUsage.used_at >= start, KnowledgeUsage.used_at < end)
+            .group_by(Unit.code, Unit.name).order_by(Unit.code)).all()
+    units = [{"unit_code": code, "unit_name": name, "calls": calls, "answered_directly": int(direct or 0),
+              "rate": round(int(direct or 0) / calls, 4) if calls else None} for code, name, calls, direct in rows]
+    calls = sum(u["calls"] for u in units)
+    direct = sum(u["answered_directly"] for u in units)
+    return {"period": label, "calls": calls, "answered_directly": direct,
+            "rate": round(direct / calls, 4) if calls else None, "units": units}

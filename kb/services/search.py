@@ -202,7 +202,7 @@ def related(uow, index, actor: Actor, entry_id: int, *, today: date, limit: int 
 
 
 def record_usage(uow, actor: Actor, entry_id: int, *, search_id: str | None, ticket_number: str | None,
-                 now: datetime) -> dict:
+                 now: datetime, answered_directly: bool = True) -> dict:
     """An operator used this answer on a call."""
     require_role(actor, Role.OPERATOR, Role.OFFICE_ADMIN)
     with uow:
@@ -211,11 +211,11 @@ def record_usage(uow, actor: Actor, entry_id: int, *, search_id: str | None, tic
             raise NotFound(f"知识 {entry_id} 不存在或已下架", code="entry_not_found")
         usage = KnowledgeUsage(entry_id=entry_id, version=entry.published_number, unit_id=entry.unit_id,
                                used_at=now, user_id=actor.user_id, search_key=search_id,
-                               ticket_number=ticket_number)
+                               ticket_number=ticket_number, answered_directly=answered_directly)
         uow.session.add(usage)
         uow.session.flush()
         view = {"id": usage.id, "entry_id": entry_id, "version": usage.version, "used_at": now,
-                "search_id": search_id, "ticket_number": ticket_number}
+                "search_id": search_id, "ticket_number": ticket_number, "answered_directly": answered_directly}
         uow.commit()
         return view
 

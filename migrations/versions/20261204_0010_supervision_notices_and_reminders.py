@@ -1,4 +1,4 @@
-"""oversight: supervision notices, reminders by e-mail and robots
+"""oversight: supervision notices, reminders by e-mail and robots, calls answered directly (直办率)
 
 Revision ID: 0010
 Revises: 0006
@@ -16,6 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('knowledge_usages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('answered_directly', sa.Boolean(), server_default=sa.true(), nullable=False))
+
     op.create_table('notification_cursors',
     sa.Column('source', sa.String(length=40), nullable=False),
     sa.Column('last_id', sa.Integer(), nullable=False),
@@ -95,6 +98,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('knowledge_usages', schema=None) as batch_op:
+        batch_op.drop_column('answered_directly')
+
     with op.batch_alter_table('supervision_notices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_supervision_notices_unit_id'))
 

@@ -74,4 +74,5 @@ class KnowledgeUsages(MethodView):
     def post(self, body, entry_id):
         """Record that an operator used this answer (optionally with the ticket number)"""
         return search_service.record_usage(kb().uow(), current_actor(), entry_id, search_id=body["search_id"],
-                                           ticket_number=body["ticket_number"], now=kb().now())
+                                           ticket_number=body["ticket_number"], now=kb().now(),
+                                           answered_directly=body["answered_directly"])

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import orjson
 from flask import Response
@@ -12,7 +12,7 @@ from service.api.common import api_blueprint, documented_errors
 from service.api.tasks import corrections
 from service.auth import current_actor
 from service.schemas.search import (
-    GapSchema, GapTaskCreate, HotSchema, RecommendCreate, SearchQueryArgs, SearchResultSchema, SinceArgs, SuggestArgs,
+    DirectRateArgs, DirectRateSchema, GapSchema, GapTaskCreate, HotSchema, RecommendCreate, SearchQueryArgs, SearchResultSchema, SinceArgs, SuggestArgs,
     SuggestionsSchema, dump_search_page)
 from service.schemas.tasks import TaskSchema
 
@@ -101,3 +101,24 @@ class GapTasks(MethodView):
                                   unit_code=body["unit_code"], detail=body["detail"],
                                   since=kb().now() - timedelta(days=body["days"]), now=kb().now(),
                                   settings=corrections())
+
+
+@blp.route("/direct-rate")
+class DirectRate(MethodView):
+    @blp.arguments(DirectRateArgs, location="query")
+    @blp.response(200, DirectRateSchema)
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """直办率 (Art. 11): the share of calls answered directly from the knowledge base, per unit (office)"""
+        from kb.calendar import SHANGHAI
+        from kb.compliance import Period
+        from kb.errors import ValidationFailed
+        from kb.services import oversight
+
+        try:
+            period = Period.parse(args["period"])
+        except ValueError:
+            raise ValidationFailed({"period": "期间格式应为 2026-11、2026-Q4 或 2026"}) from None
+        start = datetime.combine(period.start, time.min, SHANGHAI)
+        end = datetime.combine(period.end + timedelta(days=1), time.min, SHANGHAI)
+        return oversight.direct_answer_rate(kb().reader(), current_actor(), start=start, end=end, label=period.label)

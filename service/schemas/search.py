@@ -106,10 +106,33 @@ def dump_search_page(page: dict) -> dict:
 class UsageCreate(StrictSchema):
     search_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
     ticket_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    answered_directly = fields.Boolean(load_default=True, metadata={
+        "description": "true：话务员据此直接答复（计入直办率）；false：仍转派承办单位"})
+
+
+class DirectRateArgs(StrictSchema):
+    period = fields.String(required=True, metadata={"description": "2026-11、2026-Q4 或 2026"})
+
+
+class DirectRateUnitSchema(Schema):
+    unit_code = fields.String()
+    unit_name = fields.String()
+    calls = fields.Integer()
+    answered_directly = fields.Integer()
+    rate = fields.Float(allow_none=True)
+
+
+class DirectRateSchema(Schema):
+    period = fields.String()
+    calls = fields.Integer(metadata={"description": "记录了使用知识的来电"})
+    answered_directly = fields.Integer()
+    rate = fields.Float(allow_none=True, metadata={"description": "直办率；没有来电时为空"})
+    units = fields.List(fields.Nested(DirectRateUnitSchema))
 
 
 class UsageSchema(Schema):
     id = fields.Integer()
+    answered_directly = fields.Boolean()
     entry_id = fields.Integer()
     version = fields.Integer()
     used_at = fields.DateTime()

@@ -100,7 +100,8 @@ def _unit_code(actor) -> str | None:
 def record_usage(entry_id: int):
     ctx = kb_ctx()
     search.record_usage(ctx.uow(), current_user(), entry_id, search_id=request.form.get("search_id") or None,
-                        ticket_number=(request.form.get("ticket_number") or "").strip()[:40] or None, now=ctx.now())
+                        ticket_number=(request.form.get("ticket_number") or "").strip()[:40] or None, now=ctx.now(),
+                        answered_directly=request.form.get("answered_directly", "1") != "0")
     if request.headers.get("X-Requested-With") == "fetch":
         return jsonify({"ok": True})
     flash("已记录：本次通话使用了此答案", "ok")

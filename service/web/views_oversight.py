@@ -107,8 +107,15 @@ def office_bulletin():
         response.headers["Content-Disposition"] = f'attachment; filename="bulletin-{period.label}.xlsx"'
         return response
     chart = bars([(r.unit_name, r.points) for r in rows], maximum=max((r.max_points for r in rows), default=1))
+    from datetime import datetime, time, timedelta
+
+    from kb.calendar import SHANGHAI
+    direct = oversight.direct_answer_rate(
+        ctx.reader(), current_user(), start=datetime.combine(period.start, time.min, SHANGHAI),
+        end=datetime.combine(period.end + timedelta(days=1), time.min, SHANGHAI), label=period.label)
     return render_template("console/bulletin.html", title=title, rows=rows, period=period, profile=profile,
-                           profiles=load_profiles(), report=report, chart=chart, previous_period=previous_period)
+                           profiles=load_profiles(), report=report, chart=chart, previous_period=previous_period,
+                           direct=direct)
 
 
 # ---------------------------------------------------------------- supervision notices

@@ -84,3 +84,20 @@ def test_reminder_preferences_and_log_roles(people):
     assert people.office.get("/api/v1/notifications").status_code == 200
     assert people.office.post("/api/v1/notifications/999/replay").status_code == 404
     assert people.anonymous.get("/api/v1/notifications").status_code == 401
+
+
+def test_the_direct_answer_rate_counts_calls_answered_from_the_knowledge_base(people, world):
+    entry = world.publish_new(people.maint_a.actor, people.rev_a.actor, people.office.actor,
+                              people.categories["社会民生"])["entry_id"]
+    for directly in (True, True, True, False):
+        r = people.operator.post(f"/api/v1/knowledge/{entry}/usages", json={"answered_directly": directly})
+        assert r.status_code == 201 and r.json["answered_directly"] is directly
+    r = people.office.get("/api/v1/search/direct-rate?period=2026-11")
+    assert r.status_code == 200
+    assert (r.json["calls"], r.json["answered_directly"], r.json["rate"]) == (4, 3, 0.75)
+    assert r.json["units"] == [{"unit_code": "HX", "unit_name": "华山街道办事处", "calls": 4, "answered_directly": 3,
+                                "rate": 0.75}]
+    assert people.office.get("/api/v1/search/direct-rate?period=2026-10").json["rate"] is None
+    assert people.office.get("/api/v1/search/direct-rate?period=bad").status_code == 422
+    for who in ("operator", "maint_a", "scorer"):
+        assert getattr(people, who).get("/api/v1/search/direct-rate?period=2026-11").status_code == 403

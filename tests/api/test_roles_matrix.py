@@ -234,6 +234,7 @@ ROLE_TESTS_ELSEWHERE = {
         ("POST", "/api/v1/notices/<int:notice_id>/confirm"), ("GET", "/api/v1/notifications"),
         ("POST", "/api/v1/notifications/<int:notification_id>/replay"), ("GET", "/api/v1/preferences/contact"),
         ("PUT", "/api/v1/preferences/contact"), ("PUT", "/api/v1/preferences/units/<string:unit_code>/robot"),
+        ("GET", "/api/v1/search/direct-rate"),
     },
     # test_only_the_office_may_touch_webhooks: every webhook endpoint, every role, and the office
     "tests/api/test_webhooks_api.py": {
