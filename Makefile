@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup serve bench bench-http bench-console relevance clean
+.PHONY: demo test setup serve bench bench-http bench-console bench-compliance relevance clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: $(STAMP)
 
 bench-http: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_http
+
+bench-compliance: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_compliance
 
 bench-console: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_console
