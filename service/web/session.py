@@ -5,6 +5,7 @@ ends the session at the next request on every worker and host.
 """
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -24,12 +25,18 @@ def secret_key(app: Flask) -> str:
         return app.config["SECRET_KEY"]
     path = Path(app.config.get("SECRET_KEY_FILE", "var/secret_key"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:  # O_EXCL: of workers starting together, one writes the key and the others read it
-        with open(path, "x", encoding="ascii") as handle:
-            handle.write(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    except FileExistsError:
-        pass
+    if not path.exists():
+        # Written whole to a temporary file, then linked into place: of workers starting together one
+        # key wins, and nobody reads a half-written file.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        temporary.write_text(secrets.token_urlsafe(48), encoding="ascii")
+        temporary.chmod(0o600)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
     return path.read_text(encoding="ascii").strip()
 
 
