@@ -69,4 +69,5 @@ class KnowledgeUsage(Base):
     __table_args__ = (
         Index("ix_knowledge_usages_entry_used", "entry_id", "used_at"),
         Index("ix_knowledge_usages_unit_used", "unit_id", "used_at"),
+        Index("ix_knowledge_usages_used_at", "used_at"),  # the hot list and 直办率 read a window of days
     )

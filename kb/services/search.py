@@ -223,17 +223,21 @@ def record_usage(uow, actor: Actor, entry_id: int, *, search_id: str | None, tic
 def hot_knowledge(uow, actor: Actor, *, since: datetime, today: date, limit: int = 20) -> list[dict]:
     require_role(actor, *SEARCHERS)
     with uow:
+        # Count the window's usages first (an index range on used_at), then join the few entries used:
+        # joining every published entry to its usages first read all 100,000 entries (0.5 s) for none used.
+        used = (select(KnowledgeUsage.entry_id, func.count().label("usages"))
+                .where(KnowledgeUsage.used_at >= since).group_by(KnowledgeUsage.entry_id).subquery())
         rows = uow.session.execute(
-            select(KnowledgeEntry.id, KnowledgeVersion.question, Unit.code, func.count(KnowledgeUsage.id))
-            .join(KnowledgeUsage, KnowledgeUsage.entry_id == KnowledgeEntry.id)
+            select(KnowledgeEntry.id, KnowledgeVersion.question, Unit.code, used.c.usages)
+            .select_from(used)
+            .join(KnowledgeEntry, KnowledgeEntry.id == used.c.entry_id)
             .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
                   & (KnowledgeVersion.number == KnowledgeEntry.published_number))
             .join(Unit, Unit.id == KnowledgeEntry.unit_id)
-            .where(KnowledgeUsage.used_at >= since, KnowledgeEntry.status == EntryStatus.PUBLISHED.value,
+            .where(KnowledgeEntry.status == EntryStatus.PUBLISHED.value,
                    KnowledgeVersion.effective_on <= today,
                    (KnowledgeVersion.expires_on.is_(None)) | (KnowledgeVersion.expires_on >= today))
-            .group_by(KnowledgeEntry.id, KnowledgeVersion.question, Unit.code)
-            .order_by(func.count(KnowledgeUsage.id).desc(), KnowledgeEntry.id).limit(limit)).all()
+            .order_by(used.c.usages.desc(), KnowledgeEntry.id).limit(limit)).all()
         return [{"entry_id": r[0], "question": r[1], "unit_code": r[2], "usages": r[3]} for r in rows]
 
 

@@ -18,6 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('knowledge_usages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('answered_directly', sa.Boolean(), server_default=sa.true(), nullable=False))
+        batch_op.create_index('ix_knowledge_usages_used_at', ['used_at'], unique=False)
 
     op.create_table('notification_cursors',
     sa.Column('source', sa.String(length=40), nullable=False),
@@ -99,6 +100,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('knowledge_usages', schema=None) as batch_op:
+        batch_op.drop_index('ix_knowledge_usages_used_at')
         batch_op.drop_column('answered_directly')
 
     with op.batch_alter_table('supervision_notices', schema=None) as batch_op:
