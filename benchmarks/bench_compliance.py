@@ -143,7 +143,7 @@ def measure(url: str, year: int, repeat: int) -> dict:
     for name, profile in load_profiles().items():
         deadlines = profile.task_deadlines(None)
         figures[f"counts_and_scores_month_{name}_s"], _ = _timed(
-            repeat, lambda: score_report(profile, report(month, deadlines)))
+            repeat, lambda profile=profile, deadlines=deadlines: score_report(profile, report(month, deadlines)))
     profile = load_profiles()["licheng"]
 
     def monthly_bulletin():

@@ -73,6 +73,7 @@ class Sender:
         message["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
         message.set_content(body)
         try:
+            client: smtplib.SMTP
             if self.smtp.security == "ssl":
                 client = smtplib.SMTP_SSL(self.smtp.host, self.smtp.port, timeout=30,
                                           context=ssl.create_default_context())

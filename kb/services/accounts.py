@@ -92,7 +92,7 @@ def identify_by_password(uow, *, username: str, password: str, address: str, now
         # Old attempts say nothing about the window; keep the table small.
         s.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < now - timedelta(days=30)))
         uow.commit()
-    if not ok:
+    if not ok or user is None:
         raise Unauthenticated("用户名或密码错误", code="login_failed")
     return user.id
 

@@ -156,7 +156,7 @@ def set_unit_robot(uow, actor: Actor, unit_code: str, *, channel: str | None, ur
             view = None
         else:
             robot = robot or UnitRobot(unit_id=unit.id)
-            robot.channel, robot.url, robot.secret = channel, url.strip(), (secret or "").strip() or None
+            robot.channel, robot.url, robot.secret = channel, (url or "").strip(), (secret or "").strip() or None
             s.add(robot)
             view = {"unit_code": unit.code, "channel": channel, "url": robot.url, "signed": bool(robot.secret)}
         audit.record(s, actor, "unit.robot", "unit", unit.id, None,

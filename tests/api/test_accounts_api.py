@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+from kb.errors import Unauthenticated
 from kb.services import accounts
 from service.config import login_policy
 
@@ -82,7 +83,7 @@ def test_a_user_changes_its_own_password_only_by_knowing_the_current_one(app, pe
     assert r.status_code == 204
     policy = login_policy(app.config)
     kb_ctx = app.extensions["kb"]
-    with pytest.raises(Exception):
+    with pytest.raises(Unauthenticated):
         accounts.identify_by_password(kb_ctx.uow(), username="xiaoli", password=PASSWORD, address="t",
                                       now=clock(), policy=policy)
     assert accounts.identify_by_password(kb_ctx.uow(), username="xiaoli", password="another-2026", address="t",

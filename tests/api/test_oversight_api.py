@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 OVERDUE_ROLES = ("operator", "maint_a", "rev_a", "maint_b", "rev_b", "office", "scorer")
 
 

@@ -34,7 +34,7 @@ def _require_chromium() -> None:
     message = f"BROWSER TESTS NOT RUN: no Chromium at {CHROMIUM} (apt-get install -y chromium)"
     if ON_CI:
         pytest.fail(message + " (CI=true requires them)", pytrace=False)
-    warnings.warn(message)
+    warnings.warn(message, stacklevel=2)
     pytest.skip(message)
 
 

@@ -9,10 +9,8 @@ import re
 
 from playwright.sync_api import expect
 
-from kb.models import Role
 from kb.services import accounts, changes, flags
 from tests.browser.conftest import PASSWORD, _clock, log_in, published, screenshot
-from tests.support.factories import ALL_CHECKS_PASS
 
 _n = itertools.count(1)
 
@@ -109,7 +107,7 @@ def test_maintainer_creates_edits_after_a_return_and_submits(site, new_page):
 
 def test_reviewer_ticks_the_four_checks_office_publishes_and_the_operator_finds_it(site, new_page):
     question = _unique("华山街道独生子女父母奖励金在哪里领取？")
-    maint, rev = site.users["maint_hx"][1], site.users["rev_hx"][1]
+    maint = site.users["maint_hx"][1]
     cr = changes.create(site.world.uow(), maint, kind="new", now=_clock(), proposal=site.world.proposal(
         site.categories["社会民生"], question=question, keywords=["奖励金", "独生子女"],
         answer="1. 到华山街道计生办领取。\n2. 携带独生子女父母光荣证。"))

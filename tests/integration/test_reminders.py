@@ -17,8 +17,6 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from kb import jobs
-from kb.access import Actor
-from kb.models import Role
 from kb.services import oversight, tasks
 from service import jobs as service_jobs
 from tests.support.factories import ALL_CHECKS_PASS, World
