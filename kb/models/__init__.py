@@ -12,12 +12,12 @@ from kb.models.policies import PolicyDocument, PolicyStatus, PolicyStatusChange
 from kb.models.search import KnowledgeUsage, SearchLog, SearchSettingsRevision, SynonymGroup
 from kb.models.tasks import (
     CorrectionTask, FlagKind, FlagState, KnowledgeFlag, ReminderKind, TaskEvent, TaskReminder, TaskState)
-from kb.models.units import ApiToken, LoginAttempt, LoginSession, Role, Unit, UnitKind, User
+from kb.models.units import ApiToken, CredentialEpoch, LoginAttempt, LoginSession, Role, Unit, UnitKind, User
 
 __all__ = [
     "Channel", "Notification", "NotificationCursor", "SupervisionNotice", "UnitRobot", "UserContact",
     "KnowledgeUsage", "SearchLog", "SearchSettingsRevision", "SynonymGroup",
-    "ApiToken", "AuditEvent", "LoginAttempt", "LoginSession", "CONTENT_FIELDS", "Category", "ChangeKind", "ChangeRequest", "EntryFormat",
+    "ApiToken", "AuditEvent", "CredentialEpoch", "LoginAttempt", "LoginSession", "CONTENT_FIELDS", "Category", "ChangeKind", "ChangeRequest", "EntryFormat",
     "EntryStatus", "KnowledgeEntry", "KnowledgeVersion", "Review", "Role", "SearchOutbox", "Unit",
     "UnitKind", "User",
     "CalendarOverride", "ConfirmedYear", "OverrideKind", "JobRun", "SchedulerLease", "PolicyDocument",

@@ -101,6 +101,16 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
+class CredentialEpoch(Base):
+    """One counter, raised whenever a credential stops being good (a token revoked, a user deactivated):
+    each process checks it at most once a second and forgets the tokens it remembered when it moved."""
+
+    __tablename__ = "credential_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
 class LoginSession(Base):
     """A console log-in. Kept in the database so that ending it (log-out, deactivation, a password
     reset) takes effect on every worker and host at the next request."""

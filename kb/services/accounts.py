@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select, update
 
 from kb.access import Actor, require_role
 from kb.errors import Conflict, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
-from kb.models import LoginAttempt, LoginSession, Role, Unit, User
+from kb.models import CredentialEpoch, LoginAttempt, LoginSession, Role, Unit, User
 from kb.services import audit
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (64 MiB, t=3)
@@ -39,6 +39,21 @@ class LoginPolicy:
     failure_window: timedelta = timedelta(minutes=15)
     idle_timeout: timedelta = timedelta(hours=4)
     absolute_timeout: timedelta = timedelta(hours=12)
+
+
+def raise_credential_epoch(session) -> None:
+    """Every process forgets the tokens it remembered within a second (service.auth)."""
+    epoch = session.get(CredentialEpoch, 1, with_for_update=True)
+    if epoch is None:
+        session.add(CredentialEpoch(id=1, value=1))
+    else:
+        epoch.value += 1
+    session.flush()
+
+
+def credential_epoch(uow_factory) -> int:
+    with uow_factory(write=False) as uow:
+        return uow.session.scalar(select(CredentialEpoch.value).where(CredentialEpoch.id == 1)) or 0
 
 
 def hash_password(password: str) -> str:
@@ -215,6 +230,8 @@ def set_active(uow, actor: Actor, user_id: int, *, active: bool, now: datetime) 
         before = user.active
         user.active = active
         ended = 0 if active else _end_sessions_of(uow.session, user.id, now)
+        if before and not active:
+            raise_credential_epoch(uow.session)
         if before != active:
             audit.record(uow.session, actor, "user.activate" if active else "user.deactivate", "user", user.id,
                          {"active": before}, {"active": active, "sessions_ended": ended}, now)

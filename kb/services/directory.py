@@ -190,6 +190,7 @@ def revoke_token(uow, actor: Actor, token_id: int, now: datetime) -> dict:
             require_role(actor, Role.OFFICE_ADMIN)
         if token.revoked_at is None:
             token.revoked_at = now
+            accounts.raise_credential_epoch(uow.session)
             audit.record(uow.session, actor, "token.revoke", "api_token", token.id, None,
                          {"user_id": token.user_id}, now)
         view = token_view(token)
@@ -199,6 +200,11 @@ def revoke_token(uow, actor: Actor, token_id: int, now: datetime) -> dict:
 
 def authenticate(uow_factory, token: str, now: datetime) -> Actor:
     """The actor behind a bearer token. Reads only, unless last-used time is due a refresh."""
+    return authenticate_until(uow_factory, token, now)[0]
+
+
+def authenticate_until(uow_factory, token: str, now: datetime) -> tuple[Actor, datetime | None]:
+    """The actor behind a bearer token and when the token expires (None: never)."""
     token_hash = hash_token(token)
     with uow_factory(write=False) as uow:
         row = uow.session.execute(
@@ -217,4 +223,4 @@ def authenticate(uow_factory, token: str, now: datetime) -> Actor:
             token_row = uow.session.get(ApiToken, token_id)
             token_row.last_used_at = now
             uow.commit()
-    return actor
+    return actor, expires_at

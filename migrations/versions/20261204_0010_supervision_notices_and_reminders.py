@@ -16,6 +16,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('credential_epoch',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('value', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credential_epoch'))
+    )
     with op.batch_alter_table('knowledge_usages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('answered_directly', sa.Boolean(), server_default=sa.true(), nullable=False))
         batch_op.create_index('ix_knowledge_usages_used_at', ['used_at'], unique=False)
@@ -99,6 +104,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('credential_epoch')
     with op.batch_alter_table('knowledge_usages', schema=None) as batch_op:
         batch_op.drop_index('ix_knowledge_usages_used_at')
         batch_op.drop_column('answered_directly')

@@ -111,3 +111,53 @@ def test_every_user_may_change_only_its_own_password(people):
                                       json={"current_password": "x", "new_password": "another-2026"})
         assert r.status_code == 422  # reached its own account: the current password is wrong
     assert people.anonymous.post("/api/v1/users/me/password", json={}).status_code == 401
+
+
+def _second_process_app(engine, session_factory, clock, tmp_path):
+    """Another worker: an app of its own (its own token cache) on the same database."""
+    from service.app import create_app
+
+    return create_app({"ENGINE": engine, "SESSION_FACTORY": session_factory, "CLOCK": clock, "TESTING": True,
+                       "INDEX_DIR": str(tmp_path / "index-b"), "SECRET_KEY": "k", "SEARCH_OPEN_ON_STARTUP": False})
+
+
+@pytest.mark.parametrize("how", ["revoke the token", "deactivate the user"])
+def test_a_revocation_holds_in_another_worker_within_a_second(engine, session_factory, clock, tmp_path, people,
+                                                             monkeypatch, how):
+    import service.auth as auth
+
+    other = _second_process_app(engine, session_factory, clock, tmp_path).test_client()
+    issued = people.office.post(f"/api/v1/users/{people.operator.actor.user_id}/tokens", json={"label": "平台"}).json
+    headers = {"Authorization": f"Bearer {issued['token']}"}
+    assert other.get("/api/v1/users/me", headers=headers).status_code == 200  # now remembered over there
+    now = [auth.time.monotonic()]  # this process's monotonic clock, moved by hand from here on
+    monkeypatch.setattr(auth.time, "monotonic", lambda: now[0])
+    if how == "revoke the token":
+        r = people.office.delete(f"/api/v1/users/tokens/{issued['token_record']['id']}")
+    else:
+        r = people.office.put(f"/api/v1/users/{people.operator.actor.user_id}/active", json={"active": False})
+    assert r.status_code == 200
+    now[0] += 0.5
+    assert other.get("/api/v1/users/me", headers=headers).status_code == 200  # within the second it looked
+    now[0] += 0.6
+    later = other.get("/api/v1/users/me", headers=headers)  # a second since its last look: it reads the epoch
+    assert later.status_code == 401
+
+
+def test_a_token_is_never_remembered_past_its_expiry(people, app, clock):
+    import time
+
+    from kb.models import ApiToken
+    from kb.services.directory import hash_token
+
+    issued = people.office.post(f"/api/v1/users/{people.operator.actor.user_id}/tokens", json={"label": "短期"}).json
+    with app.extensions["kb"].uow() as uow:  # a token that expires in 10 seconds
+        row = uow.session.query(ApiToken).filter_by(token_hash=hash_token(issued["token"])).one()
+        row.expires_at = clock() + timedelta(seconds=10)
+        uow.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {issued['token']}"}
+    assert client.get("/api/v1/users/me", headers=headers).status_code == 200
+    cache = app.extensions["kb.token_cache"]
+    entry = cache._entries[hash_token(issued["token"])]
+    assert entry[1] - time.monotonic() <= 10.5  # remembered for 10 s, not the cache's 30
