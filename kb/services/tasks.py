@@ -25,6 +25,7 @@ from kb.models import (
     ReminderKind, Role, TaskEvent, TaskReminder, TaskState, Unit)
 from kb.models.tasks import OPEN_STATES
 from kb.services import audit, changes
+from kb.services.calendar_store import load_calendar
 from kb.workflow import State
 
 
@@ -52,12 +53,6 @@ UNIT_SOURCES = (TaskSource.UNIT_SELF_FOUND,)
 
 OUTCOME_LABELS = {"open": "办理中", "open_overdue": "超期未办结", "resolved_on_time": "按时办结",
                   "resolved_late": "超期办结", "declined": "已退回"}
-
-
-def load_calendar(session) -> WorkingCalendar:
-    from kb.services.calendar_admin import load_calendar as load
-
-    return load(session)
 
 
 def due_soon_horizon(calendar: WorkingCalendar, now: datetime) -> datetime:
