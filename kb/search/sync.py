@@ -28,8 +28,8 @@ from kb.models import Category, EntryStatus, KnowledgeEntry, KnowledgeVersion, S
 from kb.models.search import SearchSettingsRevision, SynonymGroup
 from kb.search import analyzer, outbox
 from kb.search.backend import (
-    EMPTY_RESULT, IndexBusy, IndexCorrupt, SearchBackend, SearchDocument, SearchHit, SearchQuery, SearchResult,
-    open_backend)
+    EMPTY_RESULT, IndexBusy, IndexCorrupt, SearchBackend, SearchDocument, SearchHit, SearchQuery, SearchResult)
+from kb.search.factory import open_backend
 from kb.search.locking import WriterLock
 from kb.search.synonyms import SynonymSet
 
