@@ -15,6 +15,8 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from kb import events
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -100,6 +102,10 @@ class UnitOfWork:
     _committed = False
 
     def commit(self) -> None:
+        if self.session.info.get(events.PENDING_KEY):
+            # A step recorded events nobody dispatched: committing would skip their reactions.
+            raise RuntimeError(f"events recorded but not dispatched: {self.session.info[events.PENDING_KEY]!r}; "
+                               "call kb.services.reactions.dispatch(session) before commit")
         self.session.commit()
         self._committed = True
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from kb import events
 from kb.calendar import to_shanghai
 from kb.deadlines import TASK_SOURCE_TITLES, TaskSource
 from kb.models import (
@@ -29,7 +30,7 @@ from kb.models import (
     TaskReminder)
 from kb.models.tasks import OPEN_STATES
 from kb.search import outbox
-from kb.services import audit, tasks, verification, webhooks
+from kb.services import audit, reactions, tasks, verification, webhooks
 from kb.services.categories import ancestry
 from kb.services.tasks import DEFAULT_SETTINGS, CorrectionSettings
 
@@ -213,7 +214,8 @@ def _withdraw_one(session, entry_id: int, now: datetime, today, notice_ids) -> b
                  {"status": EntryStatus.PUBLISHED.value},
                  {"status": EntryStatus.WITHDRAWN.value, "withdrawn_at": now, "expires_on": expires_on}, now)
     outbox.enqueue(session, entry.id, now)
-    tasks.resolve_on_withdrawal(session, entry.id, now)
+    events.record(session, events.EntryWithdrawn(entry_id=entry.id, at=now))
+    reactions.dispatch(session)  # its open tasks are resolved with it
     return True
 
 

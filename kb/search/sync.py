@@ -23,7 +23,9 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from kb import citations
 from kb.models import Category, EntryStatus, KnowledgeEntry, KnowledgeVersion, SearchOutbox, Unit
 from kb.models.search import SearchSettingsRevision, SynonymGroup
 from kb.search import analyzer, outbox
@@ -38,9 +40,9 @@ log = logging.getLogger(__name__)
 REBUILD_BATCH = 2000
 BUSY_WAIT_SECONDS = 1.0
 
-# Extra display data per entry (e.g. warnings about repealed policy documents):
-# (session, entry_ids) -> {entry_id: {key: value}}.
-payload_sources: list[Callable[[object, list[int]], dict[int, dict]]] = []
+# What a hit shows besides its entry's own fields, each (session, entry_ids) -> {entry_id: {key: value}},
+# named here in one place: the warning about a cited repealed or amended policy document.
+PAYLOAD_SOURCES: tuple[Callable[[Session, list[int]], dict[int, dict]], ...] = (citations.search_payload,)
 
 
 # The outbox's latest sequence and the synonyms' revision, read together (at most every
@@ -86,7 +88,7 @@ class _Categories:
 def _documents(session, rows, categories: _Categories) -> list[SearchDocument]:
     extra: dict[int, dict] = {}
     ids = [row[0] for row in rows]
-    for source in payload_sources:
+    for source in PAYLOAD_SOURCES:
         for entry_id, data in source(session, ids).items():
             extra.setdefault(entry_id, {}).update(data)
     docs = []

@@ -2,15 +2,15 @@
 published, or declined with a justification the office accepts.
 
 Public functions taking a unit of work are use cases (one transaction each).
-Functions taking a session (`open_task`, `resolve`, `resolve_on_withdrawal`,
-`recompute_deadlines`) are the steps other use cases and the scheduler's jobs
-share; they flush and never commit. A task's outcome (resolved_at, on_time, overdue_marked_at) is
+Functions taking a session (`open_task`, `workable`, `link`, `resolve`,
+`resolve_on_withdrawal`, `recompute_deadlines`, and the reactions at the end)
+are the steps other use cases, the reactions table (kb/services/reactions.py)
+and the scheduler's jobs share; they flush and never commit. A task's outcome (resolved_at, on_time, overdue_marked_at) is
 written once, when it happens.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -19,12 +19,13 @@ from sqlalchemy import delete, func, select
 from kb.access import Actor, require_role
 from kb.calendar import END_OF_DAY, SHANGHAI, Deadline, WorkingCalendar, end_of_day, to_shanghai
 from kb.deadlines import TASK_SOURCE_TITLES, DEFAULT_RULES, DeadlineRules, FeedbackReason, TaskSource, due_for
+from kb.events import ChangePublished, EntryWithdrawn
 from kb.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from kb.models import (
     ChangeKind, ChangeRequest, CorrectionTask, EntryStatus, KnowledgeEntry, KnowledgeVersion, PolicyDocument,
     ReminderKind, Role, TaskEvent, TaskReminder, TaskState, Unit)
 from kb.models.tasks import OPEN_STATES
-from kb.services import audit, changes
+from kb.services import audit
 from kb.services.calendar_store import load_calendar
 from kb.workflow import State
 
@@ -441,7 +442,15 @@ def _require_workable(task: CorrectionTask) -> None:
                                 details={"state": task.state})
 
 
-def _link(session, actor: Actor, task: CorrectionTask, cr: ChangeRequest, now: datetime) -> None:
+def workable(session, actor: Actor, task_id: int) -> CorrectionTask:
+    """Step: the task, locked, when the actor may work on it and it is still open to a change."""
+    task = _scoped(session, actor, task_id, for_update=True)
+    _require_workable(task)
+    return task
+
+
+def link(session, actor: Actor, task: CorrectionTask, cr: ChangeRequest, now: datetime) -> None:
+    """Step: `cr` is the change that fixes `task`; resolved at once if it was already published."""
     _require_workable(task)
     _check_linkable(task, cr)
     before = {"state": task.state, "change_request_id": task.change_request_id}
@@ -467,58 +476,10 @@ def link_change_request(uow, actor: Actor, task_id: int, *, change_request_id: i
         cr = s.scalar(select(ChangeRequest).where(ChangeRequest.id == change_request_id).with_for_update())
         if cr is None:
             raise NotFound(f"变更申请 {change_request_id} 不存在", code="change_request_not_found")
-        _link(s, actor, task, cr, now)
+        link(s, actor, task, cr, now)
         view = _view(s, task, now)
         uow.commit()
         return view
-
-
-class _LinkingUnitOfWork:
-    """The caller's open unit of work, handed to `changes.create`: entering and leaving it
-    does nothing, and its commit first links the change request just created to the task,
-    so drafting the fix and linking it are one transaction."""
-
-    def __init__(self, uow, link: Callable[[], None]):
-        self._uow, self._link = uow, link
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        return None
-
-    @property
-    def session(self):
-        return self._uow.session
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        self._uow.after_commit(callback)
-
-    def commit(self) -> None:
-        self._link()
-        self._uow.commit()
-
-
-def start_change_request(uow, actor: Actor, task_id: int, *, now: datetime, kind: str | None = None,
-                         base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
-                         near_duplicates=None) -> dict:
-    """Draft the change that fixes a task, linked to it: a modification of its entry, or new knowledge for a gap."""
-    with uow:
-        s = uow.session
-        task = _scoped(s, actor, task_id, for_update=True)
-        _require_workable(task)
-        kind = kind or (ChangeKind.MODIFY.value if task.entry_id is not None else ChangeKind.NEW.value)
-
-        def link() -> None:
-            created = [o for o in s.identity_map.values() if isinstance(o, ChangeRequest)
-                       and o.created_by_id == actor.user_id and o.created_at == now and o.id is not None]
-            _link(s, actor, task, max(created, key=lambda o: o.id), now)
-
-        return changes.create(
-            _LinkingUnitOfWork(uow, link), actor, kind=kind, now=now,
-            entry_id=task.entry_id if kind != ChangeKind.NEW.value else None, base_number=base_number,
-            proposal=proposal, reason=reason, unit_code=task.unit.code if actor.is_office else None,
-            near_duplicates=near_duplicates)
 
 
 def request_decline(uow, actor: Actor, task_id: int, *, justification: str, now: datetime) -> dict:
@@ -572,23 +533,32 @@ def rule_on_decline(uow, actor: Actor, task_id: int, *, accept: bool, reason: st
         return view
 
 
-# --- resolution on publication -------------------------------------------------------------------------------
+# --- reactions to published changes and withdrawn entries (kb/services/reactions.py) -------------------------
 
 
-def resolve_on_publication(session, cr: ChangeRequest, now: datetime) -> None:
-    """Publish listener: tasks linked to the change are resolved; an update also counts as this cycle's
-    verification; a deletion or revocation withdraws the entry, which resolves its other open tasks."""
-    linked = session.scalars(
-        select(CorrectionTask).where(CorrectionTask.change_request_id == cr.id,
+def resolve_linked_tasks(session, event: ChangePublished) -> list[int]:
+    """The open tasks linked to the published change are resolved by it; the ids resolved."""
+    linked = list(session.scalars(
+        select(CorrectionTask).where(CorrectionTask.change_request_id == event.change_request_id,
                                      CorrectionTask.state.in_(OPEN_STATES))
-        .order_by(CorrectionTask.id).with_for_update())
+        .order_by(CorrectionTask.id).with_for_update()))
     for task in linked:
-        resolve(session, task, now, now, version=cr.published_number, note=f"变更申请 {cr.id} 已发布")
-    if cr.kind in (ChangeKind.DELETE.value, ChangeKind.REVOKE.value):
-        resolve_on_withdrawal(session, cr.entry_id, now)  # the rest of the entry's tasks, verification included
-    elif cr.entry_id is not None and cr.kind == ChangeKind.MODIFY.value:
-        resolve_verification(session, cr.entry_id, now, version=cr.published_number,
-                             note=f"知识已通过变更申请 {cr.id} 更新")
+        resolve(session, task, event.at, event.at, version=event.version,
+                note=f"变更申请 {event.change_request_id} 已发布")
+    return [t.id for t in linked]
+
+
+def resolve_verification_on_update(session, event: ChangePublished) -> list[int]:
+    """A published modification counts as this cycle's verification of its entry."""
+    if event.entry_id is None or event.kind != ChangeKind.MODIFY.value:
+        return []
+    return resolve_verification(session, event.entry_id, event.at, version=event.version,
+                                note=f"知识已通过变更申请 {event.change_request_id} 更新")
+
+
+def resolve_on_withdrawal_event(session, event: EntryWithdrawn) -> list[int]:
+    """The withdrawn entry's open tasks, verification included, are resolved (`resolve_on_withdrawal`)."""
+    return resolve_on_withdrawal(session, event.entry_id, event.at)
 
 
 def resolve_verification(session, entry_id: int, now: datetime, *, version: int | None, note: str,
@@ -602,6 +572,3 @@ def resolve_verification(session, entry_id: int, now: datetime, *, version: int 
     for task in tasks:
         resolve(session, task, now, now, version=version, note=note, actor=actor)
     return [t.id for t in tasks]
-
-
-changes.publish_listeners.append(resolve_on_publication)

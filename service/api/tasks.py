@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from kb.services import tasks
+from kb.services import task_changes, tasks
 from kb.services.tasks import CorrectionSettings
 from service.api import if_match_number, kb
 from service.api.common import api_blueprint, documented_errors
@@ -75,7 +75,7 @@ class TaskChangeRequests(MethodView):
     def post(self, body, task_id):
         """Draft the fix as a change request already linked to the task"""
         ctx = kb()
-        view = tasks.start_change_request(
+        view = task_changes.start_change_request(
             ctx.uow(), current_actor(), task_id, now=ctx.now(), kind=body["kind"],
             base_number=if_match_number(body["base_version"], "v"), proposal=body["proposal"],
             reason=body["reason"],
