@@ -6,7 +6,6 @@ rows inside the same transaction.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,13 +27,6 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-DEFAULT_DATABASE_URL = "sqlite:///var/kb.sqlite3"
-
-
-def database_url_from_env() -> str:
-    return os.environ.get("KB_DATABASE_URL", DEFAULT_DATABASE_URL)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -8,7 +8,7 @@ from kb.services.tasks import CorrectionSettings
 from service.api import if_match_number, kb
 from service.api.common import api_blueprint, documented_errors
 from service.auth import current_actor
-from service.jobs import correction_settings
+from service.config import correction_settings
 from service.schemas.common import page_of
 from service.schemas.knowledge import ChangeRequestSchema
 from service.schemas.tasks import (
