@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup serve bench bench-http relevance clean
+.PHONY: demo test test-fast lint setup serve bench bench-http relevance clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,10 +20,21 @@ demo: $(STAMP)
 	$(BIN)/kb demo --if-empty
 	$(BIN)/kb serve --port 8000
 
-# The whole test suite, on SQLite and on PostgreSQL
+# The whole test suite, on SQLite and on PostgreSQL, then the linters
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(MAKE) lint
+
+# The edit-test loop: SQLite only, no real processes (the `slow` mark), then the linters
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" -k "not postgresql" $(PYTEST_ARGS)
+	$(MAKE) lint
+
+# Import layers (setup.cfg), ruff and mypy (pyproject.toml)
+lint: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check kb service scoring_hooks tests benchmarks migrations wsgi.py
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_index.py

@@ -41,10 +41,11 @@ def search_payload(session: Session, entry_ids: list[int]) -> dict[int, dict]:
     """`policy_warning` for search hits whose published version cites a repealed or amended document."""
     cited: dict[int, str] = {}
     for i in range(0, len(entry_ids), 500):  # a rebuild asks for every entry at once
-        cited.update(session.execute(
+        rows = session.execute(
             select(KnowledgeEntry.id, KnowledgeVersion.policy_number)
             .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
                   & (KnowledgeVersion.number == KnowledgeEntry.published_number))
-            .where(KnowledgeEntry.id.in_(entry_ids[i:i + 500]), KnowledgeVersion.policy_number.is_not(None))).all())
+            .where(KnowledgeEntry.id.in_(entry_ids[i:i + 500]), KnowledgeVersion.policy_number.is_not(None)))
+        cited.update((entry_id, number) for entry_id, number in rows if number is not None)
     docs = _invalid_documents(session, set(cited.values()))
     return {eid: {"policy_warning": _warning_text(docs[number])} for eid, number in cited.items() if number in docs}

@@ -11,6 +11,7 @@ from kb.compliance.records import TASK_SOURCE_TITLES, TASK_SOURCES, Period, Task
 from kb.compliance.counts import UNCATEGORISED, as_of_for, compliance_for, deadline_rules
 from kb.compliance.snapshots import (
     ComplianceReport, close_month, closed_months, compliance_report, last_ended_month, recompute_month, rules_key)
+from kb.db import UowFactory
 from kb.services.webhook_deliveries import EVENT_LABELS, EVENTS, PendingDelivery, claim_due_deliveries, record_attempt
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "PendingDelivery",
     "claim_due_deliveries",
     "record_attempt",
+    "UowFactory",
 ]

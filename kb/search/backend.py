@@ -11,11 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from kb.search.synonyms import SynonymSet
+from typing import Any, Literal, Protocol, runtime_checkable
 
 BACKEND_KINDS = ("tantivy", "whoosh")
 DEFAULT_BACKEND = "tantivy"

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kb import citations
+from kb.db import UowFactory
 from kb.models import Category, EntryStatus, KnowledgeEntry, KnowledgeVersion, SearchOutbox, Unit
 from kb.models.search import SearchSettingsRevision, SynonymGroup
 from kb.search import analyzer, outbox
@@ -217,7 +218,7 @@ class SearchIndex:
     moves (checked before every search: one ``stat``).
     """
 
-    def __init__(self, uow_factory: Callable[..., object], kind: str, path: Path, *,
+    def __init__(self, uow_factory: UowFactory, kind: str, path: Path, *,
                  startup_wait_seconds: float = STARTUP_WAIT_SECONDS,
                  background_rebuild_entries: int = BACKGROUND_REBUILD_ENTRIES,
                  analysis_processes: int | None = None, today: Callable[[], date] | None = None):

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from kb.access import Actor, require_role
-from kb.calendar import WorkingCalendar, to_shanghai
+from kb.calendar import to_shanghai
 from kb.deadlines import TaskSource
 from kb.errors import NotFound, ValidationFailed
 from kb.models import CalendarOverride, ConfirmedYear, OverrideKind, Role

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from kb import citations, events
 from kb.access import Actor, can_see_unpublished, require_role, require_unit_scope
+from kb.db import UnitOfWork
 from kb.errors import NotFound, PermissionDenied, PreconditionRequired, StaleVersion, ValidationFailed
 from kb.models import (
     CONTENT_FIELDS, Category, ChangeKind, ChangeRequest, EntryFormat, EntryStatus, KnowledgeEntry,
@@ -138,7 +139,8 @@ def draft(session: Session, actor: Actor, *, kind: str, now: datetime, entry_id:
     kind_ = ChangeKind(kind)
     proposal = dict(proposal or {})
     s = session
-    entry = None
+    entry: KnowledgeEntry | None = None
+    unit_id: int | None
     if entry_id is not None:
         entry = _published_entry(s, entry_id)
         unit_id = entry.unit_id
@@ -156,6 +158,7 @@ def draft(session: Session, actor: Actor, *, kind: str, now: datetime, entry_id:
     if kind_ is ChangeKind.NEW and entry is not None:
         raise ValidationFailed({"entry_id": "新增知识不能指向已有知识"})
     if kind_ in (ChangeKind.MODIFY, ChangeKind.DELETE, ChangeKind.REVOKE):
+        assert entry is not None  # refused above without an entry_id
         if entry.status != EntryStatus.PUBLISHED.value:
             raise ValidationFailed({"entry_id": "只能对已发布的知识提出修改、删除或撤销"})
         _require_base(entry, base_number)
@@ -163,6 +166,7 @@ def draft(session: Session, actor: Actor, *, kind: str, now: datetime, entry_id:
         raise ValidationFailed({"reason": "须说明原因或建议内容"})
     if kind_.carries_content:
         if kind_ is ChangeKind.MODIFY:
+            assert entry is not None  # refused above without an entry_id
             proposal = {**entry.published_version.content(), **proposal}
         proposal.setdefault("format", EntryFormat.QA.value)
         proposal.setdefault("similar_questions", [])
@@ -184,7 +188,7 @@ def draft(session: Session, actor: Actor, *, kind: str, now: datetime, entry_id:
     return cr, warnings
 
 
-def create(uow, actor: Actor, *, kind: str, now: datetime, entry_id: int | None = None,
+def create(uow: UnitOfWork, actor: Actor, *, kind: str, now: datetime, entry_id: int | None = None,
            base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
            unit_code: str | None = None, near_duplicates: NearDuplicates | None = None) -> dict:
     """Collect: a maintainer (or the office for a unit) drafts new knowledge or a change to published knowledge."""
@@ -219,7 +223,7 @@ def _check_revision(cr: ChangeRequest, revision: int | None) -> None:
                            details={"revision": revision, "current_revision": cr.revision})
 
 
-def get(uow, actor: Actor, cr_id: int, near_duplicates: NearDuplicates | None = None) -> dict:
+def get(uow: UnitOfWork, actor: Actor, cr_id: int, near_duplicates: NearDuplicates | None = None) -> dict:
     with uow:
         cr = _scoped(uow.session, actor, cr_id)
         warnings = _warnings(uow.session, _from_json(cr.proposal), cr.entry_id, near_duplicates) \
@@ -227,7 +231,7 @@ def get(uow, actor: Actor, cr_id: int, near_duplicates: NearDuplicates | None = 
         return change_request_view(cr, warnings)
 
 
-def list_for(uow, actor: Actor, *, state: str | None = None, unit_code: str | None = None,
+def list_for(uow: UnitOfWork, actor: Actor, *, state: str | None = None, unit_code: str | None = None,
              kind: str | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
     require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     with uow:
@@ -240,12 +244,12 @@ def list_for(uow, actor: Actor, *, state: str | None = None, unit_code: str | No
             query = query.where(ChangeRequest.state == state)
         if kind:
             query = query.where(ChangeRequest.kind == kind)
-        total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
         rows = uow.session.scalars(query.limit(limit).offset(offset))
         return total, [change_request_view(cr) for cr in rows]
 
 
-def edit(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime,
+def edit(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None, now: datetime,
          proposal: dict | None = None, reason: str | None = None,
          near_duplicates: NearDuplicates | None = None) -> dict:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
@@ -274,7 +278,7 @@ def edit(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime,
         return view
 
 
-def submit(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
+def submit(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     with uow:
         s = uow.session
@@ -317,7 +321,7 @@ def _move(session: Session, actor: Actor, cr: ChangeRequest, new_state: State, a
     return view
 
 
-def unit_review(uow, actor: Actor, cr_id: int, *, approve: bool, checks: dict[str, bool],
+def unit_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, approve: bool, checks: dict[str, bool],
                 reason: str | None, revision: int | None, now: datetime) -> dict:
     require_role(actor, Role.UNIT_REVIEWER)
     action = unit_review_outcome(checks, approve, reason)
@@ -336,7 +340,7 @@ def unit_review(uow, actor: Actor, cr_id: int, *, approve: bool, checks: dict[st
         return view
 
 
-def office_review(uow, actor: Actor, cr_id: int, *, decision: str, reason: str | None,
+def office_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, decision: str, reason: str | None,
                   revision: int | None, now: datetime) -> dict:
     """Publish or return. Publishing from before office review is allowed only for urgent knowledge."""
     require_role(actor, Role.OFFICE_ADMIN)
@@ -390,7 +394,7 @@ def publish(session: Session, actor: Actor, cr: ChangeRequest, *, reason: str | 
                     reviewer_id=actor.user_id, decided_at=now)
     events.record(session, events.ChangePublished(
         change_request_id=cr.id, kind=cr.kind, entry_id=cr.entry_id, version=cr.published_number, at=now))
-    if cr.kind in (ChangeKind.DELETE.value, ChangeKind.REVOKE.value):
+    if cr.kind in (ChangeKind.DELETE.value, ChangeKind.REVOKE.value) and cr.entry_id is not None:
         events.record(session, events.EntryWithdrawn(entry_id=cr.entry_id, at=now))
     _move(session, actor, cr, new_state,
           "change_request.publish_urgent" if cr.published_directly else "change_request.publish", now, review=review)
@@ -408,6 +412,7 @@ def _apply(session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None
         session.add(entry)
         session.flush()
     else:
+        assert cr.entry_id is not None  # every kind but new and suggestion names its entry
         entry = _published_entry(session, cr.entry_id, for_update=True)
         if entry.status != EntryStatus.PUBLISHED.value:
             raise StaleVersion("该知识已下架，不能再发布此变更",
@@ -440,7 +445,7 @@ def _apply(session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None
     return version
 
 
-def cancel(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
+def cancel(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     with uow:
         cr = _scoped(uow.session, actor, cr_id, for_update=True)

@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from kb.access import Actor
+from kb.db import UnitOfWork
 from kb.models import ChangeKind
 from kb.services import changes, tasks
 
 
-def start_change_request(uow, actor: Actor, task_id: int, *, now: datetime, kind: str | None = None,
+def start_change_request(uow: UnitOfWork, actor: Actor, task_id: int, *, now: datetime, kind: str | None = None,
                          base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
                          near_duplicates: changes.NearDuplicates | None = None) -> dict:
     """Draft the change that fixes a task, linked to it: a modification of its entry, or new knowledge for a gap."""

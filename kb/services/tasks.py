@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 
 from kb.access import Actor, require_role
 from kb.calendar import END_OF_DAY, SHANGHAI, Deadline, WorkingCalendar, end_of_day, to_shanghai
+from kb.db import UnitOfWork
 from kb.deadlines import TASK_SOURCE_TITLES, DEFAULT_RULES, DeadlineRules, FeedbackReason, TaskSource, due_for
 from kb.events import ChangePublished, EntryWithdrawn
 from kb.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
@@ -331,7 +332,7 @@ def _view(session, task: CorrectionTask, now: datetime, *, events: bool = True) 
     return task_view(task, now, question=question, change_request_state=cr_state, events=events)
 
 
-def create_task(uow, actor: Actor, *, source: str, detail: str, now: datetime,
+def create_task(uow: UnitOfWork, actor: Actor, *, source: str, detail: str, now: datetime,
                 settings: CorrectionSettings = DEFAULT_SETTINGS, unit_code: str | None = None,
                 entry_id: int | None = None, reason: str | None = None,
                 received_at: datetime | None = None) -> dict:
@@ -387,12 +388,12 @@ def create_task(uow, actor: Actor, *, source: str, detail: str, now: datetime,
         return view
 
 
-def get_task(uow, actor: Actor, task_id: int, *, now: datetime) -> dict:
+def get_task(uow: UnitOfWork, actor: Actor, task_id: int, *, now: datetime) -> dict:
     with uow:
         return _view(uow.session, _scoped(uow.session, actor, task_id), now)
 
 
-def list_tasks(uow, actor: Actor, *, now: datetime, state: str | None = None, unit_code: str | None = None,
+def list_tasks(uow: UnitOfWork, actor: Actor, *, now: datetime, state: str | None = None, unit_code: str | None = None,
                source: str | None = None, entry_id: int | None = None, overdue: bool | None = None,
                limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
     """Tasks of the caller's unit (the office: of every unit), soonest deadline first."""
@@ -415,7 +416,7 @@ def list_tasks(uow, actor: Actor, *, now: datetime, state: str | None = None, un
         if overdue is not None:
             late = is_overdue(now)
             query = query.where(late if overdue else ~late)
-        total = s.scalar(select(func.count()).select_from(query.with_only_columns(CorrectionTask.id).subquery()))
+        total = s.scalar(select(func.count()).select_from(query.with_only_columns(CorrectionTask.id).subquery())) or 0
         query = query.order_by(CorrectionTask.state.in_(OPEN_STATES).desc(), CorrectionTask.due_at,
                                CorrectionTask.id).limit(limit).offset(offset)
         return total, views_of(s, query, now)
@@ -432,7 +433,7 @@ def _check_linkable(task: CorrectionTask, cr: ChangeRequest) -> None:
         raise ValidationFailed({"change_request_id": f"变更申请须针对任务所指的知识 {task.entry_id}"})
     if task.entry_id is None and cr.kind not in (ChangeKind.NEW.value, ChangeKind.MODIFY.value):
         raise ValidationFailed({"change_request_id": "补充缺漏须新增或修改知识"})
-    if cr.state == State.PUBLISHED.value and cr.published_at < task.received_at:
+    if cr.state == State.PUBLISHED.value and cr.published_at is not None and cr.published_at < task.received_at:
         raise ValidationFailed({"change_request_id": "该变更在任务下达之前已发布，不能用来办结此任务"})
 
 
@@ -461,12 +462,12 @@ def link(session, actor: Actor, task: CorrectionTask, cr: ChangeRequest, now: da
     audit.record(session, actor, "task.link", "correction_task", task.id, before,
                  {"state": task.state, "change_request_id": cr.id}, now)
     session.flush()
-    if cr.state == State.PUBLISHED.value:  # fixed before it was linked: resolved when it was published
+    if cr.state == State.PUBLISHED.value and cr.published_at is not None:  # fixed before it was linked: resolved when it was published
         resolve(session, task, cr.published_at, now, version=cr.published_number,
                 note=f"变更申请 {cr.id} 已发布", actor=actor)
 
 
-def link_change_request(uow, actor: Actor, task_id: int, *, change_request_id: int, now: datetime) -> dict:
+def link_change_request(uow: UnitOfWork, actor: Actor, task_id: int, *, change_request_id: int, now: datetime) -> dict:
     """Say which change request fixes the task; it resolves when that change is published."""
     with uow:
         s = uow.session
@@ -482,7 +483,7 @@ def link_change_request(uow, actor: Actor, task_id: int, *, change_request_id: i
         return view
 
 
-def request_decline(uow, actor: Actor, task_id: int, *, justification: str, now: datetime) -> dict:
+def request_decline(uow: UnitOfWork, actor: Actor, task_id: int, *, justification: str, now: datetime) -> dict:
     """The unit says the task is not theirs to fix (e.g. the answer is right); the office rules on it."""
     require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER)
     if not (justification or "").strip():
@@ -506,7 +507,7 @@ def request_decline(uow, actor: Actor, task_id: int, *, justification: str, now:
         return view
 
 
-def rule_on_decline(uow, actor: Actor, task_id: int, *, accept: bool, reason: str | None, now: datetime) -> dict:
+def rule_on_decline(uow: UnitOfWork, actor: Actor, task_id: int, *, accept: bool, reason: str | None, now: datetime) -> dict:
     """The office accepts the unit's justification (the task is declined) or rejects it (back to work)."""
     require_role(actor, Role.OFFICE_ADMIN)
     if not accept and not (reason or "").strip():
@@ -522,7 +523,7 @@ def rule_on_decline(uow, actor: Actor, task_id: int, *, accept: bool, reason: st
             _event(s, task, "decline_accepted", now, actor, reason)
         else:
             task.state = TaskState.IN_PROGRESS.value if task.change_request_id else TaskState.OPEN.value
-            task.decline_rejection = reason.strip()
+            task.decline_rejection = (reason or "").strip()
             _event(s, task, "decline_rejected", now, actor, task.decline_rejection)
         task.updated_at = now
         audit.record(s, actor, "task.decline_accepted" if accept else "task.decline_rejected", "correction_task",

@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 
 import kb_search_corpus as corpus
-from kb_search_corpus import TODAY
 from kb.search.backend import IndexBusy, IndexCorrupt, SearchQuery
 from kb.search.factory import open_backend
 
