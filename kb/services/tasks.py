@@ -28,6 +28,7 @@ from kb.models import (
 from kb.models.tasks import OPEN_STATES
 from kb.services import audit
 from kb.services.calendar_store import load_calendar
+from kb.task_workflow import TaskAction, allows, next_task_state
 from kb.workflow import State
 
 
@@ -201,7 +202,7 @@ def open_task(session, *, unit_id: int, source: TaskSource, detail: str, receive
 def resolve(session, task: CorrectionTask, at: datetime, now: datetime, *, version: int | None,
             note: str, actor: Actor | None = None) -> None:
     """Record the outcome: resolved at `at`, on time when at or before the deadline."""
-    task.state = TaskState.RESOLVED.value
+    task.state = next_task_state(task.state, TaskAction.RESOLVE).value
     task.resolved_at = at
     task.resolved_version = version
     task.on_time = Deadline(task.due_at, task.provisional).is_met_by(at)
@@ -438,7 +439,7 @@ def _check_linkable(task: CorrectionTask, cr: ChangeRequest) -> None:
 
 
 def _require_workable(task: CorrectionTask) -> None:
-    if task.state not in (TaskState.OPEN.value, TaskState.IN_PROGRESS.value):
+    if not allows(task.state, TaskAction.LINK):
         raise InvalidTransition(f"“{TaskState(task.state).label}”的任务不能再关联或起草变更申请",
                                 details={"state": task.state})
 
@@ -456,7 +457,7 @@ def link(session, actor: Actor, task: CorrectionTask, cr: ChangeRequest, now: da
     _check_linkable(task, cr)
     before = {"state": task.state, "change_request_id": task.change_request_id}
     task.change_request_id = cr.id
-    task.state = TaskState.IN_PROGRESS.value
+    task.state = next_task_state(task.state, TaskAction.LINK).value
     task.updated_at = now
     _event(session, task, "linked", now, actor, f"关联变更申请 {cr.id}", change_request_id=cr.id)
     audit.record(session, actor, "task.link", "correction_task", task.id, before,
@@ -491,11 +492,11 @@ def request_decline(uow: UnitOfWork, actor: Actor, task_id: int, *, justificatio
     with uow:
         s = uow.session
         task = _scoped(s, actor, task_id, for_update=True)
-        if task.state not in (TaskState.OPEN.value, TaskState.IN_PROGRESS.value):
+        if not allows(task.state, TaskAction.REQUEST_DECLINE):
             raise InvalidTransition(f"“{TaskState(task.state).label}”的任务不能申请退回",
                                     details={"state": task.state})
         before = {"state": task.state}
-        task.state = TaskState.DECLINE_REQUESTED.value
+        task.state = next_task_state(task.state, TaskAction.REQUEST_DECLINE).value
         task.decline_justification = justification.strip()
         task.decline_requested_at = now
         task.updated_at = now
@@ -515,14 +516,15 @@ def rule_on_decline(uow: UnitOfWork, actor: Actor, task_id: int, *, accept: bool
     with uow:
         s = uow.session
         task = _scoped(s, actor, task_id, for_update=True)
-        if task.state != TaskState.DECLINE_REQUESTED.value:
+        if not allows(task.state, TaskAction.ACCEPT_DECLINE):
             raise InvalidTransition("只有申请退回的任务才能审定", details={"state": task.state})
         if accept:
-            task.state = TaskState.DECLINED.value
+            task.state = next_task_state(task.state, TaskAction.ACCEPT_DECLINE).value
             task.declined_at = now
             _event(s, task, "decline_accepted", now, actor, reason)
         else:
-            task.state = TaskState.IN_PROGRESS.value if task.change_request_id else TaskState.OPEN.value
+            back_to_work = TaskAction.REJECT_DECLINE_LINKED if task.change_request_id else TaskAction.REJECT_DECLINE
+            task.state = next_task_state(task.state, back_to_work).value
             task.decline_rejection = (reason or "").strip()
             _event(s, task, "decline_rejected", now, actor, task.decline_rejection)
         task.updated_at = now
