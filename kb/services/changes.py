@@ -1,8 +1,9 @@
 """Change requests: collect → unit review → office review → publish (Art. 7–9).
 
-Steps take a session, flush and return domain objects; they never commit:
-`draft` (a new change request), `publish` (make it live) and `_move` (the
-state change with its review and audit event). Other use cases combine them
+Steps take a session, flush and never commit: `draft` (a new change request,
+with its warnings), `submit_for_review`, `review_by_unit`,
+`return_by_office`, `publish` (make it live, recording `ChangePublished`);
+`_move` is the state change with its review and audit event they share. Other use cases combine them
 in their own transactions (`kb.services.task_changes` drafts the fix of a
 correction task and links it in one).
 
@@ -281,20 +282,26 @@ def edit(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None, now
 def submit(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     with uow:
-        s = uow.session
-        cr = _scoped(s, actor, cr_id, for_update=True)
+        cr = _scoped(uow.session, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
-        new_state = next_state(cr.state, Action.SUBMIT)
-        if ChangeKind(cr.kind).carries_content:
-            missing = {f: f"提交审核前须填写{label}" for f, label in REQUIRED_FOR_SUBMIT.items()
-                       if not cr.proposal.get(f)}
-            if missing:
-                raise ValidationFailed(missing, "必填项未填写，不能提交审核")
-        if cr.entry_id is not None and cr.kind != ChangeKind.SUGGESTION.value:
-            _require_base(_published_entry(s, cr.entry_id), cr.base_number)
-        view = _move(s, actor, cr, new_state, "change_request.submit", now, submitted=True)
+        submit_for_review(uow.session, actor, cr, now=now)
+        view = change_request_view(cr)
         uow.commit()
         return view
+
+
+def submit_for_review(session: Session, actor: Actor, cr: ChangeRequest, *, now: datetime) -> ChangeRequest:
+    """Step: a draft (or a returned change) goes to unit review once its required fields are filled."""
+    new_state = next_state(cr.state, Action.SUBMIT)
+    if ChangeKind(cr.kind).carries_content:
+        missing = {f: f"提交审核前须填写{label}" for f, label in REQUIRED_FOR_SUBMIT.items()
+                   if not cr.proposal.get(f)}
+        if missing:
+            raise ValidationFailed(missing, "必填项未填写，不能提交审核")
+    if cr.entry_id is not None and cr.kind != ChangeKind.SUGGESTION.value:
+        _require_base(_published_entry(session, cr.entry_id), cr.base_number)
+    _move(session, actor, cr, new_state, "change_request.submit", now, submitted=True)
+    return cr
 
 
 def _move(session: Session, actor: Actor, cr: ChangeRequest, new_state: State, action: str, now: datetime,
@@ -324,20 +331,29 @@ def _move(session: Session, actor: Actor, cr: ChangeRequest, new_state: State, a
 def unit_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, approve: bool, checks: dict[str, bool],
                 reason: str | None, revision: int | None, now: datetime) -> dict:
     require_role(actor, Role.UNIT_REVIEWER)
-    action = unit_review_outcome(checks, approve, reason)
+    unit_review_outcome(checks, approve, reason)  # Art. 9's checks refused before anything is loaded
     with uow:
         cr = _scoped(uow.session, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
-        new_state = next_state(cr.state, action)
-        failed = [name for name, ok in checks.items() if not ok]
-        review = Review(stage="unit", decision="approve" if approve else "return", checks=dict(checks),
-                        reason=reason if not approve else (reason or None), reviewer_id=actor.user_id,
-                        decided_at=now)
-        if not approve and failed and not reason:
-            review.reason = "未通过：" + "、".join(failed)
-        view = _move(uow.session, actor, cr, new_state, f"change_request.{action.value}", now, review=review)
+        review_by_unit(uow.session, actor, cr, approve=approve, checks=checks, reason=reason, now=now)
+        view = change_request_view(cr)
         uow.commit()
         return view
+
+
+def review_by_unit(session: Session, actor: Actor, cr: ChangeRequest, *, approve: bool, checks: dict[str, bool],
+                   reason: str | None, now: datetime) -> ChangeRequest:
+    """Step: the unit reviewer approves (all four checks of Art. 9 passed) or returns, naming what failed."""
+    action = unit_review_outcome(checks, approve, reason)
+    new_state = next_state(cr.state, action)
+    failed = [name for name, ok in checks.items() if not ok]
+    review = Review(stage="unit", decision="approve" if approve else "return", checks=dict(checks),
+                    reason=reason if not approve else (reason or None), reviewer_id=actor.user_id,
+                    decided_at=now)
+    if not approve and failed and not reason:
+        review.reason = "未通过：" + "、".join(failed)
+    _move(session, actor, cr, new_state, f"change_request.{action.value}", now, review=review)
+    return cr
 
 
 def office_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, decision: str, reason: str | None,
@@ -349,12 +365,8 @@ def office_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, decision: str, r
         cr = _scoped(s, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
         if decision == "return":
-            if not (reason or "").strip():
-                raise ValidationFailed({"reason": "退回须说明原因"})
-            new_state = next_state(cr.state, Action.OFFICE_RETURN)
-            review = Review(stage="office", decision="return", checks={}, reason=reason,
-                            reviewer_id=actor.user_id, decided_at=now)
-            view = _move(s, actor, cr, new_state, "change_request.office_return", now, review=review)
+            return_by_office(s, actor, cr, reason=reason, now=now)
+            view = change_request_view(cr)
             uow.commit()
             return view
         if decision != "publish":
@@ -364,6 +376,18 @@ def office_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, decision: str, r
         reactions.dispatch(s)  # what follows from the publication (correction tasks), in this transaction
         uow.commit()
         return view
+
+
+def return_by_office(session: Session, actor: Actor, cr: ChangeRequest, *, reason: str | None,
+                     now: datetime) -> ChangeRequest:
+    """Step: the office sends the change back to the unit, saying why."""
+    if not (reason or "").strip():
+        raise ValidationFailed({"reason": "退回须说明原因"})
+    new_state = next_state(cr.state, Action.OFFICE_RETURN)
+    review = Review(stage="office", decision="return", checks={}, reason=reason,
+                    reviewer_id=actor.user_id, decided_at=now)
+    _move(session, actor, cr, new_state, "change_request.office_return", now, review=review)
+    return cr
 
 
 def publish(session: Session, actor: Actor, cr: ChangeRequest, *, reason: str | None,
