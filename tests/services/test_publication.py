@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from kb import events
 from kb.errors import StaleVersion, ValidationFailed
 from kb.models import ChangeRequest, KnowledgeEntry
-from kb.services import changes, reactions, task_changes, tasks
+from kb.services import changes, reactions, task_changes, tasks, verification
 
 
 def _published_entry(world, people, **overrides) -> dict:
@@ -109,3 +109,13 @@ def test_publishing_a_deletion_withdraws_the_entry_and_resolves_its_open_tasks(w
     assert resolved["state"] == "resolved" and resolved["resolved_version"] is None
     with world.uow(write=False) as uow:
         assert uow.session.get(KnowledgeEntry, entry["entry_id"]).status == "withdrawn"
+
+
+def test_verifying_an_entry_returns_what_was_confirmed_as_a_typed_result(world, people):
+    entry = _published_entry(world, people)
+    verified = verification.verify(world.uow(), people.reviewer, entry["entry_id"], now=world.clock(), version=1)
+
+    assert verified == verification.Verified(entry_id=entry["entry_id"], version=1, verified_at=world.clock(),
+                                             verified_by=people.reviewer.user_id, resolved_task_ids=())
+    with pytest.raises(StaleVersion):
+        verification.verify(world.uow(), people.reviewer, entry["entry_id"], now=world.clock(), version=2)
