@@ -29,6 +29,10 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
     ("KB_RUN_SCHEDULER", "RUN_SCHEDULER", False, lambda v: v.lower() in ("1", "true", "yes"),
      "Run scheduled jobs inside this process (kb serve turns it on; use kb scheduler on multi-host setups)"),
     ("KB_LOG_LEVEL", "LOG_LEVEL", "INFO", str, "Python log level"),
+    ("KB_PIN_WORKERS", "PIN_WORKERS", True, lambda v: v != "0",
+     "kb serve pins each gunicorn worker to a core of its own; 0 leaves placement to the kernel"),
+    ("KB_TOKEN_CACHE_SECONDS", "TOKEN_CACHE_SECONDS", 30.0, float,
+     "How long a process remembers a verified token (0 turns it off)"),
     ("KB_WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_HOSTS", None, str,
      "Hosts webhooks may be sent to: names, *.domain, IP networks, comma-separated; unset allows any"),
     ("KB_SCORING_SETTINGS", "SCORING_SETTINGS", None, str,
@@ -54,8 +58,11 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
 
 
 def value_from_env(key: str, environ: Mapping[str, str] | None = None) -> Any:
-    """One setting by its config key (e.g. DATABASE_URL for migrations run without the app)."""
-    return from_env(environ)[key]
+    """One setting by its config key, only that row read (DATABASE_URL for migrations run without the app,
+    PIN_WORKERS for the gunicorn master)."""
+    environ = os.environ if environ is None else environ
+    env_name, _, default, parse, _ = next(row for row in SETTINGS if row[1] == key)
+    return parse(environ[env_name]) if env_name in environ else default
 
 
 @dataclass(frozen=True)
