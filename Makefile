@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup serve bench bench-http bench-console bench-compliance relevance clean
+.PHONY: demo test test-fast lint setup serve bench bench-http bench-console bench-compliance relevance clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,10 +22,21 @@ demo: $(STAMP)
 	@echo "控制台 console: http://127.0.0.1:$(PORT)/  — log in as office, operator, hs-maintainer or hs-reviewer; password demo-12345"
 	$(BIN)/kb serve --port $(PORT)
 
-# The whole test suite, on SQLite and on PostgreSQL
+# The whole test suite, on SQLite and on PostgreSQL, then the linters
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(MAKE) lint
+
+# The edit-test loop: SQLite only, no real processes (the `slow` mark), then the linters
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" -k "not postgresql" $(PYTEST_ARGS)
+	$(MAKE) lint
+
+# Import layers (setup.cfg), ruff and mypy (pyproject.toml)
+lint: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check kb service scoring_hooks tests benchmarks migrations wsgi.py
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_index.py

@@ -40,7 +40,8 @@ import tantivy
 
 from benchmarks import machine, synthetic_corpus
 from kb.search import pipeline
-from kb.search.backend import SearchBackend, SearchDocument, SearchQuery, open_backend
+from kb.search.backend import SearchBackend, SearchDocument, SearchQuery
+from kb.search.factory import open_backend
 from kb.search.synonyms import SynonymSet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -32,7 +32,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kb.search.backend import SearchBackend, SearchDocument, SearchQuery, open_backend
+from kb.search.backend import SearchBackend, SearchDocument, SearchQuery
+from kb.search.factory import open_backend
 from kb.search.synonyms import SynonymSet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

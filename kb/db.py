@@ -6,14 +6,15 @@ rows inside the same transaction.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from kb import events
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -26,13 +27,6 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-DEFAULT_DATABASE_URL = "sqlite:///var/kb.sqlite3"
-
-
-def database_url_from_env() -> str:
-    return os.environ.get("KB_DATABASE_URL", DEFAULT_DATABASE_URL)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -49,7 +43,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_on_connect(dbapi_conn, _record):  # pragma: no cover - driver hook
+        def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - driver hook
             dbapi_conn.isolation_level = None  # let SQLAlchemy emit BEGIN itself
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -59,7 +53,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # pragma: no cover - driver hook
+        def _sqlite_begin(conn: Connection) -> None:  # pragma: no cover - driver hook
             mode = "IMMEDIATE" if conn.get_execution_options().get("kb_write") else "DEFERRED"
             conn.exec_driver_sql(f"BEGIN {mode}")
 
@@ -100,11 +94,19 @@ class UnitOfWork:
     _committed = False
 
     def commit(self) -> None:
+        if self.session.info.get(events.PENDING_KEY):
+            # A step recorded events nobody dispatched: committing would skip their reactions.
+            raise RuntimeError(f"events recorded but not dispatched: {self.session.info[events.PENDING_KEY]!r}; "
+                               "call kb.services.reactions.dispatch(session) before commit")
         self.session.commit()
         self._committed = True
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)
+
+
+# Opens a new unit of work per call; `write=False` for a read-only one where the caller takes it.
+UowFactory = Callable[..., UnitOfWork]
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -22,14 +22,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from kb import events
 from kb.calendar import to_shanghai
+from kb.db import UowFactory
 from kb.deadlines import TASK_SOURCE_TITLES, TaskSource
 from kb.models import (
     Category, CorrectionTask, EntryStatus, JobRun, KnowledgeEntry, KnowledgeVersion, ReminderKind, SchedulerLease,
     TaskReminder)
 from kb.models.tasks import OPEN_STATES
 from kb.search import outbox
-from kb.services import audit, tasks, verification, webhooks
+from kb.services import audit, reactions, tasks, verification, webhooks
 from kb.services.categories import ancestry
 from kb.services.tasks import DEFAULT_SETTINGS, CorrectionSettings
 
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class JobContext:
-    uow_factory: Callable[[], object]  # a new UnitOfWork per call
+    uow_factory: UowFactory  # a new UnitOfWork per call
     clock: Callable[[], datetime]
     settings: CorrectionSettings = field(default_factory=lambda: DEFAULT_SETTINGS)
     batch_size: int = 100
@@ -213,7 +215,8 @@ def _withdraw_one(session, entry_id: int, now: datetime, today, notice_ids) -> b
                  {"status": EntryStatus.PUBLISHED.value},
                  {"status": EntryStatus.WITHDRAWN.value, "withdrawn_at": now, "expires_on": expires_on}, now)
     outbox.enqueue(session, entry.id, now)
-    tasks.resolve_on_withdrawal(session, entry.id, now)
+    events.record(session, events.EntryWithdrawn(entry_id=entry.id, at=now))
+    reactions.dispatch(session)  # its open tasks are resolved with it
     return True
 
 
@@ -292,7 +295,7 @@ def run_job(name: str, ctx: JobContext, *, trigger: str = "command", holder: str
 
 def _finish(ctx: JobContext, run_id: int, outcome: str, counts: dict, error: str | None) -> dict:
     with ctx.uow_factory() as uow:
-        run = uow.session.get(JobRun, run_id)
+        run = uow.session.get_one(JobRun, run_id)
         run.outcome, run.finished_at, run.counts, run.error = outcome, ctx.clock(), counts, error
         uow.session.flush()
         view = run_view(run)
@@ -383,7 +386,7 @@ class RowLease:
 
     NAME = "scheduler"
 
-    def __init__(self, uow_factory: Callable[[], object], holder: str, ttl: timedelta,
+    def __init__(self, uow_factory: UowFactory, holder: str, ttl: timedelta,
                  clock: Callable[[], datetime]):
         self._uow_factory, self.holder, self._ttl, self._clock = uow_factory, holder, ttl, clock
         self._held = False
@@ -427,7 +430,7 @@ class RowLease:
         self._held = False
 
 
-def lease_for(engine, uow_factory: Callable[[], object], *, holder: str | None = None,
+def lease_for(engine, uow_factory: UowFactory, *, holder: str | None = None,
               ttl: timedelta = timedelta(seconds=90), clock: Callable[[], datetime] | None = None):
     """An advisory lock on PostgreSQL, a lease row elsewhere."""
     if engine.dialect.name == "postgresql":

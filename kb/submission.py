@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 # 鲁政办字〔2021〕126号 with 〔〕, [], (), 【】, （） or ［］ around the year.
@@ -53,8 +55,8 @@ def is_long_unstructured(answer: str) -> bool:
     return not (has_breaks or has_numbering)
 
 
-def check_proposal(proposal: dict, *, duplicate_questions: list[tuple[int, str]] = (),
-                   repealed_numbers: set[str] = frozenset()) -> list[Warning]:
+def check_proposal(proposal: dict, *, duplicate_questions: Sequence[tuple[int, str]] = (),
+                   repealed_numbers: AbstractSet[str] = frozenset()) -> list[Warning]:
     warnings: list[Warning] = []
     for field, label in (("question", "问题"), ("answer", "答案"), ("category_id", "分类"),
                          ("effective_on", "生效日期")):

@@ -1,17 +1,18 @@
-"""Alembic environment: only kb's metadata and a database URL; no web app."""
+"""Alembic environment: only kb's metadata and a database URL (KB_DATABASE_URL through the settings table); no web app."""
 from __future__ import annotations
 
 from alembic import context
 
 from kb import models  # noqa: F401  (registers every table)
-from kb.db import Base, database_url_from_env, make_engine
+from kb.db import Base, make_engine
+from service.config import value_from_env
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return config.attributes.get("url") or config.get_main_option("sqlalchemy.url") or database_url_from_env()
+    return config.attributes.get("url") or config.get_main_option("sqlalchemy.url") or value_from_env("DATABASE_URL")
 
 
 def run_migrations_offline() -> None:

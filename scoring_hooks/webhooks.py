@@ -248,7 +248,7 @@ def _fair_order(due: list[compliance.PendingDelivery]) -> list[compliance.Pendin
     for delivery in due:
         by_url.setdefault(delivery.url, []).append(delivery)
     queues = list(by_url.values())
-    ordered = []
+    ordered: list[compliance.PendingDelivery] = []
     while queues:
         ordered.extend(q.pop(0) for q in queues)
         queues = [q for q in queues if q]
@@ -256,7 +256,7 @@ def _fair_order(due: list[compliance.PendingDelivery]) -> list[compliance.Pendin
 
 
 def deliver_due(
-    uow_factory: Callable[[], object],
+    uow_factory: compliance.UowFactory,
     clock: Callable[[], datetime],
     *,
     post: Callable[..., DeliveryOutcome] = post_delivery,

@@ -61,7 +61,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _configure(app: Flask, overrides: dict[str, Any]) -> None:
-    app.config.update(config_module.from_env())
+    # Built once, from the environment and the overrides; a bad entry (e.g. KB_WEBHOOK_ALLOWED_HOSTS)
+    # stops startup here. The same values are the Flask config the request handlers read.
+    settings = config_module.Settings.from_env(overrides=overrides)
+    app.extensions["kb.settings"] = settings
+    app.config.update(settings.as_config())
     app.config.update(
         API_TITLE="kb-service：12345 热线知识库",
         API_VERSION="v1",
@@ -76,7 +80,6 @@ def _configure(app: Flask, overrides: dict[str, Any]) -> None:
     app.json.ensure_ascii = False
     app.config.update(overrides)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
-    config_module.receiver_hosts(app.config.get("WEBHOOK_ALLOWED_HOSTS"))  # a bad entry stops startup here
 
 
 def _init_body_limit(app: Flask) -> None:

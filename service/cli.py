@@ -8,25 +8,33 @@ from pathlib import Path
 
 import click
 
-from kb.db import UnitOfWork, database_url_from_env, make_engine, make_session_factory
+from kb.db import UnitOfWork, make_engine, make_session_factory
 from service.cli_errors import KbGroup
+from service.config import Settings
 from service.context import system_clock
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 class Env:
-    """Database access for commands, built on first use."""
+    """The settings and database access for commands, built on first use."""
 
     def __init__(self):
-        self.url = database_url_from_env()
+        self._settings: Settings | None = None
         self._factory = None
 
     @property
-    def settings(self) -> dict:
-        from service.config import from_env
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:  # a bad entry stops the command here, as it stops kb serve
+                self._settings = Settings.from_env()
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from exc
+        return self._settings
 
-        return from_env()
+    @property
+    def url(self) -> str:
+        return self.settings["DATABASE_URL"]
 
     def uow(self, write: bool = True) -> UnitOfWork:
         if self._factory is None:
@@ -168,12 +176,9 @@ def _close_demo_months(env: Env) -> None:
     from kb.models.tasks import OPEN_STATES
     from kb.services import oversight
     from scoring_hooks import scoring
-    from service.config import from_env, scoring_settings
-    from service.jobs import correction_settings
 
     now = system_clock()
-    settings = from_env()
-    rule_sets = scoring.rule_sets(correction_settings(settings).rules, scoring_settings(settings["SCORING_SETTINGS"]))
+    rule_sets = scoring.rule_sets(env.settings.corrections.rules, dict(env.settings.scoring))
     with env.uow(write=False) as uow:
         first = uow.session.scalar(select(func.min(KnowledgeEntry.created_at)))
         overdue = uow.session.scalar(select(CorrectionTask.id).where(CorrectionTask.state.in_(OPEN_STATES),
@@ -200,8 +205,8 @@ def reindex(env: Env, index_dir, backend) -> None:
 
     from kb.search.sync import SearchIndex
 
-    index = SearchIndex(env.uow, backend or os.environ.get("KB_SEARCH_BACKEND", "tantivy"),
-                        Path(index_dir or os.environ.get("KB_INDEX_DIR", "var/index")))
+    index = SearchIndex(env.uow, backend or env.settings["SEARCH_BACKEND"],
+                        Path(index_dir or env.settings["INDEX_DIR"]))
     started = time.perf_counter()
     count = index.rebuild()
     click.echo(f"indexed {count} published entries in {time.perf_counter() - started:.1f} s")
@@ -253,12 +258,11 @@ def serve(host, port, workers, no_scheduler) -> None:
 def _job_context(env: Env):
     """Engine, unit-of-work factory and job context for the scheduler commands."""
     from kb.jobs import JobContext
-    from service.jobs import correction_settings
 
     engine = make_engine(env.url)
     factory = make_session_factory(engine)
     return engine, (lambda: UnitOfWork(factory)), JobContext(lambda: UnitOfWork(factory), system_clock,
-                                                             correction_settings({}))
+                                                             env.settings.corrections)
 
 
 def _echo_json(value) -> None:
@@ -278,10 +282,9 @@ def calendar() -> None:
 def calendar_override(env: Env, day, kind, note) -> None:
     """Declare DAY a holiday or a working day; open tasks' deadlines are recounted."""
     from kb.services import calendar_admin
-    from service.jobs import correction_settings
 
     _echo_json(calendar_admin.set_override(env.uow(), None, day.date(), kind=kind, note=note, now=system_clock(),
-                                           settings=correction_settings({})))
+                                           settings=env.settings.corrections))
 
 
 @calendar.command("list")
@@ -300,10 +303,9 @@ def calendar_list(env: Env, year) -> None:
 def calendar_delete(env: Env, day) -> None:
     """Remove DAY's override (the official calendar holds again); open tasks' deadlines are recounted."""
     from kb.services import calendar_admin
-    from service.jobs import correction_settings
 
     _echo_json(calendar_admin.delete_override(env.uow(), None, day.date(), now=system_clock(),
-                                              settings=correction_settings({})))
+                                              settings=env.settings.corrections))
 
 
 @calendar.command("confirm-year")
@@ -312,10 +314,9 @@ def calendar_delete(env: Env, day) -> None:
 def calendar_confirm_year(env: Env, year) -> None:
     """Confirm YEAR has been entered in full; its deadlines stop being provisional."""
     from kb.services import calendar_admin
-    from service.jobs import correction_settings
 
     _echo_json(calendar_admin.confirm_year(env.uow(), None, year, now=system_clock(),
-                                           settings=correction_settings({})))
+                                           settings=env.settings.corrections))
 
 
 @main.command()
@@ -327,17 +328,12 @@ def scheduler(env: Env) -> None:
     import threading
     from datetime import timedelta
 
-    from service import config
-    from service.jobs import Scheduler, lease_seconds
+    from service.jobs import Scheduler
 
-    logging.basicConfig(level=os.environ.get("KB_LOG_LEVEL", "INFO"))
-    try:  # read by deliver_webhooks at every run: a bad entry stops the scheduler here, as it stops kb serve
-        config.receiver_hosts(os.environ.get("KB_WEBHOOK_ALLOWED_HOSTS"))
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    logging.basicConfig(level=env.settings["LOG_LEVEL"])  # a bad setting stops the scheduler here
     engine, uow_factory, context = _job_context(env)
     runner = Scheduler(engine, uow_factory, system_clock, context.settings,
-                       lease_ttl=timedelta(seconds=lease_seconds({})))
+                       lease_ttl=timedelta(seconds=env.settings.lease_seconds), config=env.settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -357,11 +353,11 @@ def scheduler(env: Env) -> None:
 def run_job(env: Env, name) -> None:
     """Run one job now and print its recorded run (safe alongside the scheduler: jobs are idempotent)."""
     from kb import jobs
-    from service.jobs import JOBS
+    from service.jobs import jobs_for
 
     engine, _, context = _job_context(env)
     try:
-        _echo_json(jobs.run_job(name, context, trigger="command", registry=JOBS))
+        _echo_json(jobs.run_job(name, context, trigger="command", registry=jobs_for(env.settings)))
     except Exception as exc:
         raise click.ClickException(f"{name} failed (recorded in job_runs): {exc}") from exc
     finally:

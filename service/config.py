@@ -1,9 +1,23 @@
-"""Settings from environment variables, with safe defaults."""
+"""Settings from environment variables, with safe defaults: one table, one frozen `Settings`.
+
+`Settings.from_env()` reads the table once; the app (`create_app`), the `kb`
+command and the scheduler each build one at start-up and hand kb what it needs
+as arguments (`Settings.corrections` to the use cases and jobs, the database
+URL to the engine). Nothing else reads `os.environ` for a setting. To add a
+setting, add a row to `SETTINGS` (and to the README's table).
+"""
 from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kb.services.tasks import CorrectionSettings
+    from kb.services.webhooks import ReceiverHosts
 
 # (environment variable, config key, default, parser, description) — the README's table is made from this.
 SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
@@ -15,6 +29,10 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
     ("KB_RUN_SCHEDULER", "RUN_SCHEDULER", False, lambda v: v.lower() in ("1", "true", "yes"),
      "Run scheduled jobs inside this process (kb serve turns it on; use kb scheduler on multi-host setups)"),
     ("KB_LOG_LEVEL", "LOG_LEVEL", "INFO", str, "Python log level"),
+    ("KB_PIN_WORKERS", "PIN_WORKERS", True, lambda v: v != "0",
+     "kb serve pins each gunicorn worker to a core of its own; 0 leaves placement to the kernel"),
+    ("KB_TOKEN_CACHE_SECONDS", "TOKEN_CACHE_SECONDS", 30.0, float,
+     "How long a process remembers a verified token (0 turns it off)"),
     ("KB_WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_HOSTS", None, str,
      "Hosts webhooks may be sent to: names, *.domain, IP networks, comma-separated; unset allows any"),
     ("KB_SECRET_KEY", "SECRET_KEY", None, str,
@@ -43,15 +61,102 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
      "Scoring profile the console's standing pages and monthly bulletin use unless another is chosen"),
     ("KB_SCORING_SETTINGS", "SCORING_SETTINGS", None, str,
      'JSON: per scoring profile, overrides of its settings, e.g. {"nankang-2023": {"coverage_threshold": 0.9}}'),
+    ("KB_DEADLINE_RULES", "DEADLINE_RULES", None, str,
+     'JSON: working days per task source and emergency_hours, e.g. {"city_notice": 3, "emergency_hours": 4}'),
+    ("KB_VERIFICATION_CYCLE_MONTHS", "VERIFICATION_CYCLE_MONTHS", 12, int,
+     "The yearly verification cycle (1, 2, 3, 4, 6 or 12 months)"),
+    ("KB_VERIFICATION_LEAD_DAYS", "VERIFICATION_LEAD_DAYS", 30, int,
+     "Open verification tasks when the cycle ends within this many days"),
+    ("KB_SCHEDULER_LEASE_SECONDS", "SCHEDULER_LEASE_SECONDS", 90, int,
+     "How long a scheduler holds the job lease between renewals"),
 )
 
 
-def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every setting of the table by its config key: the environment's value parsed, else the default."""
     environ = os.environ if environ is None else environ
     config: dict[str, Any] = {}
     for env_name, key, default, parse, _ in SETTINGS:
         config[key] = parse(environ[env_name]) if env_name in environ else default
     return config
+
+
+def value_from_env(key: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One setting by its config key, only that row read (DATABASE_URL for migrations run without the app,
+    PIN_WORKERS for the gunicorn master)."""
+    environ = os.environ if environ is None else environ
+    env_name, _, default, parse, _ = next(row for row in SETTINGS if row[1] == key)
+    return parse(environ[env_name]) if env_name in environ else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings of this process, built once: the table's values plus what is derived from them.
+
+    Read a value by config key (``settings["DATABASE_URL"]``). Derived values
+    are parsed when the settings are built, so a bad entry stops start-up
+    rather than the first request or job that needs it.
+    """
+
+    values: Mapping[str, Any]
+    corrections: CorrectionSettings
+    receiver_hosts: ReceiverHosts
+    scoring: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None,
+                 overrides: Mapping[str, Any] | None = None) -> Settings:
+        """From the environment (default `os.environ`); `overrides` (config key -> value) win over it."""
+        values = from_env(environ)
+        values.update({key: value for key, value in (overrides or {}).items() if key in values})
+        return cls.from_config(values)
+
+    @classmethod
+    def from_config(cls, values: Mapping[str, Any]) -> Settings:
+        """From values by config key; keys missing take the table's defaults."""
+        complete = {key: default for _, key, default, _, _ in SETTINGS}
+        complete.update({key: value for key, value in values.items() if key in complete})
+        return cls(values=MappingProxyType(complete), corrections=correction_settings(complete),
+                   receiver_hosts=receiver_hosts(complete["WEBHOOK_ALLOWED_HOSTS"]),
+                   scoring=MappingProxyType(scoring_settings(complete["SCORING_SETTINGS"])))
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def as_config(self) -> dict[str, Any]:
+        """The values as Flask config keys."""
+        return dict(self.values)
+
+    @property
+    def lease_seconds(self) -> int:
+        return int(self.values["SCHEDULER_LEASE_SECONDS"])
+
+
+def _default(key: str) -> Any:
+    return next(default for _, k, default, _, _ in SETTINGS if k == key)
+
+
+def correction_settings(config: Mapping[str, Any]) -> CorrectionSettings:
+    """Deadline rules and verification cycle from config values (config keys), else the table's defaults."""
+    from kb.deadlines import DEFAULT_RULES, DeadlineRules
+    from kb.services.tasks import CorrectionSettings
+
+    def get(key: str) -> Any:
+        value = config.get(key)
+        return _default(key) if value is None else value
+
+    raw = get("DEADLINE_RULES")
+    try:
+        if isinstance(raw, str) and raw.strip():
+            raw = json.loads(raw)
+        rules = DeadlineRules.from_mapping(raw) if raw else DEFAULT_RULES
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"KB_DEADLINE_RULES: {exc}") from exc
+    return CorrectionSettings(rules=rules, cycle_months=int(get("VERIFICATION_CYCLE_MONTHS")),
+                              verification_lead_days=int(get("VERIFICATION_LEAD_DAYS")))
 
 
 def scoring_settings(raw: Any) -> dict[str, dict[str, Any]]:
@@ -64,7 +169,7 @@ def scoring_settings(raw: Any) -> dict[str, dict[str, Any]]:
     return dict(value)
 
 
-def receiver_hosts(raw: Any):
+def receiver_hosts(raw: Any) -> ReceiverHosts:
     """KB_WEBHOOK_ALLOWED_HOSTS read (a bad entry is a ValueError at startup, not at the first push)."""
     from kb.services.webhooks import ReceiverHosts
 

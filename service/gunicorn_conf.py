@@ -21,6 +21,9 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 
+# Module-level names here are read as gunicorn settings (`config` is one), hence the function import.
+from service.config import value_from_env
+
 control_socket_disable = True
 
 
@@ -35,7 +38,7 @@ def core_for_worker(allowed: Iterable[int], others: Iterable[set[int]]) -> int:
 
 
 def pinning_wanted() -> bool:
-    return os.environ.get("KB_PIN_WORKERS", "1") != "0" and hasattr(os, "sched_setaffinity")
+    return bool(value_from_env("PIN_WORKERS")) and hasattr(os, "sched_setaffinity")
 
 
 def post_fork(server, worker) -> None:

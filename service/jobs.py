@@ -1,4 +1,4 @@
-"""APScheduler wiring for the jobs in kb.jobs, and the correction-loop settings.
+"""APScheduler wiring for the jobs in kb.jobs (their settings come from service.config.Settings).
 
 Every process that starts a scheduler (``kb scheduler``, or each gunicorn
 worker of ``kb serve`` with KB_RUN_SCHEDULER=1) ticks, but a job runs only
@@ -9,41 +9,44 @@ See docs/corrections.md.
 from __future__ import annotations
 
 import atexit
-import json
 import logging
-import os
 import random
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from kb import compliance, jobs
-from kb.deadlines import DEFAULT_RULES, DeadlineRules
 from kb.services.tasks import CorrectionSettings
 from scoring_hooks import scoring, webhooks
-from service import config
+from service.config import Settings, correction_settings, smtp_settings
+
+__all__ = ["JOBS", "SCHEDULE", "Scheduler", "close_month", "correction_settings", "deliver_webhooks", "jobs_for",
+           "start_in_app"]
 
 log = logging.getLogger(__name__)
 
 
-def deliver_webhooks(ctx: jobs.JobContext) -> dict:
-    """Send the webhook deliveries that are due (scoring_hooks.webhooks.deliver_due); kb cannot import it."""
-    hosts = config.receiver_hosts(os.environ.get("KB_WEBHOOK_ALLOWED_HOSTS"))
+def deliver_webhooks(ctx: jobs.JobContext, settings: Settings | None = None) -> dict:
+    """Send the webhook deliveries that are due (scoring_hooks.webhooks.deliver_due); kb cannot import it.
+
+    Only to the hosts KB_WEBHOOK_ALLOWED_HOSTS allows: the scheduler's settings, or (run on its own) the
+    environment's now.
+    """
+    hosts = (settings or Settings.from_env()).receiver_hosts
     return webhooks.deliver_due(ctx.uow_factory, ctx.clock, allows=hosts.allows if hosts.restricted else None)
 
 
-def close_month(ctx: jobs.JobContext) -> dict:
+def close_month(ctx: jobs.JobContext, settings: Settings | None = None) -> dict:
     """Freeze last month's compliance counts once it has ended, under the service's and every profile's
     deadlines, and announce period.closed; a rerun finds it closed and does nothing."""
     now = ctx.clock()
-    settings = config.scoring_settings(os.environ.get("KB_SCORING_SETTINGS"))
+    profiles = dict((settings or Settings.from_env()).scoring)
     return compliance.close_month(ctx.uow_factory(), compliance.last_ended_month(now), now=now,
-                                  rule_sets=scoring.rule_sets(ctx.settings.rules, settings))
+                                  rule_sets=scoring.rule_sets(ctx.settings.rules, profiles))
 
 
-def notify(ctx: jobs.JobContext) -> dict:
+def notify(ctx: jobs.JobContext, settings: Settings | None = None) -> dict:
     """Queue the reminders for what happened since the last run, then send what is due (kb.notify)."""
     from sqlalchemy import select
 
@@ -51,19 +54,25 @@ def notify(ctx: jobs.JobContext) -> dict:
     from kb.notify import Sender
     from kb.services import oversight
 
-    settings = config.from_env()
+    settings = settings or Settings.from_env()
     now = ctx.clock()
     queued = oversight.collect(ctx.uow_factory(), now=now, digest_hour=int(settings["DIGEST_HOUR"]))
     with ctx.uow_factory(write=False) as uow:
         secrets = {url: secret for url, secret in uow.session.execute(
             select(UnitRobot.url, UnitRobot.secret).where(UnitRobot.secret.is_not(None)))}
-    sender = Sender(config.smtp_settings(settings), robot_secrets=secrets)
+    sender = Sender(smtp_settings(settings), robot_secrets=secrets)
     return {"queued": queued, **oversight.deliver_due(ctx.uow_factory, now=now, send=sender)}
 
 
 # kb's jobs and the ones of the outer layers; run_job records a JobRun for each alike.
 JOBS: dict[str, Callable[[jobs.JobContext], dict]] = {
     **jobs.JOBS, "deliver_webhooks": deliver_webhooks, "close_month": close_month, "notify": notify}
+
+
+def jobs_for(settings: Settings) -> dict[str, Callable[[jobs.JobContext], dict]]:
+    """JOBS, the outer layers' jobs reading `settings` (the process's, built once) rather than the environment."""
+    return {**jobs.JOBS, "deliver_webhooks": lambda ctx: deliver_webhooks(ctx, settings),
+            "close_month": lambda ctx: close_month(ctx, settings), "notify": lambda ctx: notify(ctx, settings)}
 
 # Minutes between runs. Every job only picks up what is due and not yet done, so running often is cheap.
 SCHEDULE: dict[str, int] = {
@@ -77,47 +86,15 @@ SCHEDULE: dict[str, int] = {
     "notify": 1,
 }
 
-# (config key, environment variable, default) of the correction-loop settings.
-SETTINGS = (
-    ("DEADLINE_RULES", "KB_DEADLINE_RULES", None),  # JSON, e.g. {"city_notice": 3, "emergency_hours": 4}
-    ("VERIFICATION_CYCLE_MONTHS", "KB_VERIFICATION_CYCLE_MONTHS", 12),
-    ("VERIFICATION_LEAD_DAYS", "KB_VERIFICATION_LEAD_DAYS", 30),
-    ("SCHEDULER_LEASE_SECONDS", "KB_SCHEDULER_LEASE_SECONDS", 90),
-)
-
-
-def _setting(config: Mapping[str, Any], key: str, env_name: str, default):
-    if config.get(key) is not None:
-        return config[key]
-    return os.environ.get(env_name, default)
-
-
-def correction_settings(config: Mapping[str, Any]) -> CorrectionSettings:
-    """Deadline rules and verification cycle from the app config, else the environment."""
-    raw = _setting(config, "DEADLINE_RULES", "KB_DEADLINE_RULES", None)
-    try:
-        if isinstance(raw, str) and raw.strip():
-            raw = json.loads(raw)
-        rules = DeadlineRules.from_mapping(raw) if raw else DEFAULT_RULES
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"KB_DEADLINE_RULES: {exc}") from exc
-    return CorrectionSettings(
-        rules=rules,
-        cycle_months=int(_setting(config, "VERIFICATION_CYCLE_MONTHS", "KB_VERIFICATION_CYCLE_MONTHS", 12)),
-        verification_lead_days=int(_setting(config, "VERIFICATION_LEAD_DAYS", "KB_VERIFICATION_LEAD_DAYS", 30)))
-
-
-def lease_seconds(config: Mapping[str, Any]) -> int:
-    return int(_setting(config, "SCHEDULER_LEASE_SECONDS", "KB_SCHEDULER_LEASE_SECONDS", 90))
-
-
 class Scheduler:
     """The scheduled jobs of one process, run only while it holds the lease."""
 
     def __init__(self, engine, uow_factory: Callable[[], object], clock: Callable[[], datetime],
                  settings: CorrectionSettings, *, lease_ttl: timedelta = timedelta(seconds=90),
-                 holder: str | None = None):
+                 holder: str | None = None, config: Settings | None = None):
+        """`config`: the process's settings, which the outer layers' jobs read (else the environment)."""
         self.holder = holder or f"{jobs.this_process()}:{uuid.uuid4().hex[:6]}"
+        self._jobs = jobs_for(config) if config is not None else JOBS
         self.context = jobs.JobContext(uow_factory=uow_factory, clock=clock, settings=settings)
         self.lease = jobs.lease_for(engine, uow_factory, holder=self.holder, ttl=lease_ttl)
         self._lease_ttl = lease_ttl
@@ -147,7 +124,7 @@ class Scheduler:
         if not self.is_leader():
             return None
         try:
-            return jobs.run_job(name, self.context, trigger="scheduler", holder=self.holder, registry=JOBS)
+            return jobs.run_job(name, self.context, trigger="scheduler", holder=self.holder, registry=self._jobs)
         except Exception:
             log.exception("job %s failed (recorded in job_runs)", name)
             return {"job": name, "outcome": "failed"}
@@ -185,8 +162,9 @@ class Scheduler:
 def start_in_app(app) -> Scheduler:
     """Start a standby scheduler in this web process (KB_RUN_SCHEDULER); the lease decides who runs jobs."""
     ctx = app.extensions["kb"]
-    scheduler = Scheduler(ctx.engine, ctx.uow, ctx.now, correction_settings(app.config),
-                          lease_ttl=timedelta(seconds=lease_seconds(app.config)))
+    settings: Settings = app.extensions["kb.settings"]
+    scheduler = Scheduler(ctx.engine, ctx.uow, ctx.now, settings.corrections,
+                          lease_ttl=timedelta(seconds=settings.lease_seconds), config=settings)
     scheduler.start()
     app.extensions["kb.scheduler"] = scheduler
     atexit.register(scheduler.shutdown)

@@ -39,7 +39,7 @@ def database_url(request, _stack, tmp_path_factory):
             message = f"PostgreSQL half of the suite NOT RUN: {exc}"
             if ON_CI:
                 pytest.fail(message + " (CI=true requires it)", pytrace=False)
-            warnings.warn(message)
+            warnings.warn(message, stacklevel=2)
             pytest.skip(message)
         url = _stack.enter_context(fresh_postgres_database(server))
     upgrade(url)

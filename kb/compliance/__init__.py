@@ -3,13 +3,16 @@
 ``scoring_hooks`` imports only this package (and ``kb.deadlines``): frozen
 records (``records``), the queries that fill them from the database
 (``counts``), the monthly close (``snapshots``) and the delivery queue of
-the webhooks (``deliveries``). Nothing here hands out ORM objects.
+the webhooks (kept with the other webhook steps in
+``kb.services.webhook_deliveries``, re-exported here). Nothing here hands out
+ORM objects.
 """
 from kb.compliance.records import TASK_SOURCE_TITLES, TASK_SOURCES, Period, TaskTally, UnitCompliance
 from kb.compliance.counts import UNCATEGORISED, as_of_for, compliance_for, deadline_rules
 from kb.compliance.snapshots import (
     ComplianceReport, close_month, closed_months, compliance_report, last_ended_month, recompute_month, rules_key)
-from kb.compliance.deliveries import EVENT_LABELS, EVENTS, PendingDelivery, claim_due_deliveries, record_attempt
+from kb.db import UowFactory
+from kb.services.webhook_deliveries import EVENT_LABELS, EVENTS, PendingDelivery, claim_due_deliveries, record_attempt
 
 __all__ = [
     "TASK_SOURCES",
@@ -33,4 +36,5 @@ __all__ = [
     "PendingDelivery",
     "claim_due_deliveries",
     "record_attempt",
+    "UowFactory",
 ]

@@ -33,7 +33,7 @@ from kb.errors import NotFound
 from kb.models import (
     Category, ChangeKind, ChangeRequest, CorrectionTask, EntryFormat, FlagKind, FlagState, KnowledgeEntry,
     KnowledgeFlag, KnowledgeUsage, KnowledgeVerification, KnowledgeVersion, PolicyDocument, Unit)
-from kb.services.calendar_admin import load_calendar
+from kb.services.calendar_store import load_calendar
 from kb.services.categories import ancestry
 from kb.services.tasks import DEFAULT_SETTINGS, deadline_of
 

@@ -296,8 +296,9 @@ class TaskTally:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TaskTally:
-        return cls(**{f.name: tuple(data[f.name]) if isinstance(data[f.name], list) else data[f.name]
-                      for f in fields(cls)})
+        values: dict[str, Any] = {f.name: tuple(data[f.name]) if isinstance(data[f.name], list) else data[f.name]
+                                  for f in fields(cls)}
+        return cls(**values)
 
 
 # ---------------------------------------------------------------------------

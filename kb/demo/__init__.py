@@ -27,7 +27,7 @@ from kb.demo.timeline import DemoClock, Timeline, play
 from kb.errors import Conflict
 from kb.models import KnowledgeEntry, Role, Unit
 from kb.services import categories, directory
-from kb.services.calendar_admin import load_calendar
+from kb.services.calendar_store import load_calendar
 
 __all__ = ["DEMO_PASSWORD", "load_demo"]
 

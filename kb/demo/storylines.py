@@ -14,7 +14,7 @@ from kb.calendar import to_shanghai
 from kb.demo.base import UNITS, data
 from kb.demo.cast import Demo
 from kb.demo.timeline import Story
-from kb.services import changes, flags, policies, search, tasks, verification
+from kb.services import changes, flags, policies, search, task_changes, tasks, verification
 
 HISTORY = data("history.json")
 SETTINGS = tasks.DEFAULT_SETTINGS
@@ -149,9 +149,9 @@ def _work_on(demo: Demo, task: dict, spec: dict, *, effective_on: date | None = 
     def draft(kind: str | None = None, *, urgent: bool = False) -> dict:
         now = demo.now()
         if kind == "delete":
-            return tasks.start_change_request(demo.uow(), maintainer, task["id"], now=now, kind="delete",
-                                              base_number=demo.version[task["entry_id"]], reason=fix["reason"])
-        return tasks.start_change_request(
+            return task_changes.start_change_request(demo.uow(), maintainer, task["id"], now=now, kind="delete",
+                                                     base_number=demo.version[task["entry_id"]], reason=fix["reason"])
+        return task_changes.start_change_request(
             demo.uow(), maintainer, task["id"], now=now,
             base_number=demo.version.get(task["entry_id"]) if task["entry_id"] else None,
             proposal=_fix_proposal(demo, task, fix, to_shanghai(now).date(), urgent=urgent,

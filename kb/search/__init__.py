@@ -1,7 +1,7 @@
 """Knowledge search: the index, the Chinese analyzer, synonyms.
 
 The interface and its data types live in ``kb.search.backend``; open an index
-with ``open_backend(kind, path, synonyms)``. See docs/search.md.
+with ``kb.search.factory.open_backend(kind, path, synonyms)``. See docs/search.md.
 """
 from kb.search.backend import (
     BACKEND_KINDS,
@@ -14,8 +14,8 @@ from kb.search.backend import (
     SearchIndexError,
     SearchQuery,
     SearchResult,
-    open_backend,
 )
+from kb.search.factory import open_backend
 
 __all__ = [
     "BACKEND_KINDS",

@@ -105,7 +105,7 @@ def domain_vocabulary() -> tuple[str, ...]:
 
 def _read_word_list(path: Path, separators: str = "") -> list[str]:
     """Words of a list file: ``#`` comments, one word per line or per separator."""
-    words = []
+    words: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0]
         for separator in separators:

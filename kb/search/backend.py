@@ -11,12 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from kb.search.pipeline import AnalyzedDocument
-    from kb.search.synonyms import SynonymSet
+from typing import Any, Literal, Protocol, runtime_checkable
 
 BACKEND_KINDS = ("tantivy", "whoosh")
 DEFAULT_BACKEND = "tantivy"
@@ -80,6 +75,21 @@ class SearchResult:
     hits: tuple[SearchHit, ...]
     facets: Mapping[str, Mapping[Any, int]] = field(default_factory=dict)  # {"category": {id: n}, "unit": {code: n}}
     total_exact: bool = True
+
+
+@dataclass(frozen=True)
+class AnalyzedDocument:
+    """A SearchDocument after analysis: what a backend writes, and nothing more to compute."""
+
+    entry_id: int
+    fields: Mapping[str, str]  # text field -> whitespace-joined tokens
+    categories: tuple[int, ...]  # every id of the category path (subtree filter)
+    category_leaf: int  # the entry's own category (facet); -1 when it has none
+    unit_code: str
+    effective_on: int  # day_number
+    expires_on: int  # day_number, FAR_FUTURE when open-ended
+    suggestions: tuple[str, ...]  # "normalized\x1fdisplay" of the question and similar questions
+    stored: str  # JSON: display data, highlight sources
 
 
 EMPTY_RESULT = SearchResult(total=0, hits=(), facets={})
@@ -169,25 +179,3 @@ class SearchBackend(Protocol):
     def close(self) -> None:
         """Roll back uncommitted changes and release files."""
         ...
-
-
-def open_backend(kind: str, path: Path, synonyms: SynonymSet | None = None, **options: Any) -> SearchBackend:
-    """Open (or create) the index of ``kind`` at ``path``.
-
-    ``options`` go to the backend (``lock_wait_seconds`` for both; tantivy
-    also takes ``writer_heap_bytes`` and ``writer_threads``). Raises
-    ``IndexCorrupt`` if an index exists there but cannot be opened,
-    ``ValueError`` for an unknown kind.
-    """
-    from kb.search.synonyms import SynonymSet
-
-    synonyms = synonyms if synonyms is not None else SynonymSet.empty()
-    if kind == "tantivy":
-        from kb.search.tantivy_backend import TantivyBackend
-
-        return TantivyBackend(Path(path), synonyms, **options)
-    if kind == "whoosh":
-        from kb.search.whoosh_backend import WhooshBackend
-
-        return WhooshBackend(Path(path), synonyms, **options)
-    raise ValueError(f"unknown search backend {kind!r}; expected one of {', '.join(BACKEND_KINDS)}")

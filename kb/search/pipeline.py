@@ -32,7 +32,7 @@ import ahocorasick
 import orjson
 
 from kb.search import analyzer
-from kb.search.backend import SearchDocument, SearchQuery
+from kb.search.backend import AnalyzedDocument, SearchDocument, SearchQuery
 from kb.search.synonyms import SynonymSet
 
 FIELD_BOOSTS: Mapping[str, float] = {
@@ -74,21 +74,6 @@ def day_number(day: date) -> int:
 
 
 # -- documents ---------------------------------------------------------------
-@dataclass(frozen=True)
-class AnalyzedDocument:
-    """A SearchDocument after analysis: what a backend writes, and nothing more to compute."""
-
-    entry_id: int
-    fields: Mapping[str, str]  # text field -> whitespace-joined tokens
-    categories: tuple[int, ...]  # every id of the category path (subtree filter)
-    category_leaf: int  # the entry's own category (facet); -1 when it has none
-    unit_code: str
-    effective_on: int  # day_number
-    expires_on: int  # day_number, FAR_FUTURE when open-ended
-    suggestions: tuple[str, ...]  # "normalized\x1fdisplay" of the question and similar questions
-    stored: str  # JSON: display data, highlight sources
-
-
 def analyze_document(doc: SearchDocument) -> AnalyzedDocument:
     question = analyzer.normalize(doc.question)
     answer = analyzer.normalize(doc.answer)

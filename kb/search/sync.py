@@ -23,13 +23,16 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from kb import citations
+from kb.db import UowFactory
 from kb.models import Category, EntryStatus, KnowledgeEntry, KnowledgeVersion, SearchOutbox, Unit
 from kb.models.search import SearchSettingsRevision, SynonymGroup
 from kb.search import analyzer, outbox
 from kb.search.backend import (
-    EMPTY_RESULT, IndexBusy, IndexCorrupt, SearchBackend, SearchDocument, SearchHit, SearchQuery, SearchResult,
-    open_backend)
+    EMPTY_RESULT, IndexBusy, IndexCorrupt, SearchBackend, SearchDocument, SearchHit, SearchQuery, SearchResult)
+from kb.search.factory import open_backend
 from kb.search.locking import WriterLock
 from kb.search.synonyms import SynonymSet
 
@@ -38,9 +41,9 @@ log = logging.getLogger(__name__)
 REBUILD_BATCH = 2000
 BUSY_WAIT_SECONDS = 1.0
 
-# Extra display data per entry (e.g. warnings about repealed policy documents):
-# (session, entry_ids) -> {entry_id: {key: value}}.
-payload_sources: list[Callable[[object, list[int]], dict[int, dict]]] = []
+# What a hit shows besides its entry's own fields, each (session, entry_ids) -> {entry_id: {key: value}},
+# named here in one place: the warning about a cited repealed or amended policy document.
+PAYLOAD_SOURCES: tuple[Callable[[Session, list[int]], dict[int, dict]], ...] = (citations.search_payload,)
 
 
 # The outbox's latest sequence and the synonyms' revision, read together (at most every
@@ -86,7 +89,7 @@ class _Categories:
 def _documents(session, rows, categories: _Categories) -> list[SearchDocument]:
     extra: dict[int, dict] = {}
     ids = [row[0] for row in rows]
-    for source in payload_sources:
+    for source in PAYLOAD_SOURCES:
         for entry_id, data in source(session, ids).items():
             extra.setdefault(entry_id, {}).update(data)
     docs = []
@@ -215,7 +218,7 @@ class SearchIndex:
     moves (checked before every search: one ``stat``).
     """
 
-    def __init__(self, uow_factory: Callable[..., object], kind: str, path: Path, *,
+    def __init__(self, uow_factory: UowFactory, kind: str, path: Path, *,
                  startup_wait_seconds: float = STARTUP_WAIT_SECONDS,
                  background_rebuild_entries: int = BACKGROUND_REBUILD_ENTRIES,
                  analysis_processes: int | None = None, today: Callable[[], date] | None = None):

@@ -1,3 +1,2 @@
-"""Use cases. Importing the package registers the correction loop's listeners on publication,
-submission warnings and search payload (kb.services.tasks, kb.services.policies)."""
-from kb.services import policies, tasks  # noqa: F401
+"""Use cases and the steps they share. Importing the package does nothing else: what reacts to what is
+the table in kb/services/reactions.py."""

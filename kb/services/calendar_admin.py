@@ -10,18 +10,12 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from kb.access import Actor, require_role
-from kb.calendar import WorkingCalendar, to_shanghai
+from kb.calendar import to_shanghai
 from kb.deadlines import TaskSource
 from kb.errors import NotFound, ValidationFailed
 from kb.models import CalendarOverride, ConfirmedYear, OverrideKind, Role
 from kb.services import audit, tasks, verification
-
-
-def load_calendar(session) -> WorkingCalendar:
-    """The official calendar with the office's overrides and confirmed years, as of this transaction."""
-    overrides = {day: kind == OverrideKind.WORKING_DAY.value
-                 for day, kind in session.execute(select(CalendarOverride.day, CalendarOverride.kind))}
-    return WorkingCalendar(overrides, session.scalars(select(ConfirmedYear.year)).all())
+from kb.services.calendar_store import load_calendar
 
 
 def override_view(o: CalendarOverride) -> dict:

@@ -1,32 +1,35 @@
 """Change requests: collect → unit review → office review → publish (Art. 7–9).
 
-Each public function is one use case: it opens the unit of work, loads, moves
-the state through `kb.workflow`, records the audit event and commits once.
+Steps take a session, flush and never commit: `draft` (a new change request,
+with its warnings), `submit_for_review`, `review_by_unit`,
+`return_by_office`, `publish` (make it live, recording `ChangePublished`);
+`_move` is the state change with its review and audit event they share. Other use cases combine them
+in their own transactions (`kb.services.task_changes` drafts the fix of a
+correction task and links it in one).
+
+Each other public function taking a unit of work is one use case: it opens the
+unit of work, loads, moves the state through `kb.workflow`, dispatches the
+events its steps recorded (`kb.services.reactions`) and commits once.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from kb import citations, events
 from kb.access import Actor, can_see_unpublished, require_role, require_unit_scope
+from kb.db import UnitOfWork
 from kb.errors import NotFound, PermissionDenied, PreconditionRequired, StaleVersion, ValidationFailed
 from kb.models import (
     CONTENT_FIELDS, Category, ChangeKind, ChangeRequest, EntryFormat, EntryStatus, KnowledgeEntry,
     KnowledgeVersion, Review, Role, Unit)
 from kb.search import outbox
-from kb.services import audit
-from kb.submission import check_proposal, normalize_doc_number, question_key
+from kb.services import audit, reactions
+from kb.submission import Warning, check_proposal, normalize_doc_number, question_key
 from kb.workflow import Action, State, next_state, unit_review_outcome
-
-# Called inside the publishing transaction as (session, change_request, now), so
-# other parts of the domain (correction tasks) act on a publication atomically.
-publish_listeners: list[Callable[[Any, ChangeRequest, datetime], None]] = []
-
-# Extra warning sources: (session, proposal, entry_id) -> list of Warning.
-warning_sources: list[Callable[[Any, dict, int | None], list]] = []
 
 REQUIRED_FOR_SUBMIT = {"question": "问题", "answer": "答案", "category_id": "分类", "effective_on": "生效日期"}
 
@@ -115,8 +118,7 @@ def _warnings(session, proposal: dict, entry_id: int | None, near: NearDuplicate
             known = {eid for eid, _ in duplicates}
             duplicates += [(eid, q) for eid, q in near(proposal["question"], entry_id) if eid not in known]
     warnings = check_proposal(proposal, duplicate_questions=duplicates)
-    for source in warning_sources:
-        warnings.extend(source(session, proposal, entry_id))
+    warnings.extend(citations.cited_document_warnings(session, proposal))
     return warnings
 
 
@@ -129,57 +131,72 @@ def _require_base(entry: KnowledgeEntry, base_number: int | None) -> None:
         raise StaleVersion(details={"base_version": base_number, "current_version": entry.published_number})
 
 
-def create(uow, actor: Actor, *, kind: str, now: datetime, entry_id: int | None = None,
-           base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
-           unit_code: str | None = None, near_duplicates: NearDuplicates | None = None) -> dict:
+def draft(session: Session, actor: Actor, *, kind: str, now: datetime, entry_id: int | None = None,
+          base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
+          unit_code: str | None = None,
+          near_duplicates: NearDuplicates | None = None) -> tuple[ChangeRequest, list[Warning]]:
+    """Step: a new change request in draft, flushed and audited; with the warnings its proposal gets."""
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     kind_ = ChangeKind(kind)
     proposal = dict(proposal or {})
+    s = session
+    entry: KnowledgeEntry | None = None
+    unit_id: int | None
+    if entry_id is not None:
+        entry = _published_entry(s, entry_id)
+        unit_id = entry.unit_id
+        require_unit_scope(actor, unit_id)
+    elif kind_ in (ChangeKind.MODIFY, ChangeKind.DELETE, ChangeKind.REVOKE):
+        raise ValidationFailed({"entry_id": "修改、删除或撤销须指明知识"})
+    elif actor.is_office:
+        if not unit_code:
+            raise ValidationFailed({"unit_code": "热线办代为采集时须指明承办单位"})
+        unit_id = s.scalar(select(Unit.id).where(Unit.code == unit_code))
+        if unit_id is None:
+            raise ValidationFailed({"unit_code": f"单位 {unit_code} 不存在"})
+    else:
+        unit_id = actor.unit_id
+    if kind_ is ChangeKind.NEW and entry is not None:
+        raise ValidationFailed({"entry_id": "新增知识不能指向已有知识"})
+    if kind_ in (ChangeKind.MODIFY, ChangeKind.DELETE, ChangeKind.REVOKE):
+        assert entry is not None  # refused above without an entry_id
+        if entry.status != EntryStatus.PUBLISHED.value:
+            raise ValidationFailed({"entry_id": "只能对已发布的知识提出修改、删除或撤销"})
+        _require_base(entry, base_number)
+    if kind_ in (ChangeKind.DELETE, ChangeKind.REVOKE, ChangeKind.SUGGESTION) and not (reason or "").strip():
+        raise ValidationFailed({"reason": "须说明原因或建议内容"})
+    if kind_.carries_content:
+        if kind_ is ChangeKind.MODIFY:
+            assert entry is not None  # refused above without an entry_id
+            proposal = {**entry.published_version.content(), **proposal}
+        proposal.setdefault("format", EntryFormat.QA.value)
+        proposal.setdefault("similar_questions", [])
+        proposal.setdefault("keywords", [])
+        proposal.setdefault("policy_attachments", 0)
+        proposal.setdefault("urgent", False)
+        proposal = _check_fields(s, proposal)
+    else:
+        proposal = {}
+    cr = ChangeRequest(
+        kind=kind_.value, state=State.DRAFT.value, unit_id=unit_id, entry_id=entry.id if entry else None,
+        base_number=entry.published_number if entry is not None else None, proposal=_to_json(proposal),
+        reason=reason, revision=1, created_by_id=actor.user_id, created_at=now, updated_at=now)
+    s.add(cr)
+    s.flush()
+    warnings = _warnings(s, proposal, cr.entry_id, near_duplicates) if kind_.carries_content else []
+    audit.record(s, actor, "change_request.create", "change_request", cr.id, None,
+                 change_request_view(cr, warnings), now)
+    return cr, warnings
+
+
+def create(uow: UnitOfWork, actor: Actor, *, kind: str, now: datetime, entry_id: int | None = None,
+           base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
+           unit_code: str | None = None, near_duplicates: NearDuplicates | None = None) -> dict:
+    """Collect: a maintainer (or the office for a unit) drafts new knowledge or a change to published knowledge."""
     with uow:
-        s = uow.session
-        entry = None
-        if entry_id is not None:
-            entry = _published_entry(s, entry_id)
-            unit_id = entry.unit_id
-            require_unit_scope(actor, unit_id)
-        elif kind_ in (ChangeKind.MODIFY, ChangeKind.DELETE, ChangeKind.REVOKE):
-            raise ValidationFailed({"entry_id": "修改、删除或撤销须指明知识"})
-        elif actor.is_office:
-            if not unit_code:
-                raise ValidationFailed({"unit_code": "热线办代为采集时须指明承办单位"})
-            unit_id = s.scalar(select(Unit.id).where(Unit.code == unit_code))
-            if unit_id is None:
-                raise ValidationFailed({"unit_code": f"单位 {unit_code} 不存在"})
-        else:
-            unit_id = actor.unit_id
-        if kind_ is ChangeKind.NEW and entry is not None:
-            raise ValidationFailed({"entry_id": "新增知识不能指向已有知识"})
-        if kind_ in (ChangeKind.MODIFY, ChangeKind.DELETE, ChangeKind.REVOKE):
-            if entry.status != EntryStatus.PUBLISHED.value:
-                raise ValidationFailed({"entry_id": "只能对已发布的知识提出修改、删除或撤销"})
-            _require_base(entry, base_number)
-        if kind_ in (ChangeKind.DELETE, ChangeKind.REVOKE, ChangeKind.SUGGESTION) and not (reason or "").strip():
-            raise ValidationFailed({"reason": "须说明原因或建议内容"})
-        if kind_.carries_content:
-            if kind_ is ChangeKind.MODIFY:
-                proposal = {**entry.published_version.content(), **proposal}
-            proposal.setdefault("format", EntryFormat.QA.value)
-            proposal.setdefault("similar_questions", [])
-            proposal.setdefault("keywords", [])
-            proposal.setdefault("policy_attachments", 0)
-            proposal.setdefault("urgent", False)
-            proposal = _check_fields(s, proposal)
-        else:
-            proposal = {}
-        cr = ChangeRequest(
-            kind=kind_.value, state=State.DRAFT.value, unit_id=unit_id, entry_id=entry.id if entry else None,
-            base_number=entry.published_number if entry is not None else None, proposal=_to_json(proposal),
-            reason=reason, revision=1, created_by_id=actor.user_id, created_at=now, updated_at=now)
-        s.add(cr)
-        s.flush()
-        warnings = _warnings(s, proposal, cr.entry_id, near_duplicates) if kind_.carries_content else []
+        cr, warnings = draft(uow.session, actor, kind=kind, now=now, entry_id=entry_id, base_number=base_number,
+                             proposal=proposal, reason=reason, unit_code=unit_code, near_duplicates=near_duplicates)
         view = change_request_view(cr, warnings)
-        audit.record(s, actor, "change_request.create", "change_request", cr.id, None, view, now)
         uow.commit()
         return view
 
@@ -207,7 +224,7 @@ def _check_revision(cr: ChangeRequest, revision: int | None) -> None:
                            details={"revision": revision, "current_revision": cr.revision})
 
 
-def get(uow, actor: Actor, cr_id: int, near_duplicates: NearDuplicates | None = None) -> dict:
+def get(uow: UnitOfWork, actor: Actor, cr_id: int, near_duplicates: NearDuplicates | None = None) -> dict:
     with uow:
         cr = _scoped(uow.session, actor, cr_id)
         warnings = _warnings(uow.session, _from_json(cr.proposal), cr.entry_id, near_duplicates) \
@@ -215,7 +232,7 @@ def get(uow, actor: Actor, cr_id: int, near_duplicates: NearDuplicates | None = 
         return change_request_view(cr, warnings)
 
 
-def list_for(uow, actor: Actor, *, state: str | None = None, unit_code: str | None = None,
+def list_for(uow: UnitOfWork, actor: Actor, *, state: str | None = None, unit_code: str | None = None,
              kind: str | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
     require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     with uow:
@@ -228,12 +245,12 @@ def list_for(uow, actor: Actor, *, state: str | None = None, unit_code: str | No
             query = query.where(ChangeRequest.state == state)
         if kind:
             query = query.where(ChangeRequest.kind == kind)
-        total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
         rows = uow.session.scalars(query.limit(limit).offset(offset))
         return total, [change_request_view(cr) for cr in rows]
 
 
-def edit(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime,
+def edit(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None, now: datetime,
          proposal: dict | None = None, reason: str | None = None,
          near_duplicates: NearDuplicates | None = None) -> dict:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
@@ -262,26 +279,35 @@ def edit(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime,
         return view
 
 
-def submit(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
+def submit(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     with uow:
-        s = uow.session
-        cr = _scoped(s, actor, cr_id, for_update=True)
+        cr = _scoped(uow.session, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
-        new_state = next_state(cr.state, Action.SUBMIT)
-        if ChangeKind(cr.kind).carries_content:
-            missing = {f: f"提交审核前须填写{label}" for f, label in REQUIRED_FOR_SUBMIT.items()
-                       if not cr.proposal.get(f)}
-            if missing:
-                raise ValidationFailed(missing, "必填项未填写，不能提交审核")
-        if cr.entry_id is not None and cr.kind != ChangeKind.SUGGESTION.value:
-            _require_base(_published_entry(s, cr.entry_id), cr.base_number)
-        return _move(uow, actor, cr, new_state, "change_request.submit", now, submitted=True)
+        submit_for_review(uow.session, actor, cr, now=now)
+        view = change_request_view(cr)
+        uow.commit()
+        return view
 
 
-def _move(uow, actor: Actor, cr: ChangeRequest, new_state: State, action: str, now: datetime,
+def submit_for_review(session: Session, actor: Actor, cr: ChangeRequest, *, now: datetime) -> ChangeRequest:
+    """Step: a draft (or a returned change) goes to unit review once its required fields are filled."""
+    new_state = next_state(cr.state, Action.SUBMIT)
+    if ChangeKind(cr.kind).carries_content:
+        missing = {f: f"提交审核前须填写{label}" for f, label in REQUIRED_FOR_SUBMIT.items()
+                   if not cr.proposal.get(f)}
+        if missing:
+            raise ValidationFailed(missing, "必填项未填写，不能提交审核")
+    if cr.entry_id is not None and cr.kind != ChangeKind.SUGGESTION.value:
+        _require_base(_published_entry(session, cr.entry_id), cr.base_number)
+    _move(session, actor, cr, new_state, "change_request.submit", now, submitted=True)
+    return cr
+
+
+def _move(session: Session, actor: Actor, cr: ChangeRequest, new_state: State, action: str, now: datetime,
           *, submitted: bool = False, review: Review | None = None) -> dict:
-    s = uow.session
+    """Step: the change request moves to `new_state` (with its review), audited; flushed, its view returned."""
+    s = session
     before = {"state": cr.state, "revision": cr.revision}
     cr.state = new_state.value
     cr.revision += 1
@@ -299,28 +325,38 @@ def _move(uow, actor: Actor, cr: ChangeRequest, new_state: State, action: str, n
     audit.record(s, actor, action, "change_request", cr.id, before,
                  {"state": cr.state, "revision": cr.revision,
                   **({"review": view["reviews"][-1]} if review is not None else {})}, now)
-    uow.commit()
     return view
 
 
-def unit_review(uow, actor: Actor, cr_id: int, *, approve: bool, checks: dict[str, bool],
+def unit_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, approve: bool, checks: dict[str, bool],
                 reason: str | None, revision: int | None, now: datetime) -> dict:
     require_role(actor, Role.UNIT_REVIEWER)
-    action = unit_review_outcome(checks, approve, reason)
+    unit_review_outcome(checks, approve, reason)  # Art. 9's checks refused before anything is loaded
     with uow:
         cr = _scoped(uow.session, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
-        new_state = next_state(cr.state, action)
-        failed = [name for name, ok in checks.items() if not ok]
-        review = Review(stage="unit", decision="approve" if approve else "return", checks=dict(checks),
-                        reason=reason if not approve else (reason or None), reviewer_id=actor.user_id,
-                        decided_at=now)
-        if not approve and failed and not reason:
-            review.reason = "未通过：" + "、".join(failed)
-        return _move(uow, actor, cr, new_state, f"change_request.{action.value}", now, review=review)
+        review_by_unit(uow.session, actor, cr, approve=approve, checks=checks, reason=reason, now=now)
+        view = change_request_view(cr)
+        uow.commit()
+        return view
 
 
-def office_review(uow, actor: Actor, cr_id: int, *, decision: str, reason: str | None,
+def review_by_unit(session: Session, actor: Actor, cr: ChangeRequest, *, approve: bool, checks: dict[str, bool],
+                   reason: str | None, now: datetime) -> ChangeRequest:
+    """Step: the unit reviewer approves (all four checks of Art. 9 passed) or returns, naming what failed."""
+    action = unit_review_outcome(checks, approve, reason)
+    new_state = next_state(cr.state, action)
+    failed = [name for name, ok in checks.items() if not ok]
+    review = Review(stage="unit", decision="approve" if approve else "return", checks=dict(checks),
+                    reason=reason if not approve else (reason or None), reviewer_id=actor.user_id,
+                    decided_at=now)
+    if not approve and failed and not reason:
+        review.reason = "未通过：" + "、".join(failed)
+    _move(session, actor, cr, new_state, f"change_request.{action.value}", now, review=review)
+    return cr
+
+
+def office_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, decision: str, reason: str | None,
                   revision: int | None, now: datetime) -> dict:
     """Publish or return. Publishing from before office review is allowed only for urgent knowledge."""
     require_role(actor, Role.OFFICE_ADMIN)
@@ -329,38 +365,64 @@ def office_review(uow, actor: Actor, cr_id: int, *, decision: str, reason: str |
         cr = _scoped(s, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
         if decision == "return":
-            if not (reason or "").strip():
-                raise ValidationFailed({"reason": "退回须说明原因"})
-            new_state = next_state(cr.state, Action.OFFICE_RETURN)
-            review = Review(stage="office", decision="return", checks={}, reason=reason,
-                            reviewer_id=actor.user_id, decided_at=now)
-            return _move(uow, actor, cr, new_state, "change_request.office_return", now, review=review)
+            return_by_office(s, actor, cr, reason=reason, now=now)
+            view = change_request_view(cr)
+            uow.commit()
+            return view
         if decision != "publish":
             raise ValidationFailed({"decision": "只能是 publish 或 return"})
-        if cr.state == State.OFFICE_REVIEW.value:
-            action = Action.OFFICE_PUBLISH
-        else:
-            if not cr.proposal.get("urgent"):
-                next_state(cr.state, Action.OFFICE_PUBLISH)  # raises: not yet through unit review
-            action = Action.PUBLISH_URGENT
-        new_state = next_state(cr.state, action)
-        if ChangeKind(cr.kind).carries_content:
-            missing = {f: f"发布前须填写{label}" for f, label in REQUIRED_FOR_SUBMIT.items()
-                       if not cr.proposal.get(f)}
-            if missing:
-                raise ValidationFailed(missing, "必填项未填写，不能发布")
-        version = _apply(s, cr, now)
-        cr.published_at = now
-        cr.published_directly = action is Action.PUBLISH_URGENT
-        if version is not None:
-            cr.published_number = version.number
-        review = Review(stage="office", decision="publish", checks={}, reason=reason,
-                        reviewer_id=actor.user_id, decided_at=now)
-        for listener in publish_listeners:
-            listener(s, cr, now)
-        return _move(uow, actor, cr, new_state,
-                     "change_request.publish_urgent" if cr.published_directly else "change_request.publish",
-                     now, review=review)
+        publish(s, actor, cr, reason=reason, now=now)
+        view = change_request_view(cr)
+        reactions.dispatch(s)  # what follows from the publication (correction tasks), in this transaction
+        uow.commit()
+        return view
+
+
+def return_by_office(session: Session, actor: Actor, cr: ChangeRequest, *, reason: str | None,
+                     now: datetime) -> ChangeRequest:
+    """Step: the office sends the change back to the unit, saying why."""
+    if not (reason or "").strip():
+        raise ValidationFailed({"reason": "退回须说明原因"})
+    new_state = next_state(cr.state, Action.OFFICE_RETURN)
+    review = Review(stage="office", decision="return", checks={}, reason=reason,
+                    reviewer_id=actor.user_id, decided_at=now)
+    _move(session, actor, cr, new_state, "change_request.office_return", now, review=review)
+    return cr
+
+
+def publish(session: Session, actor: Actor, cr: ChangeRequest, *, reason: str | None,
+            now: datetime) -> ChangeRequest:
+    """Step: the office publishes `cr` (urgent knowledge straight from before office review, Art. 10(3)).
+
+    Makes the change live and records `ChangePublished` (and `EntryWithdrawn`
+    for a deletion or revocation) for the caller to dispatch; flushed.
+    """
+    if cr.state == State.OFFICE_REVIEW.value:
+        action = Action.OFFICE_PUBLISH
+    else:
+        if not cr.proposal.get("urgent"):
+            next_state(cr.state, Action.OFFICE_PUBLISH)  # raises: not yet through unit review
+        action = Action.PUBLISH_URGENT
+    new_state = next_state(cr.state, action)
+    if ChangeKind(cr.kind).carries_content:
+        missing = {f: f"发布前须填写{label}" for f, label in REQUIRED_FOR_SUBMIT.items()
+                   if not cr.proposal.get(f)}
+        if missing:
+            raise ValidationFailed(missing, "必填项未填写，不能发布")
+    version = _apply(session, cr, now)
+    cr.published_at = now
+    cr.published_directly = action is Action.PUBLISH_URGENT
+    if version is not None:
+        cr.published_number = version.number
+    review = Review(stage="office", decision="publish", checks={}, reason=reason,
+                    reviewer_id=actor.user_id, decided_at=now)
+    events.record(session, events.ChangePublished(
+        change_request_id=cr.id, kind=cr.kind, entry_id=cr.entry_id, version=cr.published_number, at=now))
+    if cr.kind in (ChangeKind.DELETE.value, ChangeKind.REVOKE.value) and cr.entry_id is not None:
+        events.record(session, events.EntryWithdrawn(entry_id=cr.entry_id, at=now))
+    _move(session, actor, cr, new_state,
+          "change_request.publish_urgent" if cr.published_directly else "change_request.publish", now, review=review)
+    return cr
 
 
 def _apply(session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None:
@@ -374,6 +436,7 @@ def _apply(session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None
         session.add(entry)
         session.flush()
     else:
+        assert cr.entry_id is not None  # every kind but new and suggestion names its entry
         entry = _published_entry(session, cr.entry_id, for_update=True)
         if entry.status != EntryStatus.PUBLISHED.value:
             raise StaleVersion("该知识已下架，不能再发布此变更",
@@ -406,9 +469,11 @@ def _apply(session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None
     return version
 
 
-def cancel(uow, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
+def cancel(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     with uow:
         cr = _scoped(uow.session, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
-        return _move(uow, actor, cr, next_state(cr.state, Action.CANCEL), "change_request.cancel", now)
+        view = _move(uow.session, actor, cr, next_state(cr.state, Action.CANCEL), "change_request.cancel", now)
+        uow.commit()
+        return view

@@ -80,7 +80,8 @@ def raise_flag(uow, actor: Actor, entry_id: int, *, kind: str, text: str, now: d
         s = uow.session
         entry = s.get(KnowledgeEntry, entry_id)
         version = entry.published_version if entry is not None else None
-        live = (entry is not None and entry.status == EntryStatus.PUBLISHED.value and version.effective_on <= today
+        live = (entry is not None and version is not None and entry.status == EntryStatus.PUBLISHED.value
+                and version.effective_on <= today
                 and (version.expires_on is None or version.expires_on >= today))
         if not live:
             raise NotFound(f"知识 {entry_id} 不存在或已下架", code="entry_not_found")

@@ -24,7 +24,7 @@ from kb.models.search import KnowledgeUsage, SearchLog
 from kb.models.tasks import OPEN_STATES
 from kb.search.analyzer import normalize
 from kb.services import audit, tasks
-from kb.services.calendar_admin import load_calendar
+from kb.services.calendar_store import load_calendar
 
 ABANDONED_AFTER = timedelta(minutes=10)
 GAP_TASK_ACTION = "search_gap.task"

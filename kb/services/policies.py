@@ -10,7 +10,7 @@
   N working days after the policy's publication, or before it applies if that
   is earlier (`tasks.counted_from`).
 * A proposal citing a repealed or amended document gets a warning at
-  submission, and search results show the same warning.
+  submission, and search results show the same warning (``kb.citations``).
 """
 from __future__ import annotations
 
@@ -26,10 +26,9 @@ from kb.models import (
     CorrectionTask, EntryStatus, KnowledgeEntry, KnowledgeVersion, PolicyDocument, PolicyStatus, PolicyStatusChange,
     Role, Unit)
 from kb.search import outbox
-from kb.search.sync import payload_sources
-from kb.services import audit, changes, tasks
+from kb.services import audit, tasks
 from kb.services.knowledge import READERS
-from kb.submission import Warning, normalize_doc_number
+from kb.submission import normalize_doc_number
 
 
 def policy_view(doc: PolicyDocument, *, citing_entry_ids: list[int] | None = None) -> dict:
@@ -257,46 +256,3 @@ def list_policies(uow, actor: Actor, *, status: str | None = None, q: str | None
         rows = s.scalars(query.order_by(PolicyDocument.published_on.desc(), PolicyDocument.id.desc())
                          .limit(limit).offset(offset))
         return total, [policy_view(d) for d in rows]
-
-
-# --- warnings at submission and in search results -------------------------------------------------------------
-
-
-def _invalid_documents(session, numbers: set[str]) -> dict[str, PolicyDocument]:
-    """The documents among `numbers` that are repealed or amended (few: read them all)."""
-    if not numbers:
-        return {}
-    return {d.doc_number: d for d in session.scalars(select(PolicyDocument).where(
-        PolicyDocument.status.in_([PolicyStatus.AMENDED.value, PolicyStatus.REPEALED.value])))
-            if d.doc_number in numbers}
-
-
-def _warning_text(doc: PolicyDocument) -> str:
-    return f"引用的文件 {doc.doc_number}《{doc.title}》{PolicyStatus(doc.status).label}，请核实政策依据"
-
-
-def cited_document_warnings(session, proposal: dict, entry_id: int | None) -> list[Warning]:
-    """Submission warning: the proposal cites a repealed or amended document."""
-    number = normalize_doc_number(proposal.get("policy_number") or "")
-    doc = _invalid_documents(session, {number} if number else set()).get(number)
-    if doc is None:
-        return []
-    code = "cites_repealed_policy" if doc.status == PolicyStatus.REPEALED.value else "cites_amended_policy"
-    return [Warning(code, "policy_number", _warning_text(doc))]
-
-
-def search_payload(session, entry_ids: list[int]) -> dict[int, dict]:
-    """`policy_warning` for search hits whose published version cites a repealed or amended document."""
-    cited: dict[int, str] = {}
-    for i in range(0, len(entry_ids), 500):  # a rebuild asks for every entry at once
-        cited.update(session.execute(
-            select(KnowledgeEntry.id, KnowledgeVersion.policy_number)
-            .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
-                  & (KnowledgeVersion.number == KnowledgeEntry.published_number))
-            .where(KnowledgeEntry.id.in_(entry_ids[i:i + 500]), KnowledgeVersion.policy_number.is_not(None))).all())
-    docs = _invalid_documents(session, set(cited.values()))
-    return {eid: {"policy_warning": _warning_text(docs[number])} for eid, number in cited.items() if number in docs}
-
-
-changes.warning_sources.append(cited_document_warnings)
-payload_sources.append(search_payload)

@@ -6,13 +6,14 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
 from datetime import date, datetime
+from typing import Literal
 
 from sqlalchemy import func, insert, select
 
 from kb.access import Actor, require_role
 from kb.errors import NotFound, ValidationFailed
+from kb.db import UowFactory
 from kb.models import EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit
 from kb.models.search import KnowledgeUsage, SearchLog, SearchSettingsRevision, SynonymGroup
 from kb.search import outbox
@@ -57,7 +58,7 @@ class SearchLogBuffer:
     MAX_PENDING_BATCHES = 10
     IDLE_EXIT_S = 60.0
 
-    def __init__(self, uow_factory: Callable, *, max_rows: int = 100, max_age_s: float = 1.0,
+    def __init__(self, uow_factory: UowFactory, *, max_rows: int = 100, max_age_s: float = 1.0,
                  full_batch_in_background: bool = True):
         self._uow_factory = uow_factory
         self.max_rows, self.max_age_s = max_rows, max_age_s
@@ -145,7 +146,7 @@ class SearchLogBuffer:
 
 def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str, today: date, now: datetime,
            category_id: int | None = None, unit_codes: tuple[str, ...] = (), offset: int = 0, limit: int = 10,
-           mode: str = "query", facets: bool = False, exact_total: bool = False) -> dict:
+           mode: Literal["query", "ticket"] = "query", facets: bool = False, exact_total: bool = False) -> dict:
     """One page of results; with ``facets``, also counts by leaf category and unit over all matches.
 
     Facets cost about as much as the search itself at 100k entries, so they are

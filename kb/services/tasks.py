@@ -2,15 +2,15 @@
 published, or declined with a justification the office accepts.
 
 Public functions taking a unit of work are use cases (one transaction each).
-Functions taking a session (`open_task`, `resolve`, `resolve_on_withdrawal`,
-`recompute_deadlines`) are the steps other use cases and the scheduler's jobs
-share; they flush and never commit. A task's outcome (resolved_at, on_time, overdue_marked_at) is
+Functions taking a session (`open_task`, `workable`, `link`, `resolve`,
+`resolve_on_withdrawal`, `recompute_deadlines`, and the reactions at the end)
+are the steps other use cases, the reactions table (kb/services/reactions.py)
+and the scheduler's jobs share; they flush and never commit. A task's outcome (resolved_at, on_time, overdue_marked_at) is
 written once, when it happens.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -18,13 +18,17 @@ from sqlalchemy import delete, func, select
 
 from kb.access import Actor, require_role
 from kb.calendar import END_OF_DAY, SHANGHAI, Deadline, WorkingCalendar, end_of_day, to_shanghai
+from kb.db import UnitOfWork
 from kb.deadlines import TASK_SOURCE_TITLES, DEFAULT_RULES, DeadlineRules, FeedbackReason, TaskSource, due_for
+from kb.events import ChangePublished, EntryWithdrawn
 from kb.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from kb.models import (
     ChangeKind, ChangeRequest, CorrectionTask, EntryStatus, KnowledgeEntry, KnowledgeVersion, PolicyDocument,
     ReminderKind, Role, TaskEvent, TaskReminder, TaskState, Unit)
 from kb.models.tasks import OPEN_STATES
-from kb.services import audit, changes
+from kb.services import audit
+from kb.services.calendar_store import load_calendar
+from kb.task_workflow import TaskAction, allows, next_task_state
 from kb.workflow import State
 
 
@@ -52,12 +56,6 @@ UNIT_SOURCES = (TaskSource.UNIT_SELF_FOUND,)
 
 OUTCOME_LABELS = {"open": "办理中", "open_overdue": "超期未办结", "resolved_on_time": "按时办结",
                   "resolved_late": "超期办结", "declined": "已退回"}
-
-
-def load_calendar(session) -> WorkingCalendar:
-    from kb.services.calendar_admin import load_calendar as load
-
-    return load(session)
 
 
 def due_soon_horizon(calendar: WorkingCalendar, now: datetime) -> datetime:
@@ -204,7 +202,7 @@ def open_task(session, *, unit_id: int, source: TaskSource, detail: str, receive
 def resolve(session, task: CorrectionTask, at: datetime, now: datetime, *, version: int | None,
             note: str, actor: Actor | None = None) -> None:
     """Record the outcome: resolved at `at`, on time when at or before the deadline."""
-    task.state = TaskState.RESOLVED.value
+    task.state = next_task_state(task.state, TaskAction.RESOLVE).value
     task.resolved_at = at
     task.resolved_version = version
     task.on_time = Deadline(task.due_at, task.provisional).is_met_by(at)
@@ -335,7 +333,7 @@ def _view(session, task: CorrectionTask, now: datetime, *, events: bool = True) 
     return task_view(task, now, question=question, change_request_state=cr_state, events=events)
 
 
-def create_task(uow, actor: Actor, *, source: str, detail: str, now: datetime,
+def create_task(uow: UnitOfWork, actor: Actor, *, source: str, detail: str, now: datetime,
                 settings: CorrectionSettings = DEFAULT_SETTINGS, unit_code: str | None = None,
                 entry_id: int | None = None, reason: str | None = None,
                 received_at: datetime | None = None) -> dict:
@@ -391,12 +389,12 @@ def create_task(uow, actor: Actor, *, source: str, detail: str, now: datetime,
         return view
 
 
-def get_task(uow, actor: Actor, task_id: int, *, now: datetime) -> dict:
+def get_task(uow: UnitOfWork, actor: Actor, task_id: int, *, now: datetime) -> dict:
     with uow:
         return _view(uow.session, _scoped(uow.session, actor, task_id), now)
 
 
-def list_tasks(uow, actor: Actor, *, now: datetime, state: str | None = None, unit_code: str | None = None,
+def list_tasks(uow: UnitOfWork, actor: Actor, *, now: datetime, state: str | None = None, unit_code: str | None = None,
                source: str | None = None, entry_id: int | None = None, overdue: bool | None = None,
                limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
     """Tasks of the caller's unit (the office: of every unit), soonest deadline first."""
@@ -419,7 +417,7 @@ def list_tasks(uow, actor: Actor, *, now: datetime, state: str | None = None, un
         if overdue is not None:
             late = is_overdue(now)
             query = query.where(late if overdue else ~late)
-        total = s.scalar(select(func.count()).select_from(query.with_only_columns(CorrectionTask.id).subquery()))
+        total = s.scalar(select(func.count()).select_from(query.with_only_columns(CorrectionTask.id).subquery())) or 0
         query = query.order_by(CorrectionTask.state.in_(OPEN_STATES).desc(), CorrectionTask.due_at,
                                CorrectionTask.id).limit(limit).offset(offset)
         return total, views_of(s, query, now)
@@ -436,33 +434,41 @@ def _check_linkable(task: CorrectionTask, cr: ChangeRequest) -> None:
         raise ValidationFailed({"change_request_id": f"变更申请须针对任务所指的知识 {task.entry_id}"})
     if task.entry_id is None and cr.kind not in (ChangeKind.NEW.value, ChangeKind.MODIFY.value):
         raise ValidationFailed({"change_request_id": "补充缺漏须新增或修改知识"})
-    if cr.state == State.PUBLISHED.value and cr.published_at < task.received_at:
+    if cr.state == State.PUBLISHED.value and cr.published_at is not None and cr.published_at < task.received_at:
         raise ValidationFailed({"change_request_id": "该变更在任务下达之前已发布，不能用来办结此任务"})
 
 
 def _require_workable(task: CorrectionTask) -> None:
-    if task.state not in (TaskState.OPEN.value, TaskState.IN_PROGRESS.value):
+    if not allows(task.state, TaskAction.LINK):
         raise InvalidTransition(f"“{TaskState(task.state).label}”的任务不能再关联或起草变更申请",
                                 details={"state": task.state})
 
 
-def _link(session, actor: Actor, task: CorrectionTask, cr: ChangeRequest, now: datetime) -> None:
+def workable(session, actor: Actor, task_id: int) -> CorrectionTask:
+    """Step: the task, locked, when the actor may work on it and it is still open to a change."""
+    task = _scoped(session, actor, task_id, for_update=True)
+    _require_workable(task)
+    return task
+
+
+def link(session, actor: Actor, task: CorrectionTask, cr: ChangeRequest, now: datetime) -> None:
+    """Step: `cr` is the change that fixes `task`; resolved at once if it was already published."""
     _require_workable(task)
     _check_linkable(task, cr)
     before = {"state": task.state, "change_request_id": task.change_request_id}
     task.change_request_id = cr.id
-    task.state = TaskState.IN_PROGRESS.value
+    task.state = next_task_state(task.state, TaskAction.LINK).value
     task.updated_at = now
     _event(session, task, "linked", now, actor, f"关联变更申请 {cr.id}", change_request_id=cr.id)
     audit.record(session, actor, "task.link", "correction_task", task.id, before,
                  {"state": task.state, "change_request_id": cr.id}, now)
     session.flush()
-    if cr.state == State.PUBLISHED.value:  # fixed before it was linked: resolved when it was published
+    if cr.state == State.PUBLISHED.value and cr.published_at is not None:  # fixed before it was linked: resolved when it was published
         resolve(session, task, cr.published_at, now, version=cr.published_number,
                 note=f"变更申请 {cr.id} 已发布", actor=actor)
 
 
-def link_change_request(uow, actor: Actor, task_id: int, *, change_request_id: int, now: datetime) -> dict:
+def link_change_request(uow: UnitOfWork, actor: Actor, task_id: int, *, change_request_id: int, now: datetime) -> dict:
     """Say which change request fixes the task; it resolves when that change is published."""
     with uow:
         s = uow.session
@@ -472,61 +478,13 @@ def link_change_request(uow, actor: Actor, task_id: int, *, change_request_id: i
         cr = s.scalar(select(ChangeRequest).where(ChangeRequest.id == change_request_id).with_for_update())
         if cr is None:
             raise NotFound(f"变更申请 {change_request_id} 不存在", code="change_request_not_found")
-        _link(s, actor, task, cr, now)
+        link(s, actor, task, cr, now)
         view = _view(s, task, now)
         uow.commit()
         return view
 
 
-class _LinkingUnitOfWork:
-    """The caller's open unit of work, handed to `changes.create`: entering and leaving it
-    does nothing, and its commit first links the change request just created to the task,
-    so drafting the fix and linking it are one transaction."""
-
-    def __init__(self, uow, link: Callable[[], None]):
-        self._uow, self._link = uow, link
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        return None
-
-    @property
-    def session(self):
-        return self._uow.session
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        self._uow.after_commit(callback)
-
-    def commit(self) -> None:
-        self._link()
-        self._uow.commit()
-
-
-def start_change_request(uow, actor: Actor, task_id: int, *, now: datetime, kind: str | None = None,
-                         base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
-                         near_duplicates=None) -> dict:
-    """Draft the change that fixes a task, linked to it: a modification of its entry, or new knowledge for a gap."""
-    with uow:
-        s = uow.session
-        task = _scoped(s, actor, task_id, for_update=True)
-        _require_workable(task)
-        kind = kind or (ChangeKind.MODIFY.value if task.entry_id is not None else ChangeKind.NEW.value)
-
-        def link() -> None:
-            created = [o for o in s.identity_map.values() if isinstance(o, ChangeRequest)
-                       and o.created_by_id == actor.user_id and o.created_at == now and o.id is not None]
-            _link(s, actor, task, max(created, key=lambda o: o.id), now)
-
-        return changes.create(
-            _LinkingUnitOfWork(uow, link), actor, kind=kind, now=now,
-            entry_id=task.entry_id if kind != ChangeKind.NEW.value else None, base_number=base_number,
-            proposal=proposal, reason=reason, unit_code=task.unit.code if actor.is_office else None,
-            near_duplicates=near_duplicates)
-
-
-def request_decline(uow, actor: Actor, task_id: int, *, justification: str, now: datetime) -> dict:
+def request_decline(uow: UnitOfWork, actor: Actor, task_id: int, *, justification: str, now: datetime) -> dict:
     """The unit says the task is not theirs to fix (e.g. the answer is right); the office rules on it."""
     require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER)
     if not (justification or "").strip():
@@ -534,11 +492,11 @@ def request_decline(uow, actor: Actor, task_id: int, *, justification: str, now:
     with uow:
         s = uow.session
         task = _scoped(s, actor, task_id, for_update=True)
-        if task.state not in (TaskState.OPEN.value, TaskState.IN_PROGRESS.value):
+        if not allows(task.state, TaskAction.REQUEST_DECLINE):
             raise InvalidTransition(f"“{TaskState(task.state).label}”的任务不能申请退回",
                                     details={"state": task.state})
         before = {"state": task.state}
-        task.state = TaskState.DECLINE_REQUESTED.value
+        task.state = next_task_state(task.state, TaskAction.REQUEST_DECLINE).value
         task.decline_justification = justification.strip()
         task.decline_requested_at = now
         task.updated_at = now
@@ -550,7 +508,7 @@ def request_decline(uow, actor: Actor, task_id: int, *, justification: str, now:
         return view
 
 
-def rule_on_decline(uow, actor: Actor, task_id: int, *, accept: bool, reason: str | None, now: datetime) -> dict:
+def rule_on_decline(uow: UnitOfWork, actor: Actor, task_id: int, *, accept: bool, reason: str | None, now: datetime) -> dict:
     """The office accepts the unit's justification (the task is declined) or rejects it (back to work)."""
     require_role(actor, Role.OFFICE_ADMIN)
     if not accept and not (reason or "").strip():
@@ -558,15 +516,16 @@ def rule_on_decline(uow, actor: Actor, task_id: int, *, accept: bool, reason: st
     with uow:
         s = uow.session
         task = _scoped(s, actor, task_id, for_update=True)
-        if task.state != TaskState.DECLINE_REQUESTED.value:
+        if not allows(task.state, TaskAction.ACCEPT_DECLINE):
             raise InvalidTransition("只有申请退回的任务才能审定", details={"state": task.state})
         if accept:
-            task.state = TaskState.DECLINED.value
+            task.state = next_task_state(task.state, TaskAction.ACCEPT_DECLINE).value
             task.declined_at = now
             _event(s, task, "decline_accepted", now, actor, reason)
         else:
-            task.state = TaskState.IN_PROGRESS.value if task.change_request_id else TaskState.OPEN.value
-            task.decline_rejection = reason.strip()
+            back_to_work = TaskAction.REJECT_DECLINE_LINKED if task.change_request_id else TaskAction.REJECT_DECLINE
+            task.state = next_task_state(task.state, back_to_work).value
+            task.decline_rejection = (reason or "").strip()
             _event(s, task, "decline_rejected", now, actor, task.decline_rejection)
         task.updated_at = now
         audit.record(s, actor, "task.decline_accepted" if accept else "task.decline_rejected", "correction_task",
@@ -577,23 +536,32 @@ def rule_on_decline(uow, actor: Actor, task_id: int, *, accept: bool, reason: st
         return view
 
 
-# --- resolution on publication -------------------------------------------------------------------------------
+# --- reactions to published changes and withdrawn entries (kb/services/reactions.py) -------------------------
 
 
-def resolve_on_publication(session, cr: ChangeRequest, now: datetime) -> None:
-    """Publish listener: tasks linked to the change are resolved; an update also counts as this cycle's
-    verification; a deletion or revocation withdraws the entry, which resolves its other open tasks."""
-    linked = session.scalars(
-        select(CorrectionTask).where(CorrectionTask.change_request_id == cr.id,
+def resolve_linked_tasks(session, event: ChangePublished) -> list[int]:
+    """The open tasks linked to the published change are resolved by it; the ids resolved."""
+    linked = list(session.scalars(
+        select(CorrectionTask).where(CorrectionTask.change_request_id == event.change_request_id,
                                      CorrectionTask.state.in_(OPEN_STATES))
-        .order_by(CorrectionTask.id).with_for_update())
+        .order_by(CorrectionTask.id).with_for_update()))
     for task in linked:
-        resolve(session, task, now, now, version=cr.published_number, note=f"变更申请 {cr.id} 已发布")
-    if cr.kind in (ChangeKind.DELETE.value, ChangeKind.REVOKE.value):
-        resolve_on_withdrawal(session, cr.entry_id, now)  # the rest of the entry's tasks, verification included
-    elif cr.entry_id is not None and cr.kind == ChangeKind.MODIFY.value:
-        resolve_verification(session, cr.entry_id, now, version=cr.published_number,
-                             note=f"知识已通过变更申请 {cr.id} 更新")
+        resolve(session, task, event.at, event.at, version=event.version,
+                note=f"变更申请 {event.change_request_id} 已发布")
+    return [t.id for t in linked]
+
+
+def resolve_verification_on_update(session, event: ChangePublished) -> list[int]:
+    """A published modification counts as this cycle's verification of its entry."""
+    if event.entry_id is None or event.kind != ChangeKind.MODIFY.value:
+        return []
+    return resolve_verification(session, event.entry_id, event.at, version=event.version,
+                                note=f"知识已通过变更申请 {event.change_request_id} 更新")
+
+
+def resolve_on_withdrawal_event(session, event: EntryWithdrawn) -> list[int]:
+    """The withdrawn entry's open tasks, verification included, are resolved (`resolve_on_withdrawal`)."""
+    return resolve_on_withdrawal(session, event.entry_id, event.at)
 
 
 def resolve_verification(session, entry_id: int, now: datetime, *, version: int | None, note: str,
@@ -607,6 +575,3 @@ def resolve_verification(session, entry_id: int, now: datetime, *, version: int 
     for task in tasks:
         resolve(session, task, now, now, version=version, note=note, actor=actor)
     return [t.id for t in tasks]
-
-
-changes.publish_listeners.append(resolve_on_publication)

@@ -8,13 +8,15 @@ began, in Asia/Shanghai time; it must be done by the cycle's last day.
 from __future__ import annotations
 
 import calendar as _calendar
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from sqlalchemy import and_, false, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from kb.access import Actor, require_role
 from kb.calendar import SHANGHAI, to_shanghai
+from kb.db import UnitOfWork
 from kb.deadlines import TaskSource
 from kb.errors import InvalidTransition, NotFound, PermissionDenied, StaleVersion
 from kb.models import (
@@ -52,36 +54,58 @@ def outstanding_since(cycle_start: date, today: date):
                 ~expired)
 
 
-def verify(uow, actor: Actor, entry_id: int, *, now: datetime, version: int | None = None,
-           note: str | None = None) -> dict:
+@dataclass(frozen=True)
+class Verified:
+    """What verifying an entry did: the version confirmed, when and by whom, the verification tasks it resolved.
+
+    A typed result instead of a view dict: presentation (Asia/Shanghai times,
+    field names) is the dump schema's (service/schemas/tasks.py VerificationSchema).
+    """
+
+    entry_id: int
+    version: int
+    verified_at: datetime  # aware; stored and returned as it happened, shown in Asia/Shanghai by the schema
+    verified_by: int
+    resolved_task_ids: tuple[int, ...]
+
+
+def verify_entry(session: Session, actor: Actor, entry_id: int, *, now: datetime, version: int | None = None,
+                 note: str | None = None) -> Verified:
+    """Step: the published entry is confirmed right as it is; its open yearly-verification tasks resolve."""
+    s = session
+    entry = s.scalar(select(KnowledgeEntry).where(KnowledgeEntry.id == entry_id)
+                     .with_for_update(of=KnowledgeEntry))
+    if entry is None:
+        raise NotFound(f"知识 {entry_id} 不存在", code="entry_not_found")
+    if not actor.is_office and actor.unit_id != entry.unit_id:
+        raise PermissionDenied("只能校核本单位的知识（谁提供谁负责）")
+    if entry.status != EntryStatus.PUBLISHED.value:
+        raise InvalidTransition("已下架的知识无需校核", details={"status": entry.status})
+    if version is not None and version != entry.published_number:
+        raise StaleVersion(details={"version": version, "current_version": entry.published_number})
+    before = {"verified_at": entry.verified_at, "verified_by_id": entry.verified_by_id}
+    entry.verified_at, entry.verified_by_id = now, actor.user_id
+    s.add(KnowledgeVerification(entry_id=entry.id, unit_id=entry.unit_id, version=entry.published_number,
+                                verified_at=now, verified_by_id=actor.user_id, note=note))
+    s.flush()
+    audit.record(s, actor, "knowledge.verify", "knowledge_entry", entry.id, before,
+                 {"verified_at": now, "verified_by_id": actor.user_id, "version": entry.published_number,
+                  "note": note}, now)
+    outbox.enqueue(s, entry.id, now)
+    resolved = tasks.resolve_verification(s, entry.id, now, version=entry.published_number,
+                                          note=note or "已校核，内容无需修改", actor=actor)
+    return Verified(entry_id=entry.id, version=entry.published_number, verified_at=now, verified_by=actor.user_id,
+                    resolved_task_ids=tuple(resolved))
+
+
+def verify(uow: UnitOfWork, actor: Actor, entry_id: int, *, now: datetime, version: int | None = None,
+           note: str | None = None) -> Verified:
     """A unit reviewer confirms the published entry is still right, unchanged."""
     require_role(actor, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     with uow:
-        s = uow.session
-        entry = s.scalar(select(KnowledgeEntry).where(KnowledgeEntry.id == entry_id)
-                         .with_for_update(of=KnowledgeEntry))
-        if entry is None:
-            raise NotFound(f"知识 {entry_id} 不存在", code="entry_not_found")
-        if not actor.is_office and actor.unit_id != entry.unit_id:
-            raise PermissionDenied("只能校核本单位的知识（谁提供谁负责）")
-        if entry.status != EntryStatus.PUBLISHED.value:
-            raise InvalidTransition("已下架的知识无需校核", details={"status": entry.status})
-        if version is not None and version != entry.published_number:
-            raise StaleVersion(details={"version": version, "current_version": entry.published_number})
-        before = {"verified_at": entry.verified_at, "verified_by_id": entry.verified_by_id}
-        entry.verified_at, entry.verified_by_id = now, actor.user_id
-        s.add(KnowledgeVerification(entry_id=entry.id, unit_id=entry.unit_id, version=entry.published_number,
-                                    verified_at=now, verified_by_id=actor.user_id, note=note))
-        s.flush()
-        audit.record(s, actor, "knowledge.verify", "knowledge_entry", entry.id, before,
-                     {"verified_at": now, "verified_by_id": actor.user_id, "version": entry.published_number,
-                      "note": note}, now)
-        outbox.enqueue(s, entry.id, now)
-        resolved = tasks.resolve_verification(s, entry.id, now, version=entry.published_number,
-                                              note=note or "已校核，内容无需修改", actor=actor)
+        verified = verify_entry(uow.session, actor, entry_id, now=now, version=version, note=note)
         uow.commit()
-        return {"entry_id": entry.id, "version": entry.published_number, "verified_at": to_shanghai(now),
-                "verified_by": actor.user_id, "resolved_task_ids": resolved}
+        return verified
 
 
 def list_due(uow, actor: Actor, *, now: datetime, cycle_months: int = 12, unit_code: str | None = None,

@@ -10,7 +10,7 @@
   rolls back.
 * The dispatcher (``scoring_hooks.webhooks.deliver_due``, the
   ``deliver_webhooks`` job) claims and records deliveries through
-  :mod:`kb.compliance.deliveries`; a replay puts a delivery back in its queue.
+  :mod:`kb.services.webhook_deliveries`; a replay puts a delivery back in its queue.
 
 See docs/scoring.md, "Webhooks".
 """
@@ -28,7 +28,7 @@ from sqlalchemy import func, select, update
 
 from kb.access import Actor, require_role
 from kb.calendar import to_shanghai
-from kb.compliance.deliveries import (
+from kb.services.webhook_deliveries import (
     DELIVERED, EVENT_LABELS, EVENTS, FAILED, PENDING, STATE_LABELS, PendingDelivery, claim_due_deliveries,
     record_attempt)
 from kb.errors import InvalidTransition, NotFound, ValidationFailed

@@ -3,12 +3,12 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from kb.services import tasks
+from kb.services import task_changes, tasks
 from kb.services.tasks import CorrectionSettings
 from service.api import if_match_number, kb
 from service.api.common import api_blueprint, documented_errors
 from service.auth import current_actor
-from service.jobs import correction_settings
+from service.config import correction_settings
 from service.schemas.common import page_of
 from service.schemas.knowledge import ChangeRequestSchema
 from service.schemas.tasks import (
@@ -75,7 +75,7 @@ class TaskChangeRequests(MethodView):
     def post(self, body, task_id):
         """Draft the fix as a change request already linked to the task"""
         ctx = kb()
-        view = tasks.start_change_request(
+        view = task_changes.start_change_request(
             ctx.uow(), current_actor(), task_id, now=ctx.now(), kind=body["kind"],
             base_number=if_match_number(body["base_version"], "v"), proposal=body["proposal"],
             reason=body["reason"],

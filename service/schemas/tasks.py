@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, pre_load, validate
 from kb.deadlines import FeedbackReason, TaskSource
 from kb.models import FlagKind, FlagState, OverrideKind, PolicyStatus, TaskState
 from service.schemas.common import PageArgs, StrictSchema
-from service.schemas.fields import Id, in_calendar_years
+from service.schemas.fields import Id, ShanghaiDateTime, in_calendar_years
 from service.schemas.knowledge import ContentFields
 
 _text = validate.Length(max=20_000)
@@ -295,9 +295,11 @@ class VerifyCreate(StrictSchema):
 
 
 class VerificationSchema(Schema):
+    """kb.services.verification.Verified, dumped."""
+
     entry_id = fields.Integer()
     version = fields.Integer()
-    verified_at = fields.DateTime()
+    verified_at = ShanghaiDateTime()
     verified_by = fields.Integer()
     resolved_task_ids = fields.List(fields.Integer(), metadata={"description": "因此办结的年度校核任务"})
 

@@ -5,7 +5,8 @@ from collections.abc import Iterator
 import pytest
 
 import kb_search_corpus as corpus
-from kb.search.backend import SearchBackend, open_backend
+from kb.search.backend import SearchBackend
+from kb.search.factory import open_backend
 from kb.search.synonyms import SynonymSet
 
 BACKENDS = ("tantivy", "whoosh")

@@ -17,8 +17,8 @@ from kb.search.backend import (
     SearchHit,
     SearchQuery,
     SearchResult,
-    open_backend,
 )
+from kb.search.factory import open_backend
 from kb.search.synonyms import SynonymSet
 
 TODAY = corpus.TODAY

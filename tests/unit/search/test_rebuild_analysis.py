@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import kb_search_corpus as corpus
 from kb.search import sync
-from kb.search.backend import SearchQuery, open_backend
+from kb.search.backend import SearchQuery
+from kb.search.factory import open_backend
 
 QUERIES = ("社保断交了怎么补", "社保卡丢了", "公积金租房提取", "孩子上学要什么材料", "结婚登记")
 

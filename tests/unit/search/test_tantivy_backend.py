@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 import kb_search_corpus as corpus
-from kb_search_corpus import TODAY
-from kb.search.backend import IndexBusy, IndexCorrupt, SearchQuery, open_backend
+from kb.search.backend import IndexBusy, IndexCorrupt, SearchQuery
+from kb.search.factory import open_backend
 
 
 def test_an_auto_refreshing_reader_sees_another_writers_commit_by_itself(tmp_path, starter_synonyms):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 import kb_search_corpus as corpus
-from kb.search.backend import SearchQuery, open_backend
+from kb.search.backend import SearchQuery
+from kb.search.factory import open_backend
 
 
 def test_a_bulk_load_into_an_empty_index_uses_several_processes_and_stays_searchable(tmp_path, starter_synonyms):

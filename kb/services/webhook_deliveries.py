@@ -17,12 +17,12 @@ Nothing here knows the retry schedule: the dispatcher passes
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from kb.db import UowFactory
 from kb.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 #: The events a subscription may ask for, and their Chinese names.
@@ -53,7 +53,7 @@ class PendingDelivery:
     replay: bool  # the office asked for this attempt
 
 
-def claim_due_deliveries(uow_factory: Callable[[], object], now: datetime, *, limit: int = 50,
+def claim_due_deliveries(uow_factory: UowFactory, now: datetime, *, limit: int = 50,
                          claim_seconds: int = 120) -> list[PendingDelivery]:
     """Pending deliveries of active subscriptions due by `now`, oldest first, claimed for `claim_seconds`.
 
@@ -82,7 +82,7 @@ def claim_due_deliveries(uow_factory: Callable[[], object], now: datetime, *, li
         return claimed
 
 
-def record_attempt(uow_factory: Callable[[], object], delivery_id: int, *, ok: bool, status: int | None,
+def record_attempt(uow_factory: UowFactory, delivery_id: int, *, ok: bool, status: int | None,
                    error: str | None, duration_ms: int, attempted_at: datetime, retry_in_seconds: float | None,
                    replay: bool = False) -> str:
     """Log one attempt and settle the delivery; returns its new state.
