@@ -129,55 +129,70 @@ def _require_base(entry: KnowledgeEntry, base_number: int | None) -> None:
         raise StaleVersion(details={"base_version": base_number, "current_version": entry.published_number})
 
 
+def draft(session, actor: Actor, *, kind: str, now: datetime, entry_id: int | None = None,
+          base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
+          unit_code: str | None = None) -> ChangeRequest:
+    """Check and add one draft change request to `session`; flushes, never commits.
+
+    The step below `create`, so one transaction can hold many drafts (an import).
+    """
+    require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
+    kind_ = ChangeKind(kind)
+    proposal = dict(proposal or {})
+    s = session
+    entry = None
+    if entry_id is not None:
+        entry = _published_entry(s, entry_id)
+        unit_id = entry.unit_id
+        require_unit_scope(actor, unit_id)
+    elif kind_ in (ChangeKind.MODIFY, ChangeKind.DELETE, ChangeKind.REVOKE):
+        raise ValidationFailed({"entry_id": "修改、删除或撤销须指明知识"})
+    elif actor.is_office:
+        if not unit_code:
+            raise ValidationFailed({"unit_code": "热线办代为采集时须指明承办单位"})
+        unit_id = s.scalar(select(Unit.id).where(Unit.code == unit_code))
+        if unit_id is None:
+            raise ValidationFailed({"unit_code": f"单位 {unit_code} 不存在"})
+    else:
+        unit_id = actor.unit_id
+    if kind_ is ChangeKind.NEW and entry is not None:
+        raise ValidationFailed({"entry_id": "新增知识不能指向已有知识"})
+    if kind_ in (ChangeKind.MODIFY, ChangeKind.DELETE, ChangeKind.REVOKE):
+        if entry.status != EntryStatus.PUBLISHED.value:
+            raise ValidationFailed({"entry_id": "只能对已发布的知识提出修改、删除或撤销"})
+        _require_base(entry, base_number)
+    if kind_ in (ChangeKind.DELETE, ChangeKind.REVOKE, ChangeKind.SUGGESTION) and not (reason or "").strip():
+        raise ValidationFailed({"reason": "须说明原因或建议内容"})
+    if kind_.carries_content:
+        if kind_ is ChangeKind.MODIFY:
+            proposal = {**entry.published_version.content(), **proposal}
+        proposal.setdefault("format", EntryFormat.QA.value)
+        proposal.setdefault("similar_questions", [])
+        proposal.setdefault("keywords", [])
+        proposal.setdefault("policy_attachments", 0)
+        proposal.setdefault("urgent", False)
+        proposal = _check_fields(s, proposal)
+    else:
+        proposal = {}
+    cr = ChangeRequest(
+        kind=kind_.value, state=State.DRAFT.value, unit_id=unit_id, entry_id=entry.id if entry else None,
+        base_number=entry.published_number if entry is not None else None, proposal=_to_json(proposal),
+        reason=reason, revision=1, created_by_id=actor.user_id, created_at=now, updated_at=now)
+    s.add(cr)
+    s.flush()
+    return cr
+
+
 def create(uow, actor: Actor, *, kind: str, now: datetime, entry_id: int | None = None,
            base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
            unit_code: str | None = None, near_duplicates: NearDuplicates | None = None) -> dict:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
-    kind_ = ChangeKind(kind)
-    proposal = dict(proposal or {})
     with uow:
         s = uow.session
-        entry = None
-        if entry_id is not None:
-            entry = _published_entry(s, entry_id)
-            unit_id = entry.unit_id
-            require_unit_scope(actor, unit_id)
-        elif kind_ in (ChangeKind.MODIFY, ChangeKind.DELETE, ChangeKind.REVOKE):
-            raise ValidationFailed({"entry_id": "修改、删除或撤销须指明知识"})
-        elif actor.is_office:
-            if not unit_code:
-                raise ValidationFailed({"unit_code": "热线办代为采集时须指明承办单位"})
-            unit_id = s.scalar(select(Unit.id).where(Unit.code == unit_code))
-            if unit_id is None:
-                raise ValidationFailed({"unit_code": f"单位 {unit_code} 不存在"})
-        else:
-            unit_id = actor.unit_id
-        if kind_ is ChangeKind.NEW and entry is not None:
-            raise ValidationFailed({"entry_id": "新增知识不能指向已有知识"})
-        if kind_ in (ChangeKind.MODIFY, ChangeKind.DELETE, ChangeKind.REVOKE):
-            if entry.status != EntryStatus.PUBLISHED.value:
-                raise ValidationFailed({"entry_id": "只能对已发布的知识提出修改、删除或撤销"})
-            _require_base(entry, base_number)
-        if kind_ in (ChangeKind.DELETE, ChangeKind.REVOKE, ChangeKind.SUGGESTION) and not (reason or "").strip():
-            raise ValidationFailed({"reason": "须说明原因或建议内容"})
-        if kind_.carries_content:
-            if kind_ is ChangeKind.MODIFY:
-                proposal = {**entry.published_version.content(), **proposal}
-            proposal.setdefault("format", EntryFormat.QA.value)
-            proposal.setdefault("similar_questions", [])
-            proposal.setdefault("keywords", [])
-            proposal.setdefault("policy_attachments", 0)
-            proposal.setdefault("urgent", False)
-            proposal = _check_fields(s, proposal)
-        else:
-            proposal = {}
-        cr = ChangeRequest(
-            kind=kind_.value, state=State.DRAFT.value, unit_id=unit_id, entry_id=entry.id if entry else None,
-            base_number=entry.published_number if entry is not None else None, proposal=_to_json(proposal),
-            reason=reason, revision=1, created_by_id=actor.user_id, created_at=now, updated_at=now)
-        s.add(cr)
-        s.flush()
-        warnings = _warnings(s, proposal, cr.entry_id, near_duplicates) if kind_.carries_content else []
+        cr = draft(s, actor, kind=kind, now=now, entry_id=entry_id, base_number=base_number, proposal=proposal,
+                   reason=reason, unit_code=unit_code)
+        warnings = _warnings(s, _from_json(cr.proposal), cr.entry_id, near_duplicates) \
+            if ChangeKind(cr.kind).carries_content else []
         view = change_request_view(cr, warnings)
         audit.record(s, actor, "change_request.create", "change_request", cr.id, None, view, now)
         uow.commit()
