@@ -46,6 +46,11 @@ def register_blueprints(api) -> None:
 
     api.register_blueprint(webhooks.blp, url_prefix=f"/api/v1/{webhooks.blp.name}")
 
+    # Knowledge in: the import template and spreadsheet imports (docs/import-export.md).
+    from service.api import imports
+
+    api.register_blueprint(imports.blp, url_prefix=f"/api/v1/{imports.blp.name}")
+
     # Pull: compliance counts, scores and the scoring profiles, for the scoring engine and the office.
     from service.api import compliance
 
