@@ -5,7 +5,9 @@ Chinese message) or "404" (operators are not told unpublished things exist).
 """
 from __future__ import annotations
 
+import io
 import itertools
+from dataclasses import dataclass
 
 import pytest
 
@@ -97,6 +99,20 @@ def _gap_report_row(people):
                 if g["query"] == "护照过期了怎么换")
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A multipart body with one file, for endpoints that take a file instead of JSON."""
+
+    data: bytes
+    name: str
+
+
+def _import_file(c, p) -> Upload:
+    from tests.api.test_import_export_api import row, xlsx
+
+    return Upload(xlsx([row(f"矩阵导入的问题（{next(_numbers)}）？")]), "知识.xlsx")
+
+
 # endpoint name -> (setup(people) -> context, method, url(ctx), body(ctx, people))
 ENDPOINTS = {
     "list units": (None, "get", lambda c: "/api/v1/units", None),
@@ -158,6 +174,9 @@ ENDPOINTS = {
     "close a month": (None, "post", lambda c: "/api/v1/compliance/closed-months", lambda c, p: {"period": "2026-10"}),
     "recount a closed month": (_closed_month, "post",
                                lambda c: f"/api/v1/compliance/closed-months/{c}/recompute", None),
+    "import template": (None, "get", lambda c: "/api/v1/imports/template", None),
+    "import knowledge": (None, "post", lambda c: "/api/v1/imports", _import_file),
+    "export knowledge": (None, "get", lambda c: "/api/v1/knowledge/export?format=csv", None),
 }
 
 EXPECTED = {
@@ -206,6 +225,9 @@ EXPECTED = {
     "remove a date override": ("403", "403",  "403", "403", "403", "ok", "403"),
     "close a month":         ("403",  "403",  "403", "403", "403", "ok", "403"),
     "recount a closed month": ("403", "403",  "403", "403", "403", "ok", "403"),
+    "import template":       ("403",  "ok",   "403", "ok",  "403", "ok",  "403"),
+    "import knowledge":      ("403",  "ok",   "403", "ok",  "403", "422", "403"),  # the office names a unit
+    "export knowledge":      ("403",  "ok",   "403", "ok",  "403", "ok",  "403"),
 }
 
 # Endpoints whose roles are checked, every role against every endpoint, in a test file of their own:
@@ -274,7 +296,11 @@ def test_role_can_or_cannot_call_endpoint(people, endpoint, role_index):
     setup, method, url, body = ENDPOINTS[endpoint]
     context = setup(people) if setup else None
     caller = getattr(people, ROLES[role_index])
-    kwargs = {"json": body(context, people)} if body else {}
+    payload = body(context, people) if body else None
+    if isinstance(payload, Upload):
+        kwargs = {"data": {"file": (io.BytesIO(payload.data), payload.name)}, "content_type": "multipart/form-data"}
+    else:
+        kwargs = {"json": payload} if body else {}
     response = getattr(caller, method)(url(context), **kwargs)
     expected = EXPECTED[endpoint][role_index]
     if expected == "ok":
