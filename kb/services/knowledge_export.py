@@ -7,6 +7,7 @@ never sit in memory together.
 """
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -23,6 +24,10 @@ from kb.services.imports import CategoryPaths
 from kb.services.knowledge_sheet import EXPORT_COLUMNS, FORMAT_LABELS, STATUS_LABELS
 
 STATUSES = ("published", "withdrawn", "all")
+_VERSION_FIELDS = ("category_id", "format", "question", "similar_questions", "answer", "keywords", "policy_title",
+                   "policy_number", "policy_attachments", "effective_on", "expires_on", "urgent")
+# Plain columns, not ORM objects: nothing accumulates in the session while 100,000 rows go by.
+_Version = namedtuple("_Version", _VERSION_FIELDS)
 BATCH = 1000
 
 
@@ -47,7 +52,8 @@ class KnowledgeExport:
             paths = CategoryPaths(s).path_of
             query = (select(KnowledgeEntry.id, KnowledgeEntry.published_number, KnowledgeEntry.status,
                             KnowledgeEntry.created_at, KnowledgeEntry.published_at, KnowledgeEntry.verified_at,
-                            KnowledgeEntry.withdrawn_at, Unit.code, Unit.name, KnowledgeVersion)
+                            KnowledgeEntry.withdrawn_at, Unit.code, Unit.name,
+                            *(getattr(KnowledgeVersion, f) for f in _VERSION_FIELDS))
                      .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
                            & (KnowledgeVersion.number == KnowledgeEntry.published_number))
                      .join(Unit, Unit.id == KnowledgeEntry.unit_id)
@@ -64,7 +70,8 @@ class KnowledgeExport:
             result = s.execute(query.execution_options(yield_per=BATCH))
             for partition in result.partitions():
                 for (entry_id, number, status, created_at, published_at, verified_at, withdrawn_at, unit_code,
-                     unit_name, v) in partition:
+                     unit_name, *content) in partition:
+                    v = _Version(*content)
                     yield [
                         entry_id, number, unit_code, unit_name, STATUS_LABELS.get(status, status),
                         paths.get(v.category_id), FORMAT_LABELS.get(v.format, v.format), v.question,
@@ -72,7 +79,6 @@ class KnowledgeExport:
                         v.policy_number, v.policy_attachments, v.effective_on, v.expires_on, v.urgent,
                         _local(created_at), _local(published_at), _local(verified_at), _local(withdrawn_at),
                     ]
-                s.expunge_all()  # the batch's versions leave the session: memory stays flat
 
 
 def prepare(uow, actor: Actor, uow_factory: Callable[[], Any], *, unit_code: str | None = None,
