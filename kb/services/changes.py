@@ -17,7 +17,7 @@ from kb.models import (
     CONTENT_FIELDS, Category, ChangeKind, ChangeRequest, EntryFormat, EntryStatus, KnowledgeEntry,
     KnowledgeVersion, Review, Role, Unit)
 from kb.search import outbox
-from kb.services import audit
+from kb.services import attachments, audit
 from kb.submission import check_proposal, normalize_doc_number, question_key
 from kb.workflow import Action, State, next_state, unit_review_outcome
 
@@ -365,6 +365,8 @@ def office_review(uow, actor: Actor, cr_id: int, *, decision: str, reason: str |
             if missing:
                 raise ValidationFailed(missing, "必填项未填写，不能发布")
         version = _apply(s, cr, now)
+        if version is not None:
+            attachments.link_on_publish(s, cr, version)  # the version keeps its basis documents
         cr.published_at = now
         cr.published_directly = action is Action.PUBLISH_URGENT
         if version is not None:

@@ -47,9 +47,10 @@ def register_blueprints(api) -> None:
     api.register_blueprint(webhooks.blp, url_prefix=f"/api/v1/{webhooks.blp.name}")
 
     # Knowledge in: the import template and spreadsheet imports (docs/import-export.md).
-    from service.api import imports
+    from service.api import attachments, imports
 
     api.register_blueprint(imports.blp, url_prefix=f"/api/v1/{imports.blp.name}")
+    api.register_blueprint(attachments.blp, url_prefix="/api/v1")  # hangs off change requests and knowledge
 
     # Pull: compliance counts, scores and the scoring profiles, for the scoring engine and the office.
     from service.api import compliance

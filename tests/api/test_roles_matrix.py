@@ -113,6 +113,30 @@ def _import_file(c, p) -> Upload:
     return Upload(xlsx([row(f"矩阵导入的问题（{next(_numbers)}）？")]), "知识.xlsx")
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+def _png(c, p) -> Upload:
+    return Upload(PNG, "照片.png")
+
+
+def _draft_with_file(people):
+    cr = _new_cr(people)
+    r = people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/attachments",
+                            data={"file": (io.BytesIO(PNG), "照片.png")}, content_type="multipart/form-data")
+    assert r.status_code == 201, r.json
+    return {"id": cr["id"], "file": r.json["id"]}
+
+
+def _published_file(people):
+    cr = _draft_with_file(people)
+    people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={})
+    people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review", json={"approve": True, "checks": ALL_PASS})
+    entry_id = people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review",
+                                  json={"decision": "publish"}).json["entry_id"]
+    return {"id": entry_id, "file": cr["file"]}
+
+
 # endpoint name -> (setup(people) -> context, method, url(ctx), body(ctx, people))
 ENDPOINTS = {
     "list units": (None, "get", lambda c: "/api/v1/units", None),
@@ -177,6 +201,16 @@ ENDPOINTS = {
     "import template": (None, "get", lambda c: "/api/v1/imports/template", None),
     "import knowledge": (None, "post", lambda c: "/api/v1/imports", _import_file),
     "export knowledge": (None, "get", lambda c: "/api/v1/knowledge/export?format=csv", None),
+    "upload a file to a draft of unit A": (_new_cr, "post", lambda c: f"/api/v1/change-requests/{c['id']}/attachments",
+                                           _png),
+    "list a draft's files of unit A": (_draft_with_file, "get",
+                                       lambda c: f"/api/v1/change-requests/{c['id']}/attachments", None),
+    "remove a draft's file of unit A": (_draft_with_file, "delete",
+                                        lambda c: f"/api/v1/change-requests/{c['id']}/attachments/{c['file']}", None),
+    "download a draft's file of unit A": (_draft_with_file, "get", lambda c: f"/api/v1/attachments/{c['file']}", None),
+    "download a published file": (_published_file, "get", lambda c: f"/api/v1/attachments/{c['file']}", None),
+    "list a published entry's files": (_published_file, "get", lambda c: f"/api/v1/knowledge/{c['id']}/attachments",
+                                       None),
 }
 
 EXPECTED = {
@@ -228,6 +262,12 @@ EXPECTED = {
     "import template":       ("403",  "ok",   "403", "ok",  "403", "ok",  "403"),
     "import knowledge":      ("403",  "ok",   "403", "ok",  "403", "422", "403"),  # the office names a unit
     "export knowledge":      ("403",  "ok",   "403", "ok",  "403", "ok",  "403"),
+    "upload a file to a draft of unit A": ("403", "ok", "403", "403", "403", "ok", "403"),
+    "list a draft's files of unit A": ("403", "ok", "ok", "403", "403", "ok", "403"),
+    "remove a draft's file of unit A": ("403", "ok", "403", "403", "403", "ok", "403"),
+    "download a draft's file of unit A": ("404", "ok", "ok", "404", "404", "ok", "403"),
+    "download a published file": ("ok",  "ok",   "ok", "ok",   "ok", "ok",  "403"),
+    "list a published entry's files": ("ok", "ok", "ok", "ok",  "ok", "ok",  "403"),
 }
 
 # Endpoints whose roles are checked, every role against every endpoint, in a test file of their own:
