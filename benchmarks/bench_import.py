@@ -7,8 +7,9 @@ as a dry run, then for real (1,000 drafts in one transaction).
 Export: N published entries are written straight into a fresh database, then
 a child process (so its peak memory is the export's own) asks
 /api/v1/knowledge/export for xlsx and for csv and reads the streamed body;
-it reports the time, the size and its peak resident memory above what it
-held before the request. Run at two sizes to see memory stay flat.
+the app is served over HTTP in that process (werkzeug) and read through
+urllib in 64 KB chunks; it reports the time, the size and its peak resident
+memory above what it held before the request. Run at two sizes to see memory stay flat.
 
     python -m benchmarks.bench_import                       # export at 10,000 and 100,000 entries
     python -m benchmarks.bench_import --export-n 20000      # one size
@@ -135,21 +136,33 @@ def seed_published(url: str, n: int) -> None:
 
 
 def export_child(url: str, index_dir: str, token: str, fmt: str) -> dict:
-    """Run in a child process: one export, read chunk by chunk; time, bytes and peak memory growth."""
-    client = _app(url, index_dir).test_client()
-    client.get("/api/v1/knowledge/export?format=csv&updated_since=2100-01-01",
-               headers={"Authorization": f"Bearer {token}"})  # warm: imports, first queries
+    """Run in a child process: the app served over HTTP (werkzeug, a thread), one export read in 64 KB
+    chunks through urllib; time, bytes and the process's peak memory growth during the export."""
+    import threading
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, _app(url, index_dir), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}/api/v1/knowledge/export"
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def fetch(query: str) -> tuple[int, int]:
+        size = 0
+        with urllib.request.urlopen(urllib.request.Request(f"{base}?{query}", headers=headers)) as response:
+            while chunk := response.read(65536):
+                size += len(chunk)
+            return response.status, size
+
+    fetch("format=csv&updated_since=2100-01-01")  # warm: imports, first queries
     before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    response = client.get(f"/api/v1/knowledge/export?format={fmt}", headers={"Authorization": f"Bearer {token}"},
-                          buffered=False)
-    size = 0
-    for chunk in response.response:
-        size += len(chunk)
-    response.close()
+    status, size = fetch(f"format={fmt}")
     seconds = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"format": fmt, "status": response.status_code, "seconds": round(seconds, 1), "bytes": size,
+    server.shutdown()
+    return {"format": fmt, "status": status, "seconds": round(seconds, 1), "bytes": size,
             "rss_before_mb": round(before_kb / 1024, 1), "rss_peak_mb": round(peak_kb / 1024, 1),
             "rss_growth_mb": round((peak_kb - before_kb) / 1024, 1)}
 
