@@ -34,6 +34,7 @@ from kb.errors import TooLarge, ValidationFailed
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, .doc: the old binary formats
+MAX_UNPACKED_BYTES = 300 * 1024 * 1024  # what an .xlsx may unpack to (10 MB of real data unpacks to ~100 MB)
 HEADER_SEARCH_ROWS = 10  # a title line or two above the headings is allowed
 BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -118,6 +119,13 @@ def _find_header(rows: Iterable[tuple[int, list[Any]]], known: set[str]) -> tupl
 
 
 def _read_xlsx(data: bytes, known: set[str], max_rows: int) -> Table:
+    try:
+        unpacked = sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise unreadable(f"无法读取该 .xlsx 文件（{type(exc).__name__}），请确认文件未损坏且为 Excel 工作簿") from exc
+    if unpacked > MAX_UNPACKED_BYTES:  # a small file that unpacks to gigabytes is refused before it is opened
+        raise TooLarge(f"工作簿解压后过大（{unpacked // (1024 * 1024)} MB，上限 {MAX_UNPACKED_BYTES // (1024 * 1024)} MB）",
+                       code="import_file_too_large", details={"limit_bytes": MAX_UNPACKED_BYTES})
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Data Validation extension is not supported" and the like

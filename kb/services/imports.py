@@ -15,7 +15,7 @@ version that is no longer current is refused (stale_version).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -128,7 +128,12 @@ class _Checker:
     def fail(self, row: int, column: SheetColumn | None, value: Any, message: str, code: str = "invalid") -> None:
         heading = column.heading if column else ""
         index = self.table.columns.get(column.heading) if column else None
-        shown = value.isoformat() if isinstance(value, (date, datetime)) else value
+        if isinstance(value, (date, datetime, time)):
+            shown = value.isoformat()
+        elif value is None or isinstance(value, (str, int, float, bool)):
+            shown = value
+        else:  # a time span, a decimal or anything else a cell can hold: shown as text
+            shown = str(value)
         self.report.errors.append({"row": row, "column": heading, "value": shown, "code": code, "message": message})
         self.report.marks.append(CellMark(row, index, heading, value, message))
 

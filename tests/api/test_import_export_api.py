@@ -389,3 +389,21 @@ def test_a_modification_row_of_another_unit_is_refused(people):
     r = upload(people.maint_a, buffer.getvalue())
     assert r.status_code == 422 and r.json["errors"][0]["code"] == "forbidden"
     assert str(theirs) == str(r.json["errors"][0]["value"])
+
+
+def test_a_workbook_that_unpacks_too_large_is_refused_before_it_is_opened(people, monkeypatch):
+    from kb import spreadsheets
+
+    monkeypatch.setattr(spreadsheets, "MAX_UNPACKED_BYTES", 4000)
+    r = upload(people.maint_a, xlsx([row(f"问题{i}？") for i in range(20)]))
+    assert r.status_code == 413 and r.json["code"] == "import_file_too_large" and "解压后" in r.json["message"]
+
+
+def test_a_cell_of_any_kind_is_reported_as_text(people):
+    from datetime import time, timedelta
+
+    r = upload(people.maint_a, xlsx([row("问题一？", **{"生效日期*": time(10, 30)}),
+                                     row("问题二？", **{"失效日期": timedelta(days=3)})]))
+    assert r.status_code == 422
+    values = {e["row"]: e["value"] for e in r.json["errors"]}
+    assert values[2] == "10:30:00" and isinstance(values[3], str)
