@@ -44,10 +44,11 @@ ANSWER = ("一、办理地点：区政务服务中心一楼综合窗口，工作
           "四、收费标准：不收费。\n五、咨询电话：12345。\n") * 2
 
 
-def _app(url: str, index_dir: str):
+def _app(url: str, index_dir: str, *, open_index: bool = True):
     from service.app import create_app
 
-    return create_app({"DATABASE_URL": url, "INDEX_DIR": index_dir, "SEARCH_LOG_IN_BACKGROUND": False})
+    return create_app({"DATABASE_URL": url, "INDEX_DIR": index_dir, "SEARCH_LOG_IN_BACKGROUND": False,
+                       "SEARCH_OPEN_ON_STARTUP": open_index})
 
 
 def _setup(url: str) -> dict:
@@ -143,7 +144,9 @@ def export_child(url: str, index_dir: str, token: str, fmt: str) -> dict:
 
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, _app(url, index_dir), threaded=True)
+    # No search index: at startup it would rebuild 100,000 entries in a background thread, which is not
+    # the export's memory or time.
+    server = make_server("127.0.0.1", 0, _app(url, index_dir, open_index=False), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}/api/v1/knowledge/export"
     headers = {"Authorization": f"Bearer {token}"}

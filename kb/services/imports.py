@@ -264,7 +264,11 @@ def _check_against_database(session, actor: Actor, rows: list[_Row], check: _Che
 
 
 def _unit_for(session, actor: Actor, unit_code: str | None) -> tuple[str | None, str | None]:
-    """(unit code for new rows, None) — the maintainer's own unit; the office's named one, if any."""
+    """(the unit shown in the report, the unit the office names for new rows).
+
+    A maintainer imports for its own unit (naming another is refused); the office names one, or none
+    when the file holds only modifications (each belongs to its entry's unit).
+    """
     if actor.is_office:
         if not unit_code:
             return None, None
