@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from service.schemas.common import StrictSchema
 
 
-class AttachmentFile(Schema):
+class AttachmentFile(StrictSchema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
                                                "description": "PDF、DOCX、XLSX 或图片（PNG/JPEG/GIF/WebP），按内容判断类型"})
 

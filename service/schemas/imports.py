@@ -17,7 +17,7 @@ class ImportQueryArgs(StrictSchema):
                            metadata={"description": "xlsx：只检查不保存，返回标出错误单元格的工作簿（含“错误报告”表）"})
 
 
-class ImportFile(Schema):
+class ImportFile(StrictSchema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
                                                "description": ".xlsx 或 .csv（UTF-8 / GB18030）"})
 
