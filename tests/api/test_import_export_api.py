@@ -231,18 +231,44 @@ def _with_cached_value(data: bytes, ref: str, value) -> bytes:
     return out.getvalue()
 
 
-def test_a_workbook_saved_by_libreoffice_imports(people, tmp_path):
+def _soffice() -> str:
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         pytest.skip("LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui")
+    return soffice
+
+
+def _libreoffice_convert(source, tmp_path, *options) -> bytes:
+    out = tmp_path / "converted"
+    subprocess.run([_soffice(), "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", *options,
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(source)],
+                   check=True, capture_output=True, timeout=180)
+    return (out / (source.stem + ".xlsx")).read_bytes()
+
+
+def test_a_workbook_saved_by_libreoffice_imports(people, tmp_path):
     source = tmp_path / "knowledge.csv"
     source.write_bytes(csv_bytes([row("问题一？"), row("问题二？")], "utf-8"))
-    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
-                    "--infilter=CSV:44,34,76", "--convert-to", "xlsx", "--outdir", str(tmp_path), str(source)],
-                   check=True, capture_output=True, timeout=180)
-    r = upload(people.maint_a, (tmp_path / "knowledge.xlsx").read_bytes())
+    r = upload(people.maint_a, _libreoffice_convert(source, tmp_path, "--infilter=CSV:44,34,76"))
     assert r.status_code == 201, r.json
     assert r.json["rows"] == 2 and r.json["format"] == "xlsx"
+
+
+def test_libreoffice_computes_the_formulas_and_keeps_merged_cells_and_the_import_reads_them(people, tmp_path):
+    def build(workbook, sheet):
+        sheet.merge_cells("C2:C3")
+        sheet["L2"] = "=DATE(2026,3,1)"
+        sheet["K3"] = "=1+2"
+
+    source = tmp_path / "formulas.xlsx"
+    source.write_bytes(xlsx([row("问题一？"), row("问题二？", **{"类目*": None})], build=build))
+    saved = _libreoffice_convert(source, tmp_path)
+    r = upload(people.maint_a, saved)
+    assert r.status_code == 201, r.json
+    proposals = [people.maint_a.get(f"/api/v1/change-requests/{c['change_request_id']}").json["proposal"]
+                 for c in r.json["created"]]
+    assert proposals[0]["effective_on"] == "2026-03-01" and proposals[1]["policy_attachments"] == 3
+    assert proposals[1]["category_id"] == people.categories["社会民生"]
 
 
 def test_a_thousand_rows_import_and_one_more_is_refused(people):
