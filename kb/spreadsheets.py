@@ -18,7 +18,7 @@ import re
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -142,7 +142,7 @@ def _read_xlsx(data: bytes, known: set[str], max_rows: int) -> Table:
                 for c in range(cells.min_col, cells.max_col + 1):
                     merged[(r, c)] = value
 
-        def values_of(row_number: int, cells) -> list[Any]:
+        def values_of(row_number: int, cells, merged=merged) -> list[Any]:
             return [merged.get((row_number, i), cell.value) for i, cell in enumerate(cells, start=1)]
 
         numbered = ((r, values_of(r, cells)) for r, cells in enumerate(sheet.iter_rows(), start=1))
@@ -283,7 +283,7 @@ def spreadsheet_value(value: Any) -> Any:
 class StreamingXlsx:
     """An .xlsx written row by row to a temporary file (openpyxl write-only): memory stays flat."""
 
-    def __init__(self, sheet_title: str, headings: list[str], widths: list[int]):
+    def __init__(self, sheet_title: str, headings: Sequence[str], widths: Sequence[int]):
         from openpyxl.cell import WriteOnlyCell
 
         self._cell = WriteOnlyCell
@@ -336,7 +336,7 @@ def _csv_text(value: Any) -> str:
     return text
 
 
-def csv_chunks(headings: list[str], rows: Iterable[list[Any]], *, rows_per_chunk: int = 500) -> Iterator[bytes]:
+def csv_chunks(headings: Sequence[str], rows: Iterable[Sequence[Any]], *, rows_per_chunk: int = 500) -> Iterator[bytes]:
     """CSV bytes in chunks: UTF-8 with a byte-order mark (so Excel reads the Chinese), CRLF line ends."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

@@ -11,7 +11,7 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import select
 
@@ -43,8 +43,8 @@ class KnowledgeExport:
     status: str
     updated_since: date | None
 
-    headings = [c.heading for c in EXPORT_COLUMNS]
-    widths = [c.width for c in EXPORT_COLUMNS]
+    headings: ClassVar[tuple[str, ...]] = tuple(c.heading for c in EXPORT_COLUMNS)
+    widths: ClassVar[tuple[int, ...]] = tuple(c.width for c in EXPORT_COLUMNS)
 
     def rows(self) -> Iterator[list[Any]]:
         with self.uow_factory() as uow:

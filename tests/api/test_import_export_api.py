@@ -128,7 +128,7 @@ def test_one_bad_row_stores_nothing_and_the_report_names_row_column_value(people
     before = change_requests(people)["total"]
     rows = [row("问题一？"), row("问题二？", **{"类目*": "不存在的类目"}), row("问题三？", **{"生效日期*": "明年春天"}),
             row("问题四？", **{"答案*": None}), row("问题一？"), row("问题六？", **{"问题*": "长" * 501}),
-            row("问题七？", **{"失效日期": datetime(2025, 1, 1)}), row("问题八？", **{"附件数": "两个"})]
+            row("问题七？", 失效日期=datetime(2025, 1, 1)), row("问题八？", 附件数="两个")]
     r = upload(people.maint_a, xlsx(rows))
     assert r.status_code == 422 and r.json["code"] == "import_rows_invalid"
     assert "未导入任何内容" in r.json["message"] and r.json["rows"] == 8
@@ -429,7 +429,7 @@ def test_a_cell_of_any_kind_is_reported_as_text(people):
     from datetime import time, timedelta
 
     r = upload(people.maint_a, xlsx([row("问题一？", **{"生效日期*": time(10, 30)}),
-                                     row("问题二？", **{"失效日期": timedelta(days=3)})]))
+                                     row("问题二？", 失效日期=timedelta(days=3))]))
     assert r.status_code == 422
     values = {e["row"]: e["value"] for e in r.json["errors"]}
     assert values[2] == "10:30:00" and isinstance(values[3], str)
