@@ -63,6 +63,13 @@ class InvalidTransition(KbError):
     message = "当前状态不允许此操作"
 
 
+class TooLarge(KbError):
+    """An upload over a size or row limit set by the settings."""
+
+    code = "payload_too_large"
+    message = "上传内容超过上限"
+
+
 class ValidationFailed(KbError):
     """Input a use case cannot accept; `details["errors"]` maps fields to messages."""
 

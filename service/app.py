@@ -48,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_body_limit(app)
     _init_context(app)
     _init_search(app)
+    _init_attachments(app)
     _init_api(app)
     _init_docs_assets(app)
     _init_health(app)
@@ -125,6 +126,15 @@ def _init_search(app: Flask) -> None:
     atexit.register(_flush_quietly, ctx.search_log)
     if app.config.get("SEARCH_OPEN_ON_STARTUP", True):
         ctx.search.open()
+
+
+def _init_attachments(app: Flask) -> None:
+    """The attachment store named by the settings (a client object only: nothing is contacted yet)."""
+    from kb.storage import open_store
+
+    app.extensions["kb"].attachments = app.config.get("ATTACHMENT_STORE_INSTANCE") or open_store(
+        app.config["ATTACHMENT_STORE"], directory=app.config["ATTACHMENT_DIR"], bucket=app.config.get("S3_BUCKET"),
+        endpoint_url=app.config.get("S3_ENDPOINT_URL"), region=app.config.get("S3_REGION"))
 
 
 def _flush_quietly(search_log) -> None:

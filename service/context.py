@@ -27,6 +27,7 @@ class KbContext:
     settings: dict[str, Any] = field(default_factory=dict)
     search: Any = None  # kb.search.sync.SearchIndex
     search_log: Any = None  # kb.services.search.SearchLogBuffer
+    attachments: Any = None  # kb.storage.BlobStore: where attachment files live
 
     def uow(self, write: bool = True) -> UnitOfWork:
         return UnitOfWork(self.session_factory, write=write)

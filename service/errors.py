@@ -26,6 +26,7 @@ STATUS_BY_ERROR: tuple[tuple[type[kb_errors.KbError], int], ...] = (
     (kb_errors.Conflict, 409),
     (kb_errors.InvalidTransition, 409),
     (kb_errors.ValidationFailed, 422),
+    (kb_errors.TooLarge, 413),
     (kb_errors.KbError, 400),
 )
 

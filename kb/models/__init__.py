@@ -1,4 +1,5 @@
 """All models, imported so their tables are on the metadata."""
+from kb.models.attachments import Attachment, VersionAttachment
 from kb.models.audit import AuditEvent, SearchOutbox
 from kb.models.calendar import CalendarOverride, ConfirmedYear, OverrideKind
 from kb.models.jobs import JobRun, SchedulerLease
@@ -23,5 +24,6 @@ __all__ = [
     "CalendarOverride", "ConfirmedYear", "OverrideKind", "JobRun", "SchedulerLease", "PolicyDocument",
     "PolicyStatus", "PolicyStatusChange", "CorrectionTask", "FlagKind", "FlagState", "KnowledgeFlag",
     "ReminderKind", "TaskEvent", "TaskReminder", "TaskState",
+    "Attachment", "VersionAttachment",
     "KnowledgeVerification", "ComplianceSnapshot", "WebhookAttempt", "WebhookDelivery", "WebhookSubscription",
 ]

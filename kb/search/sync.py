@@ -87,8 +87,11 @@ class _Categories:
 
 
 def _documents(session, rows, categories: _Categories) -> list[SearchDocument]:
+    from kb.search.attachment_text import texts_by_entry
+
     extra: dict[int, dict] = {}
     ids = [row[0] for row in rows]
+    file_texts = texts_by_entry(session, ids)  # basis documents' text: found by what the file says
     for source in PAYLOAD_SOURCES:
         for entry_id, data in source(session, ids).items():
             extra.setdefault(entry_id, {}).update(data)
@@ -97,7 +100,8 @@ def _documents(session, rows, categories: _Categories) -> list[SearchDocument]:
          effective_on, expires_on, policy_number, policy_title, urgent, unit_code, unit_name) in rows:
         docs.append(SearchDocument(
             entry_id=entry_id, question=question, similar_questions=tuple(similar or ()),
-            keywords=tuple(keywords or ()), answer=answer,
+            keywords=tuple(keywords or ()),
+            answer=f"{answer}\n{file_texts[entry_id]}" if entry_id in file_texts else answer,
             category_path=categories.paths.get(category_id, (category_id,)),
             unit_code=unit_code, effective_on=effective_on, expires_on=expires_on,
             payload={

@@ -27,7 +27,7 @@ from kb.models import (
     CONTENT_FIELDS, Category, ChangeKind, ChangeRequest, EntryFormat, EntryStatus, KnowledgeEntry,
     KnowledgeVersion, Review, Role, Unit)
 from kb.search import outbox
-from kb.services import audit, reactions
+from kb.services import attachments, audit, reactions
 from kb.submission import Warning, check_proposal, normalize_doc_number, question_key
 from kb.workflow import Action, State, next_state, unit_review_outcome
 
@@ -410,6 +410,8 @@ def publish(session: Session, actor: Actor, cr: ChangeRequest, *, reason: str | 
         if missing:
             raise ValidationFailed(missing, "必填项未填写，不能发布")
     version = _apply(session, cr, now)
+    if version is not None:
+        attachments.link_on_publish(session, cr, version)  # the version keeps its basis documents
     cr.published_at = now
     cr.published_directly = action is Action.PUBLISH_URGENT
     if version is not None:

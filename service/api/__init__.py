@@ -52,6 +52,12 @@ def register_blueprints(api) -> None:
     for blueprint in (oversight.blp, oversight.notifications_blp, oversight.preferences_blp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1/{blueprint.name}")
 
+    # Knowledge in: the import template and spreadsheet imports (docs/import-export.md).
+    from service.api import attachments, imports
+
+    api.register_blueprint(imports.blp, url_prefix=f"/api/v1/{imports.blp.name}")
+    api.register_blueprint(attachments.blp, url_prefix="/api/v1")  # hangs off change requests and knowledge
+
     # Pull: compliance counts, scores and the scoring profiles, for the scoring engine and the office.
     from service.api import compliance
 

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import os
+
+from flask import Response, send_file
 from flask.views import MethodView
 
-from kb.services import knowledge
+from kb.calendar import SHANGHAI
+from kb.services import knowledge, knowledge_export
 from kb.services import search as search_service
+from kb.spreadsheets import StreamingXlsx, csv_chunks
 from service.api import kb
 from service.api.common import api_blueprint, documented_errors
 from service.auth import current_actor
 from service.schemas.common import page_of
+from service.schemas.imports import ExportQueryArgs
 from service.schemas.knowledge import KnowledgeQueryArgs, KnowledgeSchema, VersionSchema
 from service.schemas.search import HitSchema, SearchResultSchema, UsageCreate, UsageSchema
 
@@ -36,6 +42,33 @@ class KnowledgeList(MethodView):
             unit_code=args.get("unit"), include_withdrawn=args["include_withdrawn"], limit=args["limit"],
             offset=args["offset"])
         return {"total": total, "items": items}
+
+
+@blp.route("/export")
+class KnowledgeExport(MethodView):
+    @blp.arguments(ExportQueryArgs, location="query")
+    @blp.response(200, description="知识导出（.xlsx 或 .csv），列与导入模板一致，可修改后重新导入",
+                  content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    @blp.alt_response(200, description="format=csv", content_type="text/csv", success=True)
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """Export knowledge with every field as .xlsx or .csv (own unit; the office all), streamed"""
+        export = knowledge_export.prepare(
+            kb().reader(), current_actor(), kb().reader, unit_code=args["unit"], category_id=args["category_id"],
+            status=args["status"], updated_since=args["updated_since"])
+        stamp = kb().now().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
+        if args["format"] == "csv":
+            response = Response(csv_chunks(export.headings, export.rows()), mimetype="text/csv")
+            response.headers["Content-Disposition"] = f'attachment; filename="knowledge-{stamp}.csv"'
+            return response
+        writer = StreamingXlsx("知识", export.headings, export.widths)
+        for row in export.rows():
+            writer.append(row)
+        path = writer.save()
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the response
+        os.unlink(path)  # the open handle keeps the data until the response has sent it
+        return send_file(handle, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         as_attachment=True, download_name=f"knowledge-{stamp}.xlsx")
 
 
 @blp.route("/<int:entry_id>")

@@ -17,6 +17,7 @@ def world(session_factory, clock):
 def app(engine, session_factory, clock, tmp_path):
     app = create_app({"ENGINE": engine, "SESSION_FACTORY": session_factory, "CLOCK": clock,
                       "INDEX_DIR": str(tmp_path / "index"), "TESTING": True,
+                      "ATTACHMENT_DIR": str(tmp_path / "attachments"),
                       # each search's log row written by that search: every request here shares one connection
                       "SEARCH_LOG_BATCH": 1, "SEARCH_LOG_IN_BACKGROUND": False})
     return app

@@ -5,7 +5,9 @@ Chinese message) or "404" (operators are not told unpublished things exist).
 """
 from __future__ import annotations
 
+import io
 import itertools
+from dataclasses import dataclass
 
 import pytest
 
@@ -97,6 +99,44 @@ def _gap_report_row(people):
                 if g["query"] == "护照过期了怎么换")
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A multipart body with one file, for endpoints that take a file instead of JSON."""
+
+    data: bytes
+    name: str
+
+
+def _import_file(c, p) -> Upload:
+    from tests.api.test_import_export_api import row, xlsx
+
+    return Upload(xlsx([row(f"矩阵导入的问题（{next(_numbers)}）？")]), "知识.xlsx")
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+def _png(c, p) -> Upload:
+    return Upload(PNG, "照片.png")
+
+
+def _draft_with_file(people):
+    cr = _new_cr(people)
+    r = people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/attachments",
+                            data={"file": (io.BytesIO(PNG), "照片.png")}, content_type="multipart/form-data")
+    assert r.status_code == 201, r.json
+    return {"id": cr["id"], "file": r.json["id"]}
+
+
+def _published_file(people):
+    cr = _draft_with_file(people)
+    people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={})
+    people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review", json={"approve": True, "checks": ALL_PASS})
+    entry_id = people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review",
+                                  json={"decision": "publish"}).json["entry_id"]
+    return {"id": entry_id, "file": cr["file"]}
+
+
 # endpoint name -> (setup(people) -> context, method, url(ctx), body(ctx, people))
 ENDPOINTS = {
     "list units": (None, "get", lambda c: "/api/v1/units", None),
@@ -158,6 +198,19 @@ ENDPOINTS = {
     "close a month": (None, "post", lambda c: "/api/v1/compliance/closed-months", lambda c, p: {"period": "2026-10"}),
     "recount a closed month": (_closed_month, "post",
                                lambda c: f"/api/v1/compliance/closed-months/{c}/recompute", None),
+    "import template": (None, "get", lambda c: "/api/v1/imports/template", None),
+    "import knowledge": (None, "post", lambda c: "/api/v1/imports", _import_file),
+    "export knowledge": (None, "get", lambda c: "/api/v1/knowledge/export?format=csv", None),
+    "upload a file to a draft of unit A": (_new_cr, "post", lambda c: f"/api/v1/change-requests/{c['id']}/attachments",
+                                           _png),
+    "list a draft's files of unit A": (_draft_with_file, "get",
+                                       lambda c: f"/api/v1/change-requests/{c['id']}/attachments", None),
+    "remove a draft's file of unit A": (_draft_with_file, "delete",
+                                        lambda c: f"/api/v1/change-requests/{c['id']}/attachments/{c['file']}", None),
+    "download a draft's file of unit A": (_draft_with_file, "get", lambda c: f"/api/v1/attachments/{c['file']}", None),
+    "download a published file": (_published_file, "get", lambda c: f"/api/v1/attachments/{c['file']}", None),
+    "list a published entry's files": (_published_file, "get", lambda c: f"/api/v1/knowledge/{c['id']}/attachments",
+                                       None),
 }
 
 EXPECTED = {
@@ -206,6 +259,15 @@ EXPECTED = {
     "remove a date override": ("403", "403",  "403", "403", "403", "ok", "403"),
     "close a month":         ("403",  "403",  "403", "403", "403", "ok", "403"),
     "recount a closed month": ("403", "403",  "403", "403", "403", "ok", "403"),
+    "import template":       ("403",  "ok",   "403", "ok",  "403", "ok",  "403"),
+    "import knowledge":      ("403",  "ok",   "403", "ok",  "403", "422", "403"),  # the office names a unit
+    "export knowledge":      ("403",  "ok",   "403", "ok",  "403", "ok",  "403"),
+    "upload a file to a draft of unit A": ("403", "ok", "403", "403", "403", "ok", "403"),
+    "list a draft's files of unit A": ("403", "ok", "ok", "403", "403", "ok", "403"),
+    "remove a draft's file of unit A": ("403", "ok", "403", "403", "403", "ok", "403"),
+    "download a draft's file of unit A": ("404", "ok", "ok", "404", "404", "ok", "403"),
+    "download a published file": ("ok",  "ok",   "ok", "ok",   "ok", "ok",  "403"),
+    "list a published entry's files": ("ok", "ok", "ok", "ok",  "ok", "ok",  "403"),
 }
 
 # Endpoints whose roles are checked, every role against every endpoint, in a test file of their own:
@@ -287,7 +349,11 @@ def test_role_can_or_cannot_call_endpoint(people, endpoint, role_index):
     setup, method, url, body = ENDPOINTS[endpoint]
     context = setup(people) if setup else None
     caller = getattr(people, ROLES[role_index])
-    kwargs = {"json": body(context, people)} if body else {}
+    payload = body(context, people) if body else None
+    if isinstance(payload, Upload):
+        kwargs = {"data": {"file": (io.BytesIO(payload.data), payload.name)}, "content_type": "multipart/form-data"}
+    else:
+        kwargs = {"json": payload} if body else {}
     response = getattr(caller, method)(url(context), **kwargs)
     expected = EXPECTED[endpoint][role_index]
     if expected == "ok":
