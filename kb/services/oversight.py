@@ -205,7 +205,8 @@ AUDIT_EVENTS = {
     "task.open": "task.opened",
     "change_request.unit_return": "change.returned",
     "change_request.office_return": "change.returned",
-    "change_request.office_publish": "change.published",
+    "change_request.publish": "change.published",
+    "change_request.publish_urgent": "change.published",
     "notice.issue": "notice.issued",
 }
 REMINDER_EVENTS = {"due_soon": "task.due_soon", "overdue": "task.overdue"}

@@ -195,6 +195,17 @@ def test_a_returned_change_is_mailed_to_its_author_only(session_factory, clock, 
     assert "已退回" in smtp.messages[0]["subject"] and "请分点作答" in smtp.messages[0]["body"]
 
 
+def test_a_published_change_is_mailed_to_its_author(session_factory, clock, smtp, unit_hx):
+    hx = unit_hx
+    _run(session_factory, clock)
+    oversight.set_contact(hx.world.uow(), hx.maint, email="author@hx.example", notify=True, daily_digest=False,
+                          now=clock())
+    view = hx.world.publish_new(hx.maint, hx.rev, hx.office, hx.cats["社会民生"])
+    _run(session_factory, clock)
+    assert [m["to"] for m in smtp.messages] == [["author@hx.example"]]
+    assert "已发布" in smtp.messages[0]["subject"] and f"知识 #{view['entry_id']}" in smtp.messages[0]["body"]
+
+
 def test_a_daily_digest_gathers_a_users_reminders_into_one_mail_at_its_hour(session_factory, clock, smtp, unit_hx):
     hx = unit_hx
     _run(session_factory, clock)  # Monday 10:00 in Shanghai
