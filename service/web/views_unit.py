@@ -381,6 +381,8 @@ def office_review(cr_id: int):
             flash(exc.message, "error")
             return redirect(url_for("console.change_page", cr_id=cr_id))
         else:
+            if decision == "publish":
+                ctx.search.catch_up()  # the publisher's host serves it from the next search on, as the API's does
             if decision == "publish" and view.get("entry_id"):
                 flash(f"已发布：知识 #{view['entry_id']} 第 {view['published_version']} 版", "ok")
             else:

@@ -96,8 +96,9 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser(site):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=15_000)  # a busy 2-core machine: patience, not a looser assertion
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
