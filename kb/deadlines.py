@@ -166,11 +166,14 @@ def due_for(
 
     counted = calendar.add_working_days(received_at, rules.working_days[source])
     if source is TaskSource.POLICY_CHANGE and policy_effective_on is not None:
-        # Art. 10(2): fixed before the policy takes effect. A policy already in
-        # effect on the day of receipt gets no cap: fix it under the normal rule.
+        # Art. 10(2) "公布实施后的5个工作日内或实施之前": two alternatives, either
+        # suffices. Entered before the policy takes effect is on time even when
+        # that is more than N working days after publication, so the deadline
+        # is the later of the two. A policy already in effect on the day of
+        # receipt has only the normal rule.
         if policy_effective_on > received_on:
             day_before = policy_effective_on - timedelta(days=1)
-            return _capped(counted, day_before, received_on, calendar)
+            return _extended(counted, day_before, received_on, calendar)
     if source is TaskSource.YEARLY_VERIFICATION and cycle_ends_on is not None:
         if cycle_ends_on < received_on:
             raise ValueError(
@@ -179,6 +182,25 @@ def due_for(
         # Verification must happen within its cycle.
         return _capped(counted, cycle_ends_on, received_on, calendar)
     return counted
+
+
+def _extended(
+    counted: Deadline, last_day: date, received_on: date, calendar: WorkingCalendar
+) -> Deadline:
+    """The counted deadline or the end of ``last_day``, whichever comes later.
+
+    When ``last_day`` wins it is provisional only if an unknown day lies
+    between receipt and it: only then could the official schedule still push
+    the counted deadline past it.
+    """
+    end = end_of_day(last_day)
+    if counted.due_at >= end:
+        return counted
+    days = (last_day - received_on).days
+    provisional = any(
+        not calendar.knows(received_on + timedelta(days=i)) for i in range(1, days + 1)
+    )
+    return Deadline(end, provisional)
 
 
 def _capped(

@@ -9,7 +9,7 @@ from kb.models.scoring import ComplianceSnapshot, WebhookAttempt, WebhookDeliver
 from kb.models.policies import PolicyDocument, PolicyStatus, PolicyStatusChange
 from kb.models.search import KnowledgeUsage, SearchLog, SearchSettingsRevision, SynonymGroup
 from kb.models.tasks import (
-    CorrectionTask, FlagKind, FlagState, KnowledgeFlag, ReminderKind, TaskEvent, TaskReminder, TaskState)
+    CorrectionTask, FlagCause, FlagKind, FlagState, KnowledgeFlag, ReminderKind, TaskEvent, TaskReminder, TaskState)
 from kb.models.units import ApiToken, Role, Unit, UnitKind, User
 
 __all__ = [
@@ -18,7 +18,7 @@ __all__ = [
     "EntryStatus", "KnowledgeEntry", "KnowledgeVersion", "Review", "Role", "SearchOutbox", "Unit",
     "UnitKind", "User",
     "CalendarOverride", "ConfirmedYear", "OverrideKind", "JobRun", "SchedulerLease", "PolicyDocument",
-    "PolicyStatus", "PolicyStatusChange", "CorrectionTask", "FlagKind", "FlagState", "KnowledgeFlag",
+    "PolicyStatus", "PolicyStatusChange", "CorrectionTask", "FlagCause", "FlagKind", "FlagState", "KnowledgeFlag",
     "ReminderKind", "TaskEvent", "TaskReminder", "TaskState",
     "KnowledgeVerification", "ComplianceSnapshot", "WebhookAttempt", "WebhookDelivery", "WebhookSubscription",
 ]

@@ -19,7 +19,7 @@ from kb.models import (
 from kb.search import outbox
 from kb.services import audit
 from kb.submission import check_proposal, normalize_doc_number, question_key
-from kb.workflow import Action, State, next_state, unit_review_outcome
+from kb.workflow import Action, Check, State, next_state, unit_review_outcome
 
 # Called inside the publishing transaction as (session, change_request, now), so
 # other parts of the domain (correction tasks) act on a publication atomically.
@@ -311,7 +311,7 @@ def unit_review(uow, actor: Actor, cr_id: int, *, approve: bool, checks: dict[st
         cr = _scoped(uow.session, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
         new_state = next_state(cr.state, action)
-        failed = [name for name, ok in checks.items() if not ok]
+        failed = [Check(name).label for name, ok in checks.items() if not ok]
         review = Review(stage="unit", decision="approve" if approve else "return", checks=dict(checks),
                         reason=reason if not approve else (reason or None), reviewer_id=actor.user_id,
                         decided_at=now)

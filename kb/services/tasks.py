@@ -202,23 +202,33 @@ def open_task(session, *, unit_id: int, source: TaskSource, detail: str, receive
 
 
 def resolve(session, task: CorrectionTask, at: datetime, now: datetime, *, version: int | None,
-            note: str, actor: Actor | None = None) -> None:
-    """Record the outcome: resolved at `at`, on time when at or before the deadline."""
+            note: str, actor: Actor | None = None, unit_done_at: datetime | None = None) -> None:
+    """Record the outcome: resolved at `at`; on time when the unit did its part by the deadline.
+
+    `unit_done_at` is when the unit reported the fix that `at` published (Licheng Art. 8(3), 10(1), 13:
+    the unit "完成修改并报热线办"); the office's own time to publish is not held against the unit. It
+    defaults to `at` (a verification or a withdrawal is the unit's act and done at once).
+    """
+    done = unit_done_at if unit_done_at is not None and unit_done_at <= at else at
     task.state = TaskState.RESOLVED.value
     task.resolved_at = at
+    task.unit_done_at = done
     task.resolved_version = version
-    task.on_time = Deadline(task.due_at, task.provisional).is_met_by(at)
+    task.on_time = Deadline(task.due_at, task.provisional).is_met_by(done)
     task.updated_at = now
-    _event(session, task, "resolved", now, actor, note, resolved_at=at, on_time=task.on_time, version=version)
+    _event(session, task, "resolved", now, actor, note, resolved_at=at, unit_done_at=done, on_time=task.on_time,
+           version=version)
     audit.record(session, actor, "task.resolve", "correction_task", task.id, None,
-                 {"resolved_at": at, "on_time": task.on_time, "version": version, "note": note}, now)
+                 {"resolved_at": at, "unit_done_at": done, "on_time": task.on_time, "version": version,
+                  "note": note}, now)
     session.flush()
 
 
 WITHDRAWAL_NOTE = "知识已下架，任务随之办结"
 
 
-def resolve_on_withdrawal(session, entry_id: int, now: datetime, *, actor: Actor | None = None) -> list[int]:
+def resolve_on_withdrawal(session, entry_id: int, now: datetime, *, actor: Actor | None = None,
+                          unit_done_at: datetime | None = None) -> list[int]:
     """The entry was withdrawn: its open tasks are resolved as of the withdrawal; the ids resolved.
 
     Both ways an entry leaves the knowledge base call this in the withdrawing
@@ -235,7 +245,7 @@ def resolve_on_withdrawal(session, entry_id: int, now: datetime, *, actor: Actor
         select(CorrectionTask).where(CorrectionTask.entry_id == entry_id, CorrectionTask.state.in_(OPEN_STATES))
         .order_by(CorrectionTask.id).with_for_update()))
     for task in tasks:
-        resolve(session, task, now, now, version=None, note=WITHDRAWAL_NOTE, actor=actor)
+        resolve(session, task, now, now, version=None, note=WITHDRAWAL_NOTE, actor=actor, unit_done_at=unit_done_at)
     return [t.id for t in tasks]
 
 
@@ -459,7 +469,7 @@ def _link(session, actor: Actor, task: CorrectionTask, cr: ChangeRequest, now: d
     session.flush()
     if cr.state == State.PUBLISHED.value:  # fixed before it was linked: resolved when it was published
         resolve(session, task, cr.published_at, now, version=cr.published_number,
-                note=f"变更申请 {cr.id} 已发布", actor=actor)
+                note=f"变更申请 {cr.id} 已发布", actor=actor, unit_done_at=reported_at(cr, cr.published_at))
 
 
 def link_change_request(uow, actor: Actor, task_id: int, *, change_request_id: int, now: datetime) -> dict:
@@ -587,17 +597,30 @@ def resolve_on_publication(session, cr: ChangeRequest, now: datetime) -> None:
         select(CorrectionTask).where(CorrectionTask.change_request_id == cr.id,
                                      CorrectionTask.state.in_(OPEN_STATES))
         .order_by(CorrectionTask.id).with_for_update())
+    reported = reported_at(cr, now)
     for task in linked:
-        resolve(session, task, now, now, version=cr.published_number, note=f"变更申请 {cr.id} 已发布")
+        resolve(session, task, now, now, version=cr.published_number, note=f"变更申请 {cr.id} 已发布",
+                unit_done_at=reported)
     if cr.kind in (ChangeKind.DELETE.value, ChangeKind.REVOKE.value):
-        resolve_on_withdrawal(session, cr.entry_id, now)  # the rest of the entry's tasks, verification included
+        # the rest of the entry's tasks, verification included
+        resolve_on_withdrawal(session, cr.entry_id, now, unit_done_at=reported)
     elif cr.entry_id is not None and cr.kind == ChangeKind.MODIFY.value:
         resolve_verification(session, cr.entry_id, now, version=cr.published_number,
-                             note=f"知识已通过变更申请 {cr.id} 更新")
+                             note=f"知识已通过变更申请 {cr.id} 更新", unit_done_at=reported)
+
+
+def reported_at(cr: ChangeRequest, now: datetime) -> datetime:
+    """When the unit sent this change to the office: its reviewer's last approval (Art. 8(3) "报热线办").
+
+    A change the office published without a unit approval (urgent knowledge, or the office's own) is the
+    unit's at publication.
+    """
+    approvals = [r.decided_at for r in cr.reviews if r.stage == "unit" and r.decision == "approve"]
+    return max(approvals) if approvals else now
 
 
 def resolve_verification(session, entry_id: int, now: datetime, *, version: int | None, note: str,
-                         actor: Actor | None = None) -> list[int]:
+                         actor: Actor | None = None, unit_done_at: datetime | None = None) -> list[int]:
     """Open yearly-verification tasks of the entry are done: it was updated or verified."""
     tasks = list(session.scalars(
         select(CorrectionTask).where(CorrectionTask.entry_id == entry_id,
@@ -605,7 +628,7 @@ def resolve_verification(session, entry_id: int, now: datetime, *, version: int 
                                      CorrectionTask.state.in_(OPEN_STATES))
         .order_by(CorrectionTask.id).with_for_update()))
     for task in tasks:
-        resolve(session, task, now, now, version=version, note=note, actor=actor)
+        resolve(session, task, now, now, version=version, note=note, actor=actor, unit_done_at=unit_done_at)
     return [t.id for t in tasks]
 
 

@@ -72,7 +72,7 @@ def _report(args, deadlines) -> compliance.ComplianceReport:
 
 
 def _file(body: bytes, fmt: str, name: str) -> Response:
-    response = Response(body, mimetype=_MEDIA[fmt])
+    response = Response(body, content_type=_MEDIA[fmt])
     # RFC 6266: an ASCII name for old clients, the Chinese-free label is ASCII anyway.
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response

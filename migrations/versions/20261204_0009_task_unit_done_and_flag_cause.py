@@ -1,0 +1,40 @@
+"""When the unit did its part of a task, and the cause the office gives a wrong-answer flag
+
+Revision ID: 0009
+Revises: 0005
+Create Date: 2026-12-04 16:50:00
+
+* ``correction_tasks.unit_done_at``: the moment the unit reported the fix
+  that was then published (its reviewer's approval sent it to the office),
+  or its own verification or withdrawal; the unit's timeliness is judged by
+  it, the office's by ``resolved_at``. Rows resolved before this revision
+  keep it NULL and are read with ``resolved_at``, as they were judged.
+* ``knowledge_flags.cause``: why the answer was wrong, set by the office when
+  it accepts the flag (``late_policy``: a new policy handed over late,
+  Huantai 3.3). NULL: not attributed.
+"""
+from alembic import op
+import sqlalchemy as sa
+import kb.models.types
+
+
+revision = '0009'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('correction_tasks', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('unit_done_at', kb.models.types.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('knowledge_flags', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cause', sa.String(length=20), nullable=True))
+        batch_op.create_check_constraint(op.f('ck_knowledge_flags_valid_cause'), "cause IS NULL OR cause IN ('late_policy')")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('knowledge_flags', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_knowledge_flags_valid_cause'), type_='check')
+        batch_op.drop_column('cause')
+    with op.batch_alter_table('correction_tasks', schema=None) as batch_op:
+        batch_op.drop_column('unit_done_at')
