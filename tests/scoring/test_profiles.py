@@ -381,3 +381,84 @@ def test_scores_serialise_to_json_with_stable_keys():
     assert data["period"] == {"label": "2026", "start": "2026-01-01", "end": "2026-12-31"}
     assert data["items"][0]["deductions"][0]["evidence"] == {"task_ids": [101, 102]}
     json.dumps(data, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------
+# Readings that follow the seeds' wording (issue: rules read right)
+# ---------------------------------------------------------------------------
+
+
+def test_nankang_one_update_or_verification_in_the_year_earns_the_ten_points_whatever_the_coverage():
+    # "对已上传平台知识库信息全年更新（或校核）一次，得10分": one verification of one of ten entries.
+    unit = make_unit(uploads_qa=1, verifications=1, published_entries=10, covered_entries=2,
+                     uncovered_entry_ids=(3, 4, 5, 6, 7, 8, 9, 10))
+    score = NANKANG.score(unit)
+    assert summary(score) == (20.0, [])
+    assert any("更新或校核2条（20%）" in note for note in score.items[0].notes)  # coverage is reported
+    # the older, stricter reading stays available as a setting
+    assert summary(NANKANG.score(unit, {"update_rule": "coverage"})) == (10.0, [("not_updated", 10.0)])
+
+
+def test_nankang_a_unit_whose_entries_are_all_new_this_year_has_not_updated_unless_told():
+    unit = make_unit(uploads_qa=3, published_entries=3, covered_entries=3)
+    score = NANKANG.score(unit)
+    assert summary(score) == (10.0, [("not_updated", 10.0)])
+    assert "均为期内新上传" in score.deductions[0].reason
+    assert NANKANG.score(unit, {"new_entries_count_as_update": True}).points == 20.0
+
+
+def test_nankang_notice_deductions_come_off_the_whole_item_or_only_the_update_half_when_set():
+    # Q&A uploads, no update in the year, three late notices.
+    unit = make_unit(uploads_qa=2, published_entries=2, tasks_by_source={"city_notice": late(1, 2, 3, due=2)})
+    assert summary(NANKANG.score(unit)) == (4.0, [("not_updated", 10.0), ("city_notice_late", 6.0)])
+    half = NANKANG.score(unit, {"city_notice_from": "update"})
+    assert summary(half) == (10.0, [("not_updated", 10.0), ("city_notice_late", 0.0)])
+    assert half.deductions[1].evidence == {"task_ids": (1, 2, 3)}
+
+
+def test_nankang_does_not_deduct_for_the_offices_own_delay():
+    unit = make_unit(uploads_qa=1, verifications=1, published_entries=1, covered_entries=1, tasks_by_source={
+        "city_notice": TaskTally(received=1, resolved_on_time=1, office_late=1, office_late_task_ids=(9,),
+                                 due_working_days=2)})
+    score = NANKANG.score(unit)
+    assert summary(score) == (20.0, [])
+    assert any("热线办发布超期" in note for note in score.items[0].notes)
+
+
+def test_changzhou_a_month_with_only_verifications_is_not_an_update_unless_set():
+    unit = make_unit(period="2026-Q1", months_without_update=("2026-02",),
+                     months_without_change=("2026-02", "2026-03"))
+    score = CHANGZHOU.score(unit)
+    assert summary(score) == (8.0, [("month_not_updated", 2.0)])
+    assert "2026-03仅有校核" in score.deductions[0].reason
+    assert CHANGZHOU.score(unit, {"verification_counts_as_update": True}).points == 9.0
+
+
+def test_huantai_3_3_counts_wrong_answers_caused_by_a_late_policy_not_late_policy_tasks():
+    unit = make_unit(tasks_by_source={"policy_change": late(1, 2, 3)}, wrong_answers_late_policy=1,
+                     late_policy_flag_ids=(77,))
+    score = HUANTAI.score(unit)
+    assert summary(score) == (9.0, [("policy_late", 1.0)])
+    assert score.deductions[0].evidence == {"flag_ids": (77,)}
+    assert summary(HUANTAI.score(unit, {"policy_count": "tasks"})) == (7.0, [("policy_late", 3.0)])
+
+
+def test_licheng_piece_kinds_say_what_counts_as_a_piece():
+    unit = make_unit(uploads_qa=10, modifications=5, deletions=4, revocations=1)
+    assert LICHENG.score(unit).points == 1.5  # new and modified by default
+    assert LICHENG.score(unit, {"piece_kinds": ["new"]}).points == 1.0
+    score = LICHENG.score(unit, {"piece_kinds": ["new", "modify", "delete", "revoke"]})
+    assert (score.points, score.report["pieces"]) == (2.0, 20)
+    with pytest.raises(SettingsError, match="must be one of"):
+        LICHENG.score(unit, {"piece_kinds": ["verify"]})
+
+
+def test_a_score_of_a_running_period_is_provisional_and_says_so():
+    from datetime import datetime, timezone
+
+    unit = make_unit(period="2026-12", as_of=datetime(2026, 12, 15, 2, tzinfo=timezone.utc))
+    score = LICHENG.score(unit)
+    assert score.provisional is True and score.to_dict()["provisional"] is True
+    assert "尚未结束" in score.notes[0]
+    assert LICHENG.score(make_unit(period="2026-11", as_of=datetime(2026, 12, 15, tzinfo=timezone.utc))
+                         ).provisional is False

@@ -1,0 +1,72 @@
+"""Single points of the rules, read as the seeds word them, each through the API."""
+from __future__ import annotations
+
+from tests.api.test_compliance_api import _publish, _task
+from tests.api.test_workflow_api import ALL_PASS
+
+
+def _units(response):
+    assert response.status_code == 200, response.json
+    return {u["unit_code"]: u for u in response.json["units"]}
+
+
+def test_a_fix_the_unit_reported_in_time_is_not_overdue_while_it_waits_for_the_office(people, clock):
+    """Licheng Art. 13 "承办单位…应在5个工作日内办结，并将更新情况上报": the unit is judged at its report."""
+    entry = _publish(people, clock, "2026-10-12T10:00:00+08:00", "政策法规", "华山街道老年人补贴标准是多少？")
+    task = _task(people, clock, "2026-10-13T10:00:00+08:00", source="office_feedback", entry_id=entry,
+                 reason="unclear", detail="补贴标准表述不清")  # 5 working days: due 10-20
+    clock.set("2026-10-15T10:00:00+08:00")
+    version = people.operator.get(f"/api/v1/knowledge/{entry}").json["version"]
+    cr = people.maint_a.post(f"/api/v1/tasks/{task}/change-requests",
+                             json={"base_version": version, "proposal": {"answer": "1. 补贴标准：每月200元。"}}).json
+    assert people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={}).status_code == 200
+    assert people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review",
+                             json={"approve": True, "checks": ALL_PASS}).status_code == 200
+
+    clock.set("2026-11-02T10:00:00+08:00")  # the office has still not published
+    tally = _units(people.scorer.get("/api/v1/compliance?period=2026-10&unit=HX"))["HX"]["tasks_by_source"][
+        "office_feedback"]
+    assert (tally["open_overdue"], tally["office_late"], tally["office_late_task_ids"]) == (0, 1, [task])
+
+    r = people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review", json={"decision": "publish"})
+    assert r.status_code == 200, r.json
+    done = people.office.get(f"/api/v1/tasks/{task}").json
+    assert done["on_time"] is True and done["outcome"] != "resolved_late"
+    tally = _units(people.scorer.get("/api/v1/compliance?period=2026-11&unit=HX"))["HX"]["tasks_by_source"][
+        "office_feedback"]
+    assert (tally["resolved_on_time"], tally["resolved_late"], tally["office_late"]) == (1, 0, 1)
+    score = people.scorer.get("/api/v1/scores?profile=huantai-2017&period=2026-11&unit=HX").json["units"][0]
+    assert score["points"] == 10
+
+
+def test_a_usage_of_an_entry_not_in_effect_is_a_404_like_reading_it(people, clock):
+    clock.set("2026-10-12T10:00:00+08:00")
+    cr = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "proposal": {
+        "question": "华山街道新的养老补贴如何申领？", "answer": "1. 申领地点：便民服务中心。",
+        "category_id": people.categories["社会民生"], "effective_on": "2026-12-01"}}).json
+    people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={})
+    people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review", json={"approve": True, "checks": ALL_PASS})
+    entry = people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review",
+                               json={"decision": "publish"}).json["entry_id"]
+    assert people.operator.get(f"/api/v1/knowledge/{entry}").status_code == 404
+    r = people.operator.post(f"/api/v1/knowledge/{entry}/usages", json={})
+    assert r.status_code == 404 and r.json["code"] == "entry_not_found"
+    clock.set("2026-12-01T09:00:00+08:00")
+    assert people.operator.post(f"/api/v1/knowledge/{entry}/usages", json={}).status_code == 201
+
+
+def test_only_a_forwarded_wrong_answer_flag_can_carry_a_cause(people, clock):
+    entry = _publish(people, clock, "2026-10-12T10:00:00+08:00", "政策法规", "华山街道老年人补贴标准是多少？")
+    suggestion = people.operator.post(f"/api/v1/knowledge/{entry}/flags",
+                                      json={"kind": "suggestion", "text": "建议补充办理时间"}).json
+    r = people.office.post(f"/api/v1/flags/{suggestion['id']}/triage", json={"decision": "task", "cause": "late_policy"})
+    assert r.status_code == 422 and "cause" in r.json["errors"]
+    wrong = people.operator.post(f"/api/v1/knowledge/{entry}/flags",
+                                 json={"kind": "wrong_answer", "text": "标准已调整"}).json
+    r = people.office.post(f"/api/v1/flags/{wrong['id']}/triage",
+                           json={"decision": "dismiss", "reason": "标准未变", "cause": "late_policy"})
+    assert r.status_code == 422 and "cause" in r.json["errors"]
+    r = people.office.post(f"/api/v1/flags/{wrong['id']}/triage", json={"decision": "task", "cause": "typo"})
+    assert r.status_code == 422
+    r = people.office.post(f"/api/v1/flags/{wrong['id']}/triage", json={"decision": "task", "cause": "late_policy"})
+    assert r.status_code == 200 and (r.json["cause"], r.json["cause_label"]) == ("late_policy", "新政策对接不及时")
