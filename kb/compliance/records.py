@@ -561,6 +561,9 @@ class UnitCompliance:
             elif isinstance(value, list):
                 value = tuple(value)
             values[f.name] = value
+        if "months_without_change" not in data and "months_without_update" in values:
+            # Frozen before the two were told apart: the closest count there is.
+            values["months_without_change"] = values["months_without_update"]
         return cls(**values)
 
 
