@@ -63,7 +63,8 @@ class CorrectionTask(Base):
     # Policy tasks: the document, and the status change (or registration) that opened the task.
     policy_document_id: Mapped[int | None] = mapped_column(ForeignKey("policy_documents.id"))
     policy_change_id: Mapped[int | None] = mapped_column(ForeignKey("policy_status_changes.id"))
-    # Yearly verification tasks: the cycle they belong to.
+    # Yearly verification tasks: the cycle they belong to. Expiry tasks: cycle_ends_on is the expiry date
+    # they warn of (the entry's last day in effect).
     cycle_starts_on: Mapped[date | None] = mapped_column(Date)
     cycle_ends_on: Mapped[date | None] = mapped_column(Date)
     decline_justification: Mapped[str | None] = mapped_column(Text)

@@ -607,6 +607,9 @@ def resolve_on_publication(session, cr: ChangeRequest, now: datetime) -> None:
     elif cr.entry_id is not None and cr.kind == ChangeKind.MODIFY.value:
         resolve_verification(session, cr.entry_id, now, version=cr.published_number,
                              note=f"知识已通过变更申请 {cr.id} 更新", unit_done_at=reported)
+        # Extended or replaced: any published modification answers an expiry warning.
+        resolve_open(session, cr.entry_id, TaskSource.EXPIRY, now, version=cr.published_number,
+                     note=f"知识已通过变更申请 {cr.id} 延长或替换", unit_done_at=reported)
 
 
 def reported_at(cr: ChangeRequest, now: datetime) -> datetime:
@@ -622,9 +625,16 @@ def reported_at(cr: ChangeRequest, now: datetime) -> datetime:
 def resolve_verification(session, entry_id: int, now: datetime, *, version: int | None, note: str,
                          actor: Actor | None = None, unit_done_at: datetime | None = None) -> list[int]:
     """Open yearly-verification tasks of the entry are done: it was updated or verified."""
+    return resolve_open(session, entry_id, TaskSource.YEARLY_VERIFICATION, now, version=version, note=note,
+                        actor=actor, unit_done_at=unit_done_at)
+
+
+def resolve_open(session, entry_id: int, source: TaskSource, now: datetime, *, version: int | None, note: str,
+                 actor: Actor | None = None, unit_done_at: datetime | None = None) -> list[int]:
+    """The entry's open tasks of one source are done."""
     tasks = list(session.scalars(
         select(CorrectionTask).where(CorrectionTask.entry_id == entry_id,
-                                     CorrectionTask.source == TaskSource.YEARLY_VERIFICATION.value,
+                                     CorrectionTask.source == TaskSource(source).value,
                                      CorrectionTask.state.in_(OPEN_STATES))
         .order_by(CorrectionTask.id).with_for_update()))
     for task in tasks:

@@ -9,6 +9,8 @@ Create Date: 2026-12-04 16:50:00
   or its own verification or withdrawal; the unit's timeliness is judged by
   it, the office's by ``resolved_at``. Rows resolved before this revision
   keep it NULL and are read with ``resolved_at``, as they were judged.
+* ``correction_tasks.source`` may be ``expiry``: an entry's expiry date is
+  near and the unit extends or replaces it (``cycle_ends_on`` is that date).
 * ``knowledge_flags.cause``: why the answer was wrong, set by the office when
   it accepts the flag (``late_policy``: a new policy handed over late,
   Huantai 3.3). NULL: not attributed.
@@ -24,9 +26,15 @@ branch_labels = None
 depends_on = None
 
 
+_SOURCES = ("source IN ('office_feedback', 'operator_suggestion', 'city_notice', 'unit_self_found', "
+            "'policy_change', 'emergency', 'yearly_verification'{})")
+
+
 def upgrade() -> None:
     with op.batch_alter_table('correction_tasks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('unit_done_at', kb.models.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.drop_constraint(op.f('ck_correction_tasks_valid_source'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_correction_tasks_valid_source'), _SOURCES.format(", 'expiry'"))
     with op.batch_alter_table('knowledge_flags', schema=None) as batch_op:
         batch_op.add_column(sa.Column('cause', sa.String(length=20), nullable=True))
         batch_op.create_check_constraint(op.f('ck_knowledge_flags_valid_cause'), "cause IS NULL OR cause IN ('late_policy')")
@@ -36,5 +44,10 @@ def downgrade() -> None:
     with op.batch_alter_table('knowledge_flags', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_knowledge_flags_valid_cause'), type_='check')
         batch_op.drop_column('cause')
+    op.execute("DELETE FROM task_reminders WHERE task_id IN (SELECT id FROM correction_tasks WHERE source = 'expiry')")
+    op.execute("DELETE FROM task_events WHERE task_id IN (SELECT id FROM correction_tasks WHERE source = 'expiry')")
+    op.execute("DELETE FROM correction_tasks WHERE source = 'expiry'")
     with op.batch_alter_table('correction_tasks', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_correction_tasks_valid_source'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_correction_tasks_valid_source'), _SOURCES.format(""))
         batch_op.drop_column('unit_done_at')
