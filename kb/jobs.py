@@ -232,6 +232,48 @@ def open_expiry_tasks(ctx: JobContext) -> dict:
     return {"opened": opened}
 
 
+# --- scheduled versions take effect -------------------------------------------------------------------------
+
+
+def _scheduled_join(query):
+    return query.join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
+                      & (KnowledgeVersion.number == KnowledgeEntry.scheduled_number))
+
+
+def _due_to_switch(today):
+    return (KnowledgeEntry.status == EntryStatus.PUBLISHED.value, KnowledgeEntry.scheduled_number.is_not(None),
+            KnowledgeVersion.effective_on <= today)
+
+
+def _switch_one(session, entry_id: int, now: datetime, today) -> bool:
+    entry = session.scalar(_scheduled_join(select(KnowledgeEntry))
+                           .where(KnowledgeEntry.id == entry_id, *_due_to_switch(today))
+                           .with_for_update(of=KnowledgeEntry))
+    if entry is None:
+        return False
+    before = {"version": entry.published_number, "scheduled_version": entry.scheduled_number}
+    entry.published_number, entry.scheduled_number, entry.published_at = entry.scheduled_number, None, now
+    session.flush()
+    session.expire(entry, ["published_version"])
+    audit.record(session, None, "knowledge.scheduled_version_in_effect", "knowledge_entry", entry.id, before,
+                 {"version": entry.published_number, "switched_at": now}, now)
+    outbox.enqueue(session, entry.id, now)
+    return True
+
+
+def switch_scheduled_versions(ctx: JobContext) -> dict:
+    """Published modifications whose date of effect has come (Asia/Shanghai) replace the live version.
+
+    Runs every minute, so the switch follows the day boundary within a minute; a run after downtime
+    switches everything that fell due meanwhile, and a rerun finds nothing left to switch.
+    """
+    now = ctx.clock()
+    today = to_shanghai(now).date()
+    ids = _ids(ctx, _scheduled_join(select(KnowledgeEntry.id)).where(*_due_to_switch(today))
+               .order_by(KnowledgeEntry.id))
+    return {"switched": _in_batches(ctx, ids, _switch_one, now, today=today)}
+
+
 # --- withdraw expired notices ------------------------------------------------------------------------------------
 
 
@@ -303,6 +345,7 @@ JOBS: dict[str, Callable[[JobContext], dict]] = {
     "remind_due_soon": remind_due_soon,
     "open_verification_tasks": open_verification_tasks,
     "open_expiry_tasks": open_expiry_tasks,
+    "switch_scheduled_versions": switch_scheduled_versions,
     "withdraw_expired_notices": withdraw_expired_notices,
     "recompute_provisional_deadlines": recompute_provisional_deadlines,
 }

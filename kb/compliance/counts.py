@@ -268,14 +268,16 @@ class _Reader:
             return
         in_force: dict[int, tuple[int, date | None]] = {}
         touched: set[int] = set()
-        for entry_id, number, created_at, expires_on in self.s.execute(
+        today = self.as_of.date()
+        for entry_id, number, created_at, effective_on, expires_on in self.s.execute(
                 select(KnowledgeVersion.entry_id, KnowledgeVersion.number, KnowledgeVersion.created_at,
-                       KnowledgeVersion.expires_on)
+                       KnowledgeVersion.effective_on, KnowledgeVersion.expires_on)
                 .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeVersion.entry_id)
                 .where(KnowledgeEntry.unit_id.in_(self.unit_ids), KnowledgeVersion.created_at <= self.as_of)):
             if entry_id not in entries:
                 continue
-            if entry_id not in in_force or number > in_force[entry_id][0]:
+            waiting = number > 1 and effective_on > today  # a modification not in effect yet: the older one is live
+            if not waiting and (entry_id not in in_force or number > in_force[entry_id][0]):
                 in_force[entry_id] = (number, expires_on)
             if created_at >= self.window_start_at:
                 touched.add(entry_id)
@@ -284,7 +286,6 @@ class _Reader:
             .where(KnowledgeVerification.unit_id.in_(self.unit_ids),
                    KnowledgeVerification.verified_at >= self.window_start_at,
                    KnowledgeVerification.verified_at <= self.as_of)))
-        today = self.as_of.date()
         for entry_id in sorted(in_force):
             expires_on = in_force[entry_id][1]
             if expires_on is not None and expires_on < today:

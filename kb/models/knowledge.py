@@ -57,6 +57,9 @@ class KnowledgeEntry(Base):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())   # last 校核 without change
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A published modification waiting for its date of effect (Art. 10(2) "实施之前"): the published version
+    # stays live until that day, when the job switch_scheduled_versions makes this one the published one.
+    scheduled_number: Mapped[int | None]
 
     unit: Mapped[Unit] = relationship()
     published_version: Mapped["KnowledgeVersion"] = relationship(

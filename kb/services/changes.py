@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from kb.access import Actor, can_see_unpublished, require_role, require_unit_scope
-from kb.errors import NotFound, PermissionDenied, PreconditionRequired, StaleVersion, ValidationFailed
+from kb.calendar import to_shanghai
+from kb.errors import (
+    InvalidTransition, NotFound, PermissionDenied, PreconditionRequired, StaleVersion, ValidationFailed)
 from kb.models import (
     CONTENT_FIELDS, Category, ChangeKind, ChangeRequest, EntryFormat, EntryStatus, KnowledgeEntry,
     KnowledgeVersion, Review, Role, Unit)
@@ -380,12 +382,21 @@ def _apply(session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None
                                details={"base_version": cr.base_number, "current_version": entry.published_number})
         _require_base(entry, cr.base_number)
     version = None
+    if kind is not ChangeKind.NEW and entry.scheduled_number is not None:
+        raise InvalidTransition("该知识已有待生效的修改，请在其生效后再提交变更", code="update_scheduled",
+                                details={"scheduled_version": entry.scheduled_number})
     if kind.carries_content:
         content = _from_json(cr.proposal)
         number = 1 if kind is ChangeKind.NEW else entry.published_number + 1
-        # Switching the number switches what operators see, in this same transaction.
-        entry.published_number = number
-        entry.published_at = now
+        today = to_shanghai(now).date()
+        if (kind is ChangeKind.MODIFY and content["effective_on"] > today
+                and entry.published_version.effective_on <= today):
+            # Takes effect later: the live version stays live (and searchable) until that day.
+            entry.scheduled_number = number
+        else:
+            # Switching the number switches what operators see, in this same transaction.
+            entry.published_number = number
+            entry.published_at = now
         version = KnowledgeVersion(
             entry_id=entry.id, number=number, question_key=question_key(content["question"]),
             change_request_id=cr.id, created_at=now, **{f: content.get(f) for f in CONTENT_FIELDS})

@@ -11,6 +11,8 @@ Create Date: 2026-12-04 16:50:00
   keep it NULL and are read with ``resolved_at``, as they were judged.
 * ``correction_tasks.source`` may be ``expiry``: an entry's expiry date is
   near and the unit extends or replaces it (``cycle_ends_on`` is that date).
+* ``knowledge_entries.scheduled_number``: a published modification whose
+  date of effect is still ahead; the published version stays live until then.
 * ``knowledge_flags.cause``: why the answer was wrong, set by the office when
   it accepts the flag (``late_policy``: a new policy handed over late,
   Huantai 3.3). NULL: not attributed.
@@ -35,6 +37,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('unit_done_at', kb.models.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.drop_constraint(op.f('ck_correction_tasks_valid_source'), type_='check')
         batch_op.create_check_constraint(op.f('ck_correction_tasks_valid_source'), _SOURCES.format(", 'expiry'"))
+    with op.batch_alter_table('knowledge_entries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('scheduled_number', sa.Integer(), nullable=True))
     with op.batch_alter_table('knowledge_flags', schema=None) as batch_op:
         batch_op.add_column(sa.Column('cause', sa.String(length=20), nullable=True))
         batch_op.create_check_constraint(op.f('ck_knowledge_flags_valid_cause'), "cause IS NULL OR cause IN ('late_policy')")
@@ -44,6 +48,8 @@ def downgrade() -> None:
     with op.batch_alter_table('knowledge_flags', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_knowledge_flags_valid_cause'), type_='check')
         batch_op.drop_column('cause')
+    with op.batch_alter_table('knowledge_entries', schema=None) as batch_op:
+        batch_op.drop_column('scheduled_number')
     op.execute("DELETE FROM task_reminders WHERE task_id IN (SELECT id FROM correction_tasks WHERE source = 'expiry')")
     op.execute("DELETE FROM task_events WHERE task_id IN (SELECT id FROM correction_tasks WHERE source = 'expiry')")
     op.execute("DELETE FROM correction_tasks WHERE source = 'expiry'")

@@ -76,6 +76,12 @@ class KnowledgeQueryArgs(PageArgs):
     include_withdrawn = fields.Boolean(load_default=False)
 
 
+class ScheduledUpdateSchema(Schema):
+    version = fields.Integer()
+    effective_on = fields.String(metadata={"description": "YYYY-MM-DD，当日零时起替换当前版本"})
+    label = fields.String(metadata={"description": "如“将于 2026-12-01 更新”"})
+
+
 class KnowledgeSchema(ContentSchema):
     id = fields.Integer(dump_only=True)
     status = fields.String(dump_only=True)
@@ -88,6 +94,8 @@ class KnowledgeSchema(ContentSchema):
     verified_at = fields.DateTime(dump_only=True, allow_none=True)
     withdrawn_at = fields.DateTime(dump_only=True, allow_none=True)
     change_request_id = fields.Integer(dump_only=True, allow_none=True)
+    scheduled_update = fields.Nested(ScheduledUpdateSchema, dump_only=True, allow_none=True, metadata={
+        "description": "已发布、尚未生效的修改：当前版本在其生效日之前继续有效"})
 
 
 class VersionSchema(ContentSchema):

@@ -70,3 +70,49 @@ def test_only_a_forwarded_wrong_answer_flag_can_carry_a_cause(people, clock):
     assert r.status_code == 422
     r = people.office.post(f"/api/v1/flags/{wrong['id']}/triage", json={"decision": "task", "cause": "late_policy"})
     assert r.status_code == 200 and (r.json["cause"], r.json["cause_label"]) == ("late_policy", "新政策对接不及时")
+
+
+def test_a_modification_taking_effect_later_waits_while_the_live_version_stays_live(people, clock, world):
+    """Art. 10(2) "…录入知识库…或实施之前": entered before it applies, it must not hide today's answer."""
+    from kb import jobs
+    from kb.jobs import JobContext
+
+    entry = _publish(people, clock, "2026-10-12T10:00:00+08:00", "政策法规", "华山街道老年人补贴标准是多少？")
+    clock.set("2026-11-02T10:00:00+08:00")
+    cr = people.maint_a.post("/api/v1/change-requests", json={
+        "kind": "modify", "entry_id": entry, "base_version": 1,
+        "proposal": {"answer": "1. 补贴标准：自12月1日起每月200元。", "effective_on": "2026-12-01"}}).json
+    assert people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={}).status_code == 200
+    assert people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review",
+                             json={"approve": True, "checks": ALL_PASS}).status_code == 200
+    r = people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review", json={"decision": "publish"})
+    assert r.status_code == 200, r.json
+
+    live = people.operator.get(f"/api/v1/knowledge/{entry}")
+    assert live.status_code == 200
+    assert live.json["version"] == 1 and "12月1日" not in live.json["answer"]
+    assert live.json["scheduled_update"] == {"version": 2, "effective_on": "2026-12-01", "label": "将于 2026-12-01 更新"}
+    hits = people.operator.get("/api/v1/search", query_string={"q": "老年人补贴标准"}).json["hits"]
+    [hit] = [h for h in hits if h["entry_id"] == entry]
+    assert hit["version"] == 1 and hit["scheduled_update"]["label"] == "将于 2026-12-01 更新"
+
+    # Another change of the entry waits until this one has taken effect.
+    again = people.maint_a.post("/api/v1/change-requests", json={
+        "kind": "modify", "entry_id": entry, "base_version": 1, "proposal": {"answer": "1. 补贴标准：另议。"}}).json
+    people.maint_a.post(f"/api/v1/change-requests/{again['id']}/submit", json={})
+    people.rev_a.post(f"/api/v1/change-requests/{again['id']}/unit-review", json={"approve": True, "checks": ALL_PASS})
+    r = people.office.post(f"/api/v1/change-requests/{again['id']}/office-review", json={"decision": "publish"})
+    assert r.status_code == 409 and r.json["code"] == "update_scheduled"
+
+    context = JobContext(uow_factory=world.uow, clock=clock)
+    clock.set("2026-11-30T23:59:00+08:00")
+    assert jobs.switch_scheduled_versions(context) == {"switched": 0}
+    clock.set("2026-12-03T08:00:00+08:00")  # the host was down over the day boundary: it catches up
+    run = jobs.run_job("switch_scheduled_versions", context)
+    assert (run["outcome"], run["counts"]) == ("ok", {"switched": 1})
+    assert jobs.switch_scheduled_versions(context) == {"switched": 0}
+    now_live = people.operator.get(f"/api/v1/knowledge/{entry}").json
+    assert now_live["version"] == 2 and "12月1日" in now_live["answer"] and now_live["scheduled_update"] is None
+    hits = people.operator.get("/api/v1/search", query_string={"q": "老年人补贴标准"}).json["hits"]
+    [hit] = [h for h in hits if h["entry_id"] == entry]
+    assert hit["version"] == 2 and hit["scheduled_update"] is None
