@@ -36,6 +36,7 @@ from kb.models import (
 from kb.services.calendar_admin import load_calendar
 from kb.services.categories import ancestry
 from kb.services.tasks import DEFAULT_SETTINGS, deadline_of
+from kb.workflow import State
 
 __all__ = ["UNCATEGORISED", "as_of_for", "compliance_for", "deadline_rules", "unit_compliance"]
 
@@ -347,7 +348,7 @@ class _Reader:
                 on_time = task.on_time if due_at == task.due_at else deadline.is_met_by(unit_done_at)
                 if on_time:
                     outcome = "on_time"
-                    if not deadline.is_met_by(task.resolved_at):
+                    if missed_here and not deadline.is_met_by(task.resolved_at):
                         tally["office_late"].append(task.id)
                 elif missed_here:
                     outcome = "late"
@@ -356,7 +357,8 @@ class _Reader:
             elif not deadline.is_met_by(self.as_of):
                 sent = reported.get(task.change_request_id)
                 if sent is not None and deadline.is_met_by(sent):
-                    tally["office_late"].append(task.id)  # the unit reported in time; the office has not published
+                    if missed_here:  # the unit reported in time; the office has not published
+                        tally["office_late"].append(task.id)
                 elif missed_here:
                     outcome = "overdue"
             if outcome is not None:
@@ -373,14 +375,17 @@ class _Reader:
     def _reported_to_office(self, cr_ids: list[int]) -> dict[int, datetime]:
         """Change requests waiting for the office at ``as_of``: when the unit's reviewer sent each one.
 
-        Read from the reviews: the last review by ``as_of`` is the unit's approval.
+        Read from the reviews: the last review by ``as_of`` is the unit's approval (and the change was
+        not withdrawn since).
         """
         if not cr_ids:
             return {}
         last: dict[int, tuple[str, str, datetime]] = {}
         for cr_id, stage, decision, decided_at in self.s.execute(
                 select(Review.change_request_id, Review.stage, Review.decision, Review.decided_at)
-                .where(Review.change_request_id.in_(set(cr_ids)), Review.decided_at <= self.as_of)
+                .join(ChangeRequest, ChangeRequest.id == Review.change_request_id)
+                .where(Review.change_request_id.in_(set(cr_ids)), Review.decided_at <= self.as_of,
+                       ChangeRequest.state != State.CANCELLED.value)
                 .order_by(Review.id)):
             last[cr_id] = (stage, decision, decided_at)
         return {cr_id: at for cr_id, (stage, decision, at) in last.items() if stage == "unit" and decision == "approve"}

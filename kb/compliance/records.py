@@ -238,8 +238,9 @@ class TaskTally:
       office published. ``office_late``: resolved in the period, reported by
       the unit in time but published after the deadline, or waiting past the
       deadline for the office with the unit's report in time at ``as_of``
-      (the office's own delay; evidence ``office_late_task_ids``). Not the
-      unit's: no profile deducts it.
+      (the office's own delay; evidence ``office_late_task_ids``), counted
+      once, in the period the deadline passed. Not the unit's: no profile
+      deducts it.
     * ``due_working_days``: the deadline the tally was classified with, in
       working days: ``DeadlineRules.working_days[source]`` of the rules the
       query used; ``None`` for emergencies (timed in hours or the same day)

@@ -34,7 +34,11 @@ def test_a_fix_the_unit_reported_in_time_is_not_overdue_while_it_waits_for_the_o
     assert done["on_time"] is True and done["outcome"] != "resolved_late"
     tally = _units(people.scorer.get("/api/v1/compliance?period=2026-11&unit=HX"))["HX"]["tasks_by_source"][
         "office_feedback"]
-    assert (tally["resolved_on_time"], tally["resolved_late"], tally["office_late"]) == (1, 0, 1)
+    # Resolved in November, on time; the office's delay was counted in October, when the deadline passed.
+    assert (tally["resolved_on_time"], tally["resolved_late"], tally["office_late"]) == (1, 0, 0)
+    october = _units(people.scorer.get("/api/v1/compliance?period=2026-10&unit=HX"))["HX"]["tasks_by_source"][
+        "office_feedback"]
+    assert (october["open_overdue"], october["office_late_task_ids"]) == (0, [task])
     score = people.scorer.get("/api/v1/scores?profile=huantai-2017&period=2026-11&unit=HX").json["units"][0]
     assert score["points"] == 10
 
