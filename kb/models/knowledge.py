@@ -190,6 +190,10 @@ class Review(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The unit reviewer's own changes to the proposal (Art. 8(2) "修改或完善并审定"): field → {before, after},
+    # made on the revision named in based_on_revision. None: approved as submitted.
+    amendments: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    based_on_revision: Mapped[int | None]
 
     change_request: Mapped[ChangeRequest] = relationship(back_populates="reviews")
     reviewer: Mapped[User] = relationship()

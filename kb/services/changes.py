@@ -56,7 +56,8 @@ def change_request_view(cr: ChangeRequest, warnings: list | None = None) -> dict
         "return_reason": cr.last_return_reason,
         "reviews": [
             {"stage": r.stage, "decision": r.decision, "checks": r.checks, "reason": r.reason,
-             "reviewer_id": r.reviewer_id, "decided_at": r.decided_at} for r in cr.reviews],
+             "reviewer_id": r.reviewer_id, "decided_at": r.decided_at, "amendments": r.amendments,
+             "based_on_revision": r.based_on_revision} for r in cr.reviews],
         "warnings": [w.as_dict() for w in (warnings or [])],
     }
 
@@ -306,20 +307,47 @@ def _move(uow, actor: Actor, cr: ChangeRequest, new_state: State, action: str, n
 
 
 def unit_review(uow, actor: Actor, cr_id: int, *, approve: bool, checks: dict[str, bool],
-                reason: str | None, revision: int | None, now: datetime) -> dict:
+                reason: str | None, revision: int | None, now: datetime, amendments: dict | None = None) -> dict:
+    """The unit reviewer approves or returns; approving, it may first amend the proposal (Art. 8(2)).
+
+    An amendment names the revision it was made on: without one it is a 428, on a stale one a 409.
+    """
     require_role(actor, Role.UNIT_REVIEWER)
     action = unit_review_outcome(checks, approve, reason)
+    if amendments and not approve:
+        raise ValidationFailed({"amendments": "修改或完善后须审核通过；退回请说明原因，由知识员修改"})
+    if amendments:
+        _require_revision(revision)
     with uow:
         cr = _scoped(uow.session, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
         new_state = next_state(cr.state, action)
+        changed = _amend(uow.session, cr, amendments) if amendments else None
         failed = [Check(name).label for name, ok in checks.items() if not ok]
         review = Review(stage="unit", decision="approve" if approve else "return", checks=dict(checks),
                         reason=reason if not approve else (reason or None), reviewer_id=actor.user_id,
                         decided_at=now)
         if not approve and failed and not reason:
             review.reason = "未通过：" + "、".join(failed)
+        if changed:
+            review.amendments, review.based_on_revision = changed, revision
         return _move(uow, actor, cr, new_state, f"change_request.{action.value}", now, review=review)
+
+
+def _amend(session, cr: ChangeRequest, amendments: dict) -> dict:
+    """The reviewer's changes merged into the proposal; field → {before, after} of what really changed."""
+    if not ChangeKind(cr.kind).carries_content:
+        raise ValidationFailed({"amendments": "此类申请没有知识内容可改"})
+    before = _from_json(cr.proposal)
+    merged = _check_fields(session, {**before, **amendments})
+    changed = {key: {"before": before.get(key), "after": merged[key]} for key in amendments
+               if merged[key] != before.get(key)}
+    cr.proposal = _to_json(merged)
+    return _to_json_nested(changed)
+
+
+def _to_json_nested(changed: dict) -> dict:
+    return {key: _to_json(values) for key, values in changed.items()}
 
 
 def office_review(uow, actor: Actor, cr_id: int, *, decision: str, reason: str | None,

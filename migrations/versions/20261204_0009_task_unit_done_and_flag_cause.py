@@ -13,6 +13,9 @@ Create Date: 2026-12-04 16:50:00
   near and the unit extends or replaces it (``cycle_ends_on`` is that date).
 * ``knowledge_entries.scheduled_number``: a published modification whose
   date of effect is still ahead; the published version stays live until then.
+* ``reviews.amendments``, ``reviews.based_on_revision``: what a unit reviewer
+  changed in the proposal before approving it (Art. 8(2) "修改或完善并审定"),
+  and the revision it was based on.
 * ``knowledge_flags.cause``: why the answer was wrong, set by the office when
   it accepts the flag (``late_policy``: a new policy handed over late,
   Huantai 3.3). NULL: not attributed.
@@ -39,6 +42,9 @@ def upgrade() -> None:
         batch_op.create_check_constraint(op.f('ck_correction_tasks_valid_source'), _SOURCES.format(", 'expiry'"))
     with op.batch_alter_table('knowledge_entries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('scheduled_number', sa.Integer(), nullable=True))
+    with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('amendments', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('based_on_revision', sa.Integer(), nullable=True))
     with op.batch_alter_table('knowledge_flags', schema=None) as batch_op:
         batch_op.add_column(sa.Column('cause', sa.String(length=20), nullable=True))
         batch_op.create_check_constraint(op.f('ck_knowledge_flags_valid_cause'), "cause IS NULL OR cause IN ('late_policy')")
@@ -48,6 +54,9 @@ def downgrade() -> None:
     with op.batch_alter_table('knowledge_flags', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_knowledge_flags_valid_cause'), type_='check')
         batch_op.drop_column('cause')
+    with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.drop_column('based_on_revision')
+        batch_op.drop_column('amendments')
     with op.batch_alter_table('knowledge_entries', schema=None) as batch_op:
         batch_op.drop_column('scheduled_number')
     op.execute("DELETE FROM task_reminders WHERE task_id IN (SELECT id FROM correction_tasks WHERE source = 'expiry')")

@@ -138,6 +138,8 @@ class UnitReviewCreate(StrictSchema):
                          metadata={"description": "第九条四项检查：no_typos, clear, answer_matches, accurate_with_basis"})
     reason = fields.String(load_default=None, allow_none=True, validate=_text)
     revision = fields.Integer(load_default=None, allow_none=True)
+    amendments = fields.Nested(ContentFields, load_default=None, allow_none=True, metadata={
+        "description": "审核人修改或完善的内容（第八条（二）），仅随审核通过提交；须同时提交 revision 或 If-Match"})
 
 
 class OfficeReviewCreate(StrictSchema):
@@ -159,6 +161,9 @@ class ReviewSchema(Schema):
     reason = fields.String(allow_none=True)
     reviewer_id = fields.Integer()
     decided_at = fields.DateTime()
+    amendments = fields.Dict(allow_none=True, metadata={
+        "description": "审核人修改的内容：字段 → {before, after}"})
+    based_on_revision = fields.Integer(allow_none=True, metadata={"description": "审核人修改所基于的修订号"})
 
 
 class ChangeRequestSchema(Schema):

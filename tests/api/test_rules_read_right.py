@@ -120,3 +120,35 @@ def test_a_modification_taking_effect_later_waits_while_the_live_version_stays_l
     hits = people.operator.get("/api/v1/search", query_string={"q": "老年人补贴标准"}).json["hits"]
     [hit] = [h for h in hits if h["entry_id"] == entry]
     assert hit["version"] == 2 and hit["scheduled_update"] is None
+
+
+def test_the_unit_reviewer_may_amend_the_proposal_before_approving_and_the_edit_is_theirs(people, clock):
+    """Art. 8(2) "对其中有错误的或难以确定的部分进行修改或完善，并予以审定"."""
+    clock.set("2026-10-12T10:00:00+08:00")
+    cr = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "proposal": {
+        "question": "华山街道如何办理居住证？", "answer": "1. 办理地点：便民服务中心。",
+        "category_id": people.categories["社会民生"], "effective_on": "2026-01-01"}}).json
+    submitted = people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={}).json
+    url = f"/api/v1/change-requests/{cr['id']}/unit-review"
+    amended = {"answer": "1. 办理地点：华山街道便民服务中心一楼。\n2. 所需材料：身份证。"}
+
+    r = people.rev_a.post(url, json={"approve": True, "checks": ALL_PASS, "amendments": amended})
+    assert r.status_code == 428  # an amendment names the revision it was made on
+    r = people.rev_a.post(url, json={"approve": True, "checks": ALL_PASS, "amendments": amended,
+                                     "revision": submitted["revision"] - 1})
+    assert r.status_code == 409
+    r = people.rev_a.post(url, json={"approve": False, "checks": {**ALL_PASS, "clear": False},
+                                     "amendments": amended, "revision": submitted["revision"]})
+    assert r.status_code == 422 and "amendments" in r.json["errors"]
+
+    r = people.rev_a.post(url, json={"approve": True, "checks": ALL_PASS, "amendments": amended,
+                                     "revision": submitted["revision"]})
+    assert r.status_code == 200, r.json
+    assert r.json["state"] == "office_review" and r.json["proposal"]["answer"] == amended["answer"]
+    [review] = r.json["reviews"]
+    assert review["reviewer_id"] == people.rev_a.actor.user_id
+    assert review["based_on_revision"] == submitted["revision"]
+    assert review["amendments"] == {"answer": {"before": "1. 办理地点：便民服务中心。", "after": amended["answer"]}}
+    entry = people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review",
+                               json={"decision": "publish"}).json["entry_id"]
+    assert people.operator.get(f"/api/v1/knowledge/{entry}").json["answer"] == amended["answer"]
