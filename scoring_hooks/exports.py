@@ -111,6 +111,8 @@ COMPLIANCE_COLUMNS: tuple[Column, ...] = (
     Column("months_without_update", "无更新或校核月份", lambda u: u.months_without_update),
     Column("months_without_change", "无更新月份（校核不计）", lambda u: u.months_without_change),
     Column("wrong_answers_late_policy", "新政策对接不及时致错误解答", lambda u: u.wrong_answers_late_policy),
+    Column("unit_suggestions_accepted", "单位知识建议-采纳", lambda u: u.unit_suggestions_accepted),
+    Column("unit_suggestions_declined", "单位知识建议-未采纳", lambda u: u.unit_suggestions_declined),
     *(
         Column(f"tasks.{source}.office_late", f"{TASK_SOURCE_TITLES[source]}-热线办发布超期",
                _task_getter(source, "office_late"))
@@ -165,6 +167,8 @@ REPORT_TITLES = {
     "deletions": "删除",
     "revocations": "撤销",
     "verified": "校核",
+    "suggestions_accepted": "知识建议-采纳",
+    "suggestions_declined": "知识建议-未采纳",
     "published_entries": "已发布知识",
     "covered_entries": "年内更新或校核",
     "late_task_ids": "逾期办结任务",

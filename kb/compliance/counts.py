@@ -32,7 +32,8 @@ from kb.deadlines import DEFAULT_RULES, DeadlineRules, TaskSource
 from kb.errors import NotFound
 from kb.models import (
     Category, ChangeKind, ChangeRequest, CorrectionTask, EntryFormat, FlagCause, FlagKind, FlagState, KnowledgeEntry,
-    KnowledgeFlag, KnowledgeUsage, KnowledgeVerification, KnowledgeVersion, PolicyDocument, Review, Unit)
+    KnowledgeFlag, KnowledgeUsage, KnowledgeVerification, KnowledgeVersion, PolicyDocument, Review, Role, Unit,
+    User)
 from kb.services.calendar_admin import load_calendar
 from kb.services.categories import ancestry
 from kb.services.tasks import DEFAULT_SETTINGS, deadline_of
@@ -140,6 +141,7 @@ class _Counts:
     usages: int = 0
     usages_confirmed_wrong: int = 0
     late_policy_flag_ids: list[int] = field(default_factory=list)
+    unit_suggestions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     exists_since: date | None = None
 
     def record(self, unit: Unit, period: Period, as_of: datetime, rules: DeadlineRules) -> UnitCompliance:
@@ -173,6 +175,8 @@ class _Counts:
             months_without_update=tuple(m for m in months if m not in self.active_months),
             months_without_change=tuple(m for m in months if m not in self.changed_months),
             wrong_answers_late_policy=len(self.late_policy_flag_ids), late_policy_flag_ids=self.late_policy_flag_ids,
+            unit_suggestions_accepted=self.unit_suggestions["accepted"],
+            unit_suggestions_declined=self.unit_suggestions["declined"],
             as_of=as_of,
         )
 
@@ -217,6 +221,7 @@ class _Reader:
         self._coverage()
         self._tasks()
         self._usage()
+        self._unit_suggestions()
         return self.counts
 
     def _in_period(self, column):
@@ -389,6 +394,17 @@ class _Reader:
                 .order_by(Review.id)):
             last[cr_id] = (stage, decision, decided_at)
         return {cr_id: at for cr_id, (stage, decision, at) in last.items() if stage == "unit" and decision == "approve"}
+
+    def _unit_suggestions(self) -> None:
+        """The unit's own suggestions (made by its people) the office decided on in the period."""
+        for unit_id, decision in self.s.execute(
+                select(ChangeRequest.unit_id, Review.decision)
+                .join(Review, Review.change_request_id == ChangeRequest.id)
+                .join(User, User.id == ChangeRequest.created_by_id)
+                .where(ChangeRequest.unit_id.in_(self.unit_ids), ChangeRequest.kind == ChangeKind.SUGGESTION.value,
+                       User.role.in_((Role.MAINTAINER.value, Role.UNIT_REVIEWER.value)), Review.stage == "office",
+                       Review.decision.in_(("accept", "publish", "decline")), self._in_period(Review.decided_at))):
+            self.counts[unit_id].unit_suggestions["declined" if decision == "decline" else "accepted"] += 1
 
     # -- usage --------------------------------------------------------------------------------------
 

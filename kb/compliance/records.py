@@ -340,6 +340,8 @@ _COUNT_FIELDS = (
     "usages",
     "usages_confirmed_wrong",
     "wrong_answers_late_policy",
+    "unit_suggestions_accepted",
+    "unit_suggestions_declined",
 )
 
 
@@ -395,6 +397,10 @@ class UnitCompliance:
       whose cause the office gave as a new policy handed over late (Huantai
       3.3), not declined by ``as_of``; ``late_policy_flag_ids`` the evidence.
 
+    Suggestions the unit made to the office (知识建议, Licheng Art. 7(一)):
+    ``unit_suggestions_accepted`` / ``unit_suggestions_declined``, by the
+    office's decision in the period.
+
     Months (only months that are judged: ended by ``as_of`` — a month still
     running is not missed yet — and not ended before the unit was created):
 
@@ -432,6 +438,8 @@ class UnitCompliance:
     months_without_change: tuple[str, ...] = ()
     wrong_answers_late_policy: int = 0
     late_policy_flag_ids: tuple[int, ...] = ()
+    unit_suggestions_accepted: int = 0
+    unit_suggestions_declined: int = 0
     as_of: datetime | None = None
 
     def __post_init__(self) -> None:

@@ -169,7 +169,7 @@ class ChangeRequest(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('new','modify','delete','revoke','suggestion')", name="valid_kind"),
         CheckConstraint(
-            "state IN ('draft','unit_review','office_review','returned','published','cancelled')",
+            "state IN ('draft','unit_review','office_review','returned','published','cancelled','declined')",
             name="valid_state"),
         CheckConstraint("kind IN ('new','suggestion') OR entry_id IS NOT NULL", name="changes_name_entry"),
         CheckConstraint("state <> 'published' OR published_at IS NOT NULL", name="published_has_time"),
@@ -200,7 +200,7 @@ class Review(Base):
 
     __table_args__ = (
         CheckConstraint("stage IN ('unit','office')", name="valid_stage"),
-        CheckConstraint("decision IN ('approve','return','publish')", name="valid_decision"),
+        CheckConstraint("decision IN ('approve','return','publish','accept','decline')", name="valid_decision"),
     )
 
 

@@ -45,6 +45,20 @@ def _from_json(proposal: dict) -> dict:
     return out
 
 
+def _suggestion_outcome(cr: ChangeRequest) -> dict | None:
+    """What the office decided on a unit's suggestion, as the unit reads it; None before it decided."""
+    if cr.kind != ChangeKind.SUGGESTION.value:
+        return None
+    decided = [r for r in cr.reviews if r.stage == "office" and r.decision in ("accept", "publish", "decline")]
+    if not decided:
+        return None
+    last = decided[-1]
+    accepted = last.decision != "decline"
+    label = ("已采纳" + (f"：{last.reason}" if last.reason else "")) if accepted else f"未采纳：{last.reason}"
+    return {"outcome": "accepted" if accepted else "declined", "reason": last.reason, "label": label,
+            "decided_at": last.decided_at}
+
+
 def change_request_view(cr: ChangeRequest, warnings: list | None = None) -> dict:
     return {
         "id": cr.id, "kind": cr.kind, "kind_label": ChangeKind(cr.kind).label, "state": cr.state,
@@ -54,6 +68,7 @@ def change_request_view(cr: ChangeRequest, warnings: list | None = None) -> dict
         "updated_at": cr.updated_at, "submitted_at": cr.submitted_at, "published_at": cr.published_at,
         "published_version": cr.published_number, "published_directly": cr.published_directly,
         "return_reason": cr.last_return_reason,
+        "suggestion_outcome": _suggestion_outcome(cr),
         "reviews": [
             {"stage": r.stage, "decision": r.decision, "checks": r.checks, "reason": r.reason,
              "reviewer_id": r.reviewer_id, "decided_at": r.decided_at, "amendments": r.amendments,
@@ -334,6 +349,25 @@ def unit_review(uow, actor: Actor, cr_id: int, *, approve: bool, checks: dict[st
         return _move(uow, actor, cr, new_state, f"change_request.{action.value}", now, review=review)
 
 
+def _decide_suggestion(uow, actor: Actor, cr: ChangeRequest, *, decision: str, reason: str | None,
+                       now: datetime) -> dict:
+    """The office takes up a unit's suggestion (Art. 7(一) 知识建议) or declines it with a reason the unit reads.
+
+    `publish` is read as `accept` (it is what a suggestion's publication always meant).
+    """
+    decision = "accept" if decision == "publish" else decision
+    if decision not in ("accept", "decline"):
+        raise ValidationFailed({"decision": "知识建议只能 accept（采纳）、decline（不采纳）或 return（退回修改）"})
+    if decision == "decline" and not (reason or "").strip():
+        raise ValidationFailed({"reason": "不采纳须说明理由，提出建议的单位会看到"})
+    new_state = next_state(cr.state, Action.OFFICE_PUBLISH if decision == "accept" else Action.OFFICE_DECLINE)
+    if decision == "accept":
+        cr.published_at = now
+    review = Review(stage="office", decision=decision, checks={}, reason=reason, reviewer_id=actor.user_id,
+                    decided_at=now)
+    return _move(uow, actor, cr, new_state, f"change_request.suggestion_{decision}", now, review=review)
+
+
 def _amend(session, cr: ChangeRequest, amendments: dict) -> dict:
     """The reviewer's changes merged into the proposal; field → {before, after} of what really changed."""
     if not ChangeKind(cr.kind).carries_content:
@@ -358,6 +392,10 @@ def office_review(uow, actor: Actor, cr_id: int, *, decision: str, reason: str |
         s = uow.session
         cr = _scoped(s, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
+        if cr.kind == ChangeKind.SUGGESTION.value and decision != "return":
+            return _decide_suggestion(uow, actor, cr, decision=decision, reason=reason, now=now)
+        if decision in ("accept", "decline"):
+            raise ValidationFailed({"decision": "采纳或不采纳只用于知识建议；知识变更请 publish 或 return"})
         if decision == "return":
             if not (reason or "").strip():
                 raise ValidationFailed({"reason": "退回须说明原因"})

@@ -16,6 +16,9 @@ Create Date: 2026-12-04 16:50:00
 * ``reviews.amendments``, ``reviews.based_on_revision``: what a unit reviewer
   changed in the proposal before approving it (Art. 8(2) "修改或完善并审定"),
   and the revision it was based on.
+* A suggestion (知识建议) the office declines ends in the change-request state
+  ``declined``; the office's review of a suggestion is ``accept`` or
+  ``decline``.
 * ``knowledge_flags.cause``: why the answer was wrong, set by the office when
   it accepts the flag (``late_policy``: a new policy handed over late,
   Huantai 3.3). NULL: not attributed.
@@ -35,6 +38,9 @@ _SOURCES = ("source IN ('office_feedback', 'operator_suggestion', 'city_notice',
             "'policy_change', 'emergency', 'yearly_verification'{})")
 
 
+_STATES = "state IN ('draft','unit_review','office_review','returned','published','cancelled'{})"
+
+
 def upgrade() -> None:
     with op.batch_alter_table('correction_tasks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('unit_done_at', kb.models.types.UTCDateTime(timezone=True), nullable=True))
@@ -45,6 +51,12 @@ def upgrade() -> None:
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.add_column(sa.Column('amendments', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('based_on_revision', sa.Integer(), nullable=True))
+        batch_op.drop_constraint(op.f('ck_reviews_valid_decision'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_reviews_valid_decision'),
+                                         "decision IN ('approve','return','publish','accept','decline')")
+    with op.batch_alter_table('change_requests', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_change_requests_valid_state'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_change_requests_valid_state'), _STATES.format(",'declined'"))
     with op.batch_alter_table('knowledge_flags', schema=None) as batch_op:
         batch_op.add_column(sa.Column('cause', sa.String(length=20), nullable=True))
         batch_op.create_check_constraint(op.f('ck_knowledge_flags_valid_cause'), "cause IS NULL OR cause IN ('late_policy')")
@@ -54,7 +66,15 @@ def downgrade() -> None:
     with op.batch_alter_table('knowledge_flags', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_knowledge_flags_valid_cause'), type_='check')
         batch_op.drop_column('cause')
+    op.execute("UPDATE change_requests SET state = 'returned' WHERE state = 'declined'")
+    op.execute("UPDATE reviews SET decision = 'publish' WHERE decision = 'accept'")
+    op.execute("UPDATE reviews SET decision = 'return' WHERE decision = 'decline'")
+    with op.batch_alter_table('change_requests', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_change_requests_valid_state'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_change_requests_valid_state'), _STATES.format(""))
     with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_reviews_valid_decision'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_reviews_valid_decision'), "decision IN ('approve','return','publish')")
         batch_op.drop_column('based_on_revision')
         batch_op.drop_column('amendments')
     with op.batch_alter_table('knowledge_entries', schema=None) as batch_op:

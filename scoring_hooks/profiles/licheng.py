@@ -66,12 +66,13 @@ def _tasks(tally) -> dict[str, Any]:
 
 
 #: What a piece (篇) can be, with its Chinese name.
-PIECE_KINDS = {"new": "新增知识", "modify": "修改规范答案", "delete": "删除失效知识", "revoke": "撤销知识"}
+PIECE_KINDS = {"new": "新增知识", "modify": "修改规范答案", "delete": "删除失效知识", "revoke": "撤销知识",
+               "suggestion": "被采纳的知识建议"}
 
 
 def _pieces_of(unit: UnitCompliance, kind: str) -> int:
     return {"new": unit.uploads, "modify": unit.modifications, "delete": unit.deletions,
-            "revoke": unit.revocations}[kind]
+            "revoke": unit.revocations, "suggestion": unit.unit_suggestions_accepted}[kind]
 
 
 class LichengProfile(BaseProfile):
@@ -99,7 +100,8 @@ class LichengProfile(BaseProfile):
                 "type": "array",
                 "items": {"type": "string", "enum": list(PIECE_KINDS)},
                 "uniqueItems": True,
-                "description": "计为一篇信息报送的已发布变更：new 新增、modify 修改、delete 删除、revoke 撤销",
+                "description": "计为一篇信息报送的已发布变更：new 新增、modify 修改、delete 删除、revoke 撤销、"
+                               "suggestion 被采纳的知识建议",
             },
             "task_deadlines": TASK_DEADLINES_SCHEMA,
         }
@@ -132,6 +134,8 @@ class LichengProfile(BaseProfile):
             "deletions": unit.deletions,
             "revocations": unit.revocations,
             "verified": unit.verifications,
+            "suggestions_accepted": unit.unit_suggestions_accepted,
+            "suggestions_declined": unit.unit_suggestions_declined,
             "published_entries": unit.published_entries,
             "covered_entries": unit.covered_entries,
             "tasks": _tasks(all_tasks),

@@ -143,7 +143,9 @@ class UnitReviewCreate(StrictSchema):
 
 
 class OfficeReviewCreate(StrictSchema):
-    decision = fields.String(required=True, validate=validate.OneOf(["publish", "return"]))
+    decision = fields.String(required=True, validate=validate.OneOf(["publish", "return", "accept", "decline"]),
+                             metadata={"description": "知识变更：publish 发布 / return 退回；"
+                                                      "知识建议：accept 采纳 / decline 不采纳（须说明理由） / return 退回"})
     reason = fields.String(load_default=None, allow_none=True, validate=_text)
     revision = fields.Integer(load_default=None, allow_none=True)
 
@@ -166,6 +168,13 @@ class ReviewSchema(Schema):
     based_on_revision = fields.Integer(allow_none=True, metadata={"description": "审核人修改所基于的修订号"})
 
 
+class SuggestionOutcomeSchema(Schema):
+    outcome = fields.String(metadata={"description": "accepted 已采纳 / declined 未采纳"})
+    reason = fields.String(allow_none=True)
+    label = fields.String(metadata={"description": "如“未采纳：已有该分类”"})
+    decided_at = fields.DateTime()
+
+
 class ChangeRequestSchema(Schema):
     id = fields.Integer(dump_only=True)
     kind = fields.String()
@@ -186,6 +195,8 @@ class ChangeRequestSchema(Schema):
     published_version = fields.Integer(allow_none=True)
     published_directly = fields.Boolean(metadata={"description": "热线办紧急直接发布（第十条第三项）"})
     return_reason = fields.String(allow_none=True)
+    suggestion_outcome = fields.Nested(SuggestionOutcomeSchema, allow_none=True, metadata={
+        "description": "知识建议的处理结果（热线办采纳或不采纳及理由）"})
     reviews = fields.List(fields.Nested(ReviewSchema))
     warnings = fields.List(fields.Nested(WarningSchema), metadata={"description": "提交辅助提示，不阻止保存"})
 

@@ -91,6 +91,8 @@ class UnitComplianceSchema(Schema):
     wrong_answers_late_policy = fields.Integer(metadata={
         "description": "期内确认的、因新政策对接不及时造成的错误解答"})
     late_policy_flag_ids = fields.List(fields.Integer())
+    unit_suggestions_accepted = fields.Integer(metadata={"description": "期内被热线办采纳的本单位知识建议"})
+    unit_suggestions_declined = fields.Integer(metadata={"description": "期内热线办未采纳的本单位知识建议"})
     provisional = fields.Boolean(metadata={"description": "期间尚未结束，数据为临时数"})
 
 

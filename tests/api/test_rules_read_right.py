@@ -152,3 +152,43 @@ def test_the_unit_reviewer_may_amend_the_proposal_before_approving_and_the_edit_
     entry = people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review",
                                json={"decision": "publish"}).json["entry_id"]
     assert people.operator.get(f"/api/v1/knowledge/{entry}").json["answer"] == amended["answer"]
+
+
+def test_a_units_suggestion_is_accepted_or_declined_with_a_reason_the_unit_reads_and_is_counted(app, people, clock):
+    """Art. 7(一) 知识建议: the unit suggests, the office takes it up or says why not."""
+    clock.set("2026-10-12T10:00:00+08:00")
+
+    def suggest(text):
+        cr = people.maint_a.post("/api/v1/change-requests", json={"kind": "suggestion", "reason": text}).json
+        assert people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={}).status_code == 200
+        r = people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review",
+                              json={"approve": True, "checks": ALL_PASS})
+        assert r.status_code == 200, r.json
+        return cr["id"]
+
+    category, wording = suggest("建议增设“养老服务”分类"), suggest("建议统一“办理地点”的表述")
+    decide = lambda cr_id, **body: people.office.post(f"/api/v1/change-requests/{cr_id}/office-review", json=body)
+    r = decide(category, decision="decline")
+    assert r.status_code == 422 and "reason" in r.json["errors"]
+    r = decide(category, decision="decline", reason="已有“社会民生—养老”分类")
+    assert r.status_code == 200, r.json
+    assert (r.json["state"], r.json["suggestion_outcome"]["label"]) == ("declined", "未采纳：已有“社会民生—养老”分类")
+    r = decide(wording, decision="accept", reason="将纳入答复规范")
+    assert (r.json["state"], r.json["suggestion_outcome"]["outcome"]) == ("published", "accepted")
+    seen = people.maint_a.get(f"/api/v1/change-requests/{category}").json
+    assert seen["suggestion_outcome"]["outcome"] == "declined" and seen["state_label"] == "未采纳"
+
+    entry = _publish(people, clock, "2026-10-13T10:00:00+08:00", "政策法规", "华山街道老年人补贴标准是多少？")
+    cr = people.maint_a.post("/api/v1/change-requests", json={
+        "kind": "modify", "entry_id": entry, "base_version": 1, "proposal": {"answer": "1. 每月200元。"}}).json
+    people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={})
+    people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review", json={"approve": True, "checks": ALL_PASS})
+    assert decide(cr["id"], decision="accept").status_code == 422  # accept/decline are for suggestions
+
+    clock.set("2026-11-02T10:00:00+08:00")
+    hx = _units(people.scorer.get("/api/v1/compliance?period=2026-10&unit=HX"))["HX"]
+    assert (hx["unit_suggestions_accepted"], hx["unit_suggestions_declined"]) == (1, 1)
+    app.config["SCORING_SETTINGS"] = {"licheng": {"piece_kinds": ["new", "modify", "suggestion"]}}
+    licheng = people.scorer.get("/api/v1/scores?profile=licheng&period=2026-10&unit=HX").json["units"][0]
+    assert licheng["report"]["suggestions_accepted"] == 1
+    assert licheng["points"] == 0.2  # one new entry and one accepted suggestion (the modification is in review)
