@@ -1,4 +1,4 @@
-"""When the unit did its part of a task, and the cause the office gives a wrong-answer flag
+"""The unit's report time on tasks, flag causes, expiry tasks, scheduled versions, reviewer amendments, declined suggestions
 
 Revision ID: 0009
 Revises: 0005
