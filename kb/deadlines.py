@@ -27,6 +27,7 @@ class TaskSource(StrEnum):
     POLICY_CHANGE = "policy_change"
     EMERGENCY = "emergency"
     YEARLY_VERIFICATION = "yearly_verification"
+    EXPIRY = "expiry"  # an entry's expiry date is near: extend or replace it
 
 
 class FeedbackReason(StrEnum):
@@ -64,6 +65,7 @@ TASK_SOURCE_TITLES: Mapping[str, str] = MappingProxyType(
         "policy_change": "政策变化",
         "emergency": "突发事项",
         "yearly_verification": "年度校核",
+        "expiry": "知识到期",
     }
 )
 if set(TASK_SOURCE_TITLES) != {source.value for source in TaskSource}:  # pragma: no cover - a new source needs a title
@@ -76,6 +78,8 @@ DEFAULT_WORKING_DAYS: Mapping[TaskSource, int] = MappingProxyType({
     TaskSource.UNIT_SELF_FOUND: 5,
     TaskSource.POLICY_CHANGE: 5,
     TaskSource.YEARLY_VERIFICATION: 10,
+    # Expiry: the task opens this many working days before the entry expires and is due by then.
+    TaskSource.EXPIRY: 10,
 })
 
 _COUNTED_SOURCES = frozenset(TaskSource) - {TaskSource.EMERGENCY}
@@ -154,8 +158,8 @@ def due_for(
     received_on = to_shanghai(received_at).date()
     if policy_effective_on is not None and source is not TaskSource.POLICY_CHANGE:
         raise ValueError("policy_effective_on applies only to policy_change tasks")
-    if cycle_ends_on is not None and source is not TaskSource.YEARLY_VERIFICATION:
-        raise ValueError("cycle_ends_on applies only to yearly_verification tasks")
+    if cycle_ends_on is not None and source not in (TaskSource.YEARLY_VERIFICATION, TaskSource.EXPIRY):
+        raise ValueError("cycle_ends_on applies only to yearly_verification and expiry tasks")
 
     if source is TaskSource.EMERGENCY:
         if rules.emergency_hours is None:
@@ -166,11 +170,19 @@ def due_for(
 
     counted = calendar.add_working_days(received_at, rules.working_days[source])
     if source is TaskSource.POLICY_CHANGE and policy_effective_on is not None:
-        # Art. 10(2): fixed before the policy takes effect. A policy already in
-        # effect on the day of receipt gets no cap: fix it under the normal rule.
+        # Art. 10(2) "公布实施后的5个工作日内或实施之前": two alternatives, either
+        # suffices. Entered before the policy takes effect is on time even when
+        # that is more than N working days after publication, so the deadline
+        # is the later of the two. A policy already in effect on the day of
+        # receipt has only the normal rule.
         if policy_effective_on > received_on:
             day_before = policy_effective_on - timedelta(days=1)
-            return _capped(counted, day_before, received_on, calendar)
+            return _extended(counted, day_before, received_on, calendar)
+    if source is TaskSource.EXPIRY and cycle_ends_on is not None:
+        # Extended or replaced while the entry is still in effect (cycle_ends_on: its last day).
+        if cycle_ends_on < received_on:
+            return counted  # already expired: fix it under the counted rule
+        return _capped(counted, cycle_ends_on, received_on, calendar)
     if source is TaskSource.YEARLY_VERIFICATION and cycle_ends_on is not None:
         if cycle_ends_on < received_on:
             raise ValueError(
@@ -179,6 +191,25 @@ def due_for(
         # Verification must happen within its cycle.
         return _capped(counted, cycle_ends_on, received_on, calendar)
     return counted
+
+
+def _extended(
+    counted: Deadline, last_day: date, received_on: date, calendar: WorkingCalendar
+) -> Deadline:
+    """The counted deadline or the end of ``last_day``, whichever comes later.
+
+    When ``last_day`` wins it is provisional only if an unknown day lies
+    between receipt and it: only then could the official schedule still push
+    the counted deadline past it.
+    """
+    end = end_of_day(last_day)
+    if counted.due_at >= end:
+        return counted
+    days = (last_day - received_on).days
+    provisional = any(
+        not calendar.knows(received_on + timedelta(days=i)) for i in range(1, days + 1)
+    )
+    return Deadline(end, provisional)
 
 
 def _capped(

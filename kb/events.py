@@ -43,6 +43,7 @@ class EntryWithdrawn:
 
     entry_id: int
     at: datetime
+    change_request_id: int | None = None  # the deletion or revocation that withdrew it; None: it expired
 
 
 Event = ChangePublished | EntryWithdrawn

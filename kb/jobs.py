@@ -180,6 +180,102 @@ def open_verification_tasks(ctx: JobContext) -> dict:
     return {"opened": opened}
 
 
+# --- expiry ahead -----------------------------------------------------------------------------------------------
+
+
+def _expiring(today, last_day):
+    """Published entries whose version in force expires between today and `last_day`, with no task for that date yet."""
+    has_task = select(CorrectionTask.id).where(CorrectionTask.entry_id == KnowledgeEntry.id,
+                                               CorrectionTask.source == TaskSource.EXPIRY.value,
+                                               CorrectionTask.cycle_ends_on == KnowledgeVersion.expires_on)
+    return (KnowledgeEntry.status == EntryStatus.PUBLISHED.value, KnowledgeVersion.expires_on.is_not(None),
+            KnowledgeVersion.expires_on >= today, KnowledgeVersion.expires_on <= last_day, ~has_task.exists())
+
+
+def _open_expiry_one(session, entry_id: int, now: datetime, today, last_day, calendar, settings) -> bool:
+    entry = session.scalar(_published_join(select(KnowledgeEntry))
+                           .where(KnowledgeEntry.id == entry_id, *_expiring(today, last_day))
+                           .with_for_update(of=KnowledgeEntry))
+    if entry is None:
+        return False
+    expires_on = entry.published_version.expires_on
+    tasks.open_task(session, unit_id=entry.unit_id, entry_id=entry.id, source=TaskSource.EXPIRY,
+                    reason="知识即将到期", received_at=now, now=now, calendar=calendar, settings=settings,
+                    cycle=(None, expires_on),
+                    detail=f"该知识有效期至 {expires_on.isoformat()}，到期后话务员将查不到。仍然适用的请提交修改"
+                           "延长有效期，已有新规定的请提交修改替换内容；确已失效的请申请删除")
+    return True
+
+
+def expiry_notice_window(calendar, now: datetime, working_days: int):
+    """(today, last expiry date to warn of): entries expiring within `working_days` working days of today."""
+    today = to_shanghai(now).date()
+    # The day before the (N+1)-th working day: an expiry on a weekend after the N-th still has N working days.
+    last_day = calendar.add_working_days(now, working_days + 1).due_at.date() - timedelta(days=1)
+    return today, last_day
+
+
+def open_expiry_tasks(ctx: JobContext) -> dict:
+    """Open one task per entry whose expiry date is near (`expiry` working days ahead, KB_DEADLINE_RULES),
+    so its unit extends or replaces it before it vanishes; a rerun finds the task and opens nothing."""
+    now = ctx.clock()
+    with ctx.uow_factory() as uow:
+        calendar = tasks.load_calendar(uow.session)
+    today, last_day = expiry_notice_window(calendar, now, ctx.settings.rules.working_days[TaskSource.EXPIRY])
+    ids = _ids(ctx, _published_join(select(KnowledgeEntry.id)).where(*_expiring(today, last_day))
+               .order_by(KnowledgeEntry.id))
+    opened = 0
+    for batch in _batches(ids, ctx.batch_size):
+        with ctx.uow_factory() as uow:
+            calendar = tasks.load_calendar(uow.session)
+            opened += sum(_open_expiry_one(uow.session, entry_id, now, today, last_day, calendar, ctx.settings)
+                          for entry_id in batch)
+            uow.commit()
+    return {"opened": opened}
+
+
+# --- scheduled versions take effect -------------------------------------------------------------------------
+
+
+def _scheduled_join(query):
+    return query.join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
+                      & (KnowledgeVersion.number == KnowledgeEntry.scheduled_number))
+
+
+def _due_to_switch(today):
+    return (KnowledgeEntry.status == EntryStatus.PUBLISHED.value, KnowledgeEntry.scheduled_number.is_not(None),
+            KnowledgeVersion.effective_on <= today)
+
+
+def _switch_one(session, entry_id: int, now: datetime, today) -> bool:
+    entry = session.scalar(_scheduled_join(select(KnowledgeEntry))
+                           .where(KnowledgeEntry.id == entry_id, *_due_to_switch(today))
+                           .with_for_update(of=KnowledgeEntry))
+    if entry is None:
+        return False
+    before = {"version": entry.published_number, "scheduled_version": entry.scheduled_number}
+    entry.published_number, entry.scheduled_number, entry.published_at = entry.scheduled_number, None, now
+    session.flush()
+    session.expire(entry, ["published_version"])
+    audit.record(session, None, "knowledge.scheduled_version_in_effect", "knowledge_entry", entry.id, before,
+                 {"version": entry.published_number, "switched_at": now}, now)
+    outbox.enqueue(session, entry.id, now)
+    return True
+
+
+def switch_scheduled_versions(ctx: JobContext) -> dict:
+    """Published modifications whose date of effect has come (Asia/Shanghai) replace the live version.
+
+    Runs every minute, so the switch follows the day boundary within a minute; a run after downtime
+    switches everything that fell due meanwhile, and a rerun finds nothing left to switch.
+    """
+    now = ctx.clock()
+    today = to_shanghai(now).date()
+    ids = _ids(ctx, _scheduled_join(select(KnowledgeEntry.id)).where(*_due_to_switch(today))
+               .order_by(KnowledgeEntry.id))
+    return {"switched": _in_batches(ctx, ids, _switch_one, now, today=today)}
+
+
 # --- withdraw expired notices ------------------------------------------------------------------------------------
 
 
@@ -251,6 +347,8 @@ JOBS: dict[str, Callable[[JobContext], dict]] = {
     "mark_overdue": mark_overdue,
     "remind_due_soon": remind_due_soon,
     "open_verification_tasks": open_verification_tasks,
+    "open_expiry_tasks": open_expiry_tasks,
+    "switch_scheduled_versions": switch_scheduled_versions,
     "withdraw_expired_notices": withdraw_expired_notices,
     "recompute_provisional_deadlines": recompute_provisional_deadlines,
 }

@@ -18,6 +18,7 @@ class State(StrEnum):
     RETURNED = "returned"
     PUBLISHED = "published"
     CANCELLED = "cancelled"
+    DECLINED = "declined"  # a suggestion the office did not take up, with its reason
 
     @property
     def label(self) -> str:
@@ -26,7 +27,7 @@ class State(StrEnum):
 
 STATE_LABELS = {
     State.DRAFT: "草稿", State.UNIT_REVIEW: "单位审核中", State.OFFICE_REVIEW: "热线办审核中",
-    State.RETURNED: "已退回", State.PUBLISHED: "已发布", State.CANCELLED: "已撤回",
+    State.RETURNED: "已退回", State.PUBLISHED: "已发布", State.CANCELLED: "已撤回", State.DECLINED: "未采纳",
 }
 
 
@@ -39,6 +40,7 @@ class Action(StrEnum):
     OFFICE_RETURN = "office_return"
     PUBLISH_URGENT = "publish_urgent"
     CANCEL = "cancel"
+    OFFICE_DECLINE = "office_decline"  # suggestions only
 
 
 TRANSITIONS: dict[tuple[State, Action], State] = {
@@ -50,6 +52,7 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
     (State.UNIT_REVIEW, Action.UNIT_RETURN): State.RETURNED,
     (State.OFFICE_REVIEW, Action.OFFICE_PUBLISH): State.PUBLISHED,
     (State.OFFICE_REVIEW, Action.OFFICE_RETURN): State.RETURNED,
+    (State.OFFICE_REVIEW, Action.OFFICE_DECLINE): State.DECLINED,
     (State.DRAFT, Action.PUBLISH_URGENT): State.PUBLISHED,
     (State.RETURNED, Action.PUBLISH_URGENT): State.PUBLISHED,
     (State.UNIT_REVIEW, Action.PUBLISH_URGENT): State.PUBLISHED,
@@ -72,6 +75,7 @@ ACTION_LABELS = {
     Action.EDIT: "修改草稿", Action.SUBMIT: "提交审核", Action.UNIT_APPROVE: "单位审核通过",
     Action.UNIT_RETURN: "单位审核退回", Action.OFFICE_PUBLISH: "热线办发布",
     Action.OFFICE_RETURN: "热线办退回", Action.PUBLISH_URGENT: "紧急直接发布", Action.CANCEL: "撤回",
+    Action.OFFICE_DECLINE: "热线办不采纳",
 }
 
 

@@ -34,6 +34,8 @@ __all__ = [
     "PERCENT",
     "SCORE_COLUMNS",
     "deduction_details",
+    "report_columns",
+    "score_columns",
     "to_csv",
     "to_xlsx",
 ]
@@ -73,10 +75,16 @@ def _categories(unit: UnitCompliance) -> str:
     return "、".join(f"{name}{count}" for name, count in unit.uploads_by_category.items())
 
 
+def _status(row) -> str:
+    return "临时（期间未结束）" if row.provisional else "正式"
+
+
 COMPLIANCE_COLUMNS: tuple[Column, ...] = (
     Column("unit_code", "单位编码", lambda u: u.unit_code),
     Column("unit_name", "单位名称", lambda u: u.unit_name),
     Column("period", "期间", lambda u: u.period.label),
+    Column("status", "数据状态", _status),
+    Column("as_of", "统计截至", lambda u: u.as_of.isoformat() if u.as_of else None),
     Column("period_start", "起始日期", lambda u: u.period.start.isoformat()),
     Column("period_end", "截止日期", lambda u: u.period.end.isoformat()),
     Column("uploads_qa", "新增知识-一问一答", lambda u: u.uploads_qa),
@@ -100,12 +108,22 @@ COMPLIANCE_COLUMNS: tuple[Column, ...] = (
     Column("usages", "知识使用次数", lambda u: u.usages),
     Column("usages_confirmed_wrong", "确认使用错误次数", lambda u: u.usages_confirmed_wrong),
     Column("usage_error_rate", "使用错误率", lambda u: u.usage_error_rate, PERCENT),
-    Column("months_without_update", "无更新月份", lambda u: u.months_without_update),
+    Column("months_without_update", "无更新或校核月份", lambda u: u.months_without_update),
+    Column("months_without_change", "无更新月份（校核不计）", lambda u: u.months_without_change),
+    Column("wrong_answers_late_policy", "新政策对接不及时致错误解答", lambda u: u.wrong_answers_late_policy),
+    Column("unit_suggestions_accepted", "单位知识建议-采纳", lambda u: u.unit_suggestions_accepted),
+    Column("unit_suggestions_declined", "单位知识建议-未采纳", lambda u: u.unit_suggestions_declined),
+    *(
+        Column(f"tasks.{source}.office_late", f"{TASK_SOURCE_TITLES[source]}-热线办发布超期",
+               _task_getter(source, "office_late"))
+        for source in TASK_SOURCES
+    ),
 )
 
 
 #: How evidence is named in a reason line ("依据：任务 12、15").
-EVIDENCE_TITLES = {"task_ids": "任务", "entry_ids": "知识", "suggestion_ids": "建议", "months": "月份"}
+EVIDENCE_TITLES = {"task_ids": "任务", "entry_ids": "知识", "suggestion_ids": "建议", "flag_ids": "答错标记",
+                   "months": "月份"}
 
 
 def _evidence(evidence) -> str:
@@ -133,7 +151,68 @@ SCORE_COLUMNS: tuple[Column, ...] = (
     Column("points", "得分", lambda s: s.points),
     Column("max_points", "满分", lambda s: s.max_points),
     Column("deductions", "扣分明细", deduction_details),
+    Column("status", "数据状态", _status),
 )
+
+
+#: Chinese headings of the keys a profile's ``report`` carries (Licheng's Art. 15 通报).
+REPORT_TITLES = {
+    "pieces": "信息报送篇数",
+    "new": "新增知识",
+    "new_qa": "新增知识-一问一答",
+    "new_document": "新增知识-其他形式",
+    "new_by_category": "新增知识-分类",
+    "modified": "修改",
+    "deleted": "删除与撤销",
+    "deletions": "删除",
+    "revocations": "撤销",
+    "verified": "校核",
+    "suggestions_accepted": "知识建议-采纳",
+    "suggestions_declined": "知识建议-未采纳",
+    "published_entries": "已发布知识",
+    "covered_entries": "年内更新或校核",
+    "late_task_ids": "逾期办结任务",
+    "overdue_task_ids": "逾期未办任务",
+}
+_TASK_TITLES = dict(_TASK_FIELDS) | {"office_late": "热线办发布超期"}
+
+
+def _report_value(*path: str) -> Callable[[UnitScore], Any]:
+    def get(score: UnitScore) -> Any:
+        value: Any = score.report
+        for key in path:
+            if not hasattr(value, "get"):
+                return None
+            value = value.get(key)
+        if hasattr(value, "items"):
+            return "、".join(f"{k}{v}" for k, v in value.items())
+        return value
+    return get
+
+
+def report_columns(scores: Sequence[UnitScore]) -> tuple[Column, ...]:
+    """Columns for the counts a profile reports beside its points (empty when it reports none)."""
+    report = next((score.report for score in scores if score.report), None)
+    if not report:
+        return ()
+    out = []
+    for key, value in report.items():
+        if key == "tasks":
+            out += [Column(f"report.tasks.{name}", f"任务合计-{_TASK_TITLES.get(name, name)}",
+                           _report_value("tasks", name)) for name in value]
+        elif key == "tasks_by_source":
+            out += [Column(f"report.tasks_by_source.{source}.{name}",
+                           f"{TASK_SOURCE_TITLES.get(source, source)}-{_TASK_TITLES.get(name, name)}",
+                           _report_value("tasks_by_source", source, name))
+                    for source, tally in value.items() for name in tally]
+        else:
+            out.append(Column(f"report.{key}", REPORT_TITLES.get(key, key), _report_value(key)))
+    return tuple(out)
+
+
+def score_columns(scores: Sequence[UnitScore]) -> tuple[Column, ...]:
+    """:data:`SCORE_COLUMNS` and, for a profile that reports counts (Licheng), those counts."""
+    return SCORE_COLUMNS + report_columns(scores)
 
 
 # ---------------------------------------------------------------------------

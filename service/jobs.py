@@ -79,6 +79,8 @@ SCHEDULE: dict[str, int] = {
     "mark_overdue": 15,
     "remind_due_soon": 30,
     "open_verification_tasks": 60,
+    "open_expiry_tasks": 60,
+    "switch_scheduled_versions": 1,
     "withdraw_expired_notices": 60,
     "recompute_provisional_deadlines": 60,
     "deliver_webhooks": 1,

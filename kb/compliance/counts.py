@@ -22,20 +22,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from kb.calendar import SHANGHAI, Deadline, WorkingCalendar, to_shanghai
 from kb.compliance.records import TASK_SOURCES, Period, TaskTally, UnitCompliance
 from kb.deadlines import DEFAULT_RULES, DeadlineRules, TaskSource
 from kb.errors import NotFound
 from kb.models import (
-    Category, ChangeKind, ChangeRequest, CorrectionTask, EntryFormat, FlagKind, FlagState, KnowledgeEntry,
-    KnowledgeFlag, KnowledgeUsage, KnowledgeVerification, KnowledgeVersion, PolicyDocument, Unit)
+    Category, ChangeKind, ChangeRequest, CorrectionTask, EntryFormat, FlagCause, FlagKind, FlagState, KnowledgeEntry,
+    KnowledgeFlag, KnowledgeUsage, KnowledgeVerification, KnowledgeVersion, PolicyDocument, Review, Role, Unit,
+    User)
 from kb.services.calendar_store import load_calendar
 from kb.services.categories import ancestry
 from kb.services.tasks import DEFAULT_SETTINGS, deadline_of
+from kb.workflow import State
 
 __all__ = ["UNCATEGORISED", "as_of_for", "compliance_for", "deadline_rules", "unit_compliance"]
 
@@ -55,10 +57,21 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=SHANGHAI)
 
 
+#: UTC+8, the offset Asia/Shanghai has kept since 1901; before that the zone database gives the
+#: local mean time of Shanghai (+08:05:43), which no reader of a report means.
+_CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
+
+
+def _end_of(day: date) -> datetime:
+    end = datetime.combine(day, time(23, 59, 59), tzinfo=SHANGHAI)
+    if end.utcoffset().seconds % 60:  # a historical local-mean-time offset
+        end = end.replace(tzinfo=_CHINA_STANDARD_TIME)
+    return end
+
+
 def as_of_for(period: Period, now: datetime) -> datetime:
     """The moment a period's counts are taken: its last second, or now while it is still running."""
-    end = datetime.combine(period.end, time(23, 59, 59), tzinfo=SHANGHAI)
-    return min(end, to_shanghai(now))
+    return min(_end_of(period.end), to_shanghai(now))
 
 
 def unit_compliance(uow, period: Period, *, now: datetime, unit_codes: Iterable[str] | None = None,
@@ -82,6 +95,14 @@ def compliance_for(session, period: Period, *, now: datetime, unit_codes: Iterab
     reader = _Reader(session, period, as_of, [u.id for u in units], rules,
                      calendar if calendar is not None else load_calendar(session))
     per_unit = reader.read()
+    # A unit exists from its creation, or from its first recorded knowledge work when that is earlier
+    # (a directory loaded after the knowledge base was).
+    first_work = dict(session.execute(
+        select(ChangeRequest.unit_id, func.min(ChangeRequest.created_at))
+        .where(ChangeRequest.unit_id.in_([u.id for u in units])).group_by(ChangeRequest.unit_id)).all())
+    for unit in units:
+        since = unit.created_at if unit.id not in first_work else min(unit.created_at, first_work[unit.id])
+        per_unit[unit.id].exists_since = to_shanghai(since).date()
     return [per_unit[u.id].record(u, period, as_of, rules) for u in units]
 
 
@@ -106,7 +127,8 @@ class _Counts:
     upload_entry_ids: list[int] = field(default_factory=list)
     published_work: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     verifications: int = 0
-    active_months: set[str] = field(default_factory=set)
+    active_months: set[str] = field(default_factory=set)   # a published change or a verification
+    changed_months: set[str] = field(default_factory=set)  # a published change
     published_entries: int = 0
     covered_entries: int = 0
     uncovered_entry_ids: list[int] = field(default_factory=list)
@@ -118,10 +140,12 @@ class _Counts:
     suggestions_not_acted: int = 0
     usages: int = 0
     usages_confirmed_wrong: int = 0
+    late_policy_flag_ids: list[int] = field(default_factory=list)
+    unit_suggestions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    exists_since: date | None = None
 
     def record(self, unit: Unit, period: Period, as_of: datetime, rules: DeadlineRules) -> UnitCompliance:
-        # Months not begun by as_of (the rest of a running year) cannot be missed yet.
-        months = [m for m in period.months() if _start_of(date.fromisoformat(m + "-01")) <= as_of]
+        months = judged_months(period, as_of, self.exists_since)
         tallies = {}
         for source in TASK_SOURCES:
             t = self.tasks.get(source, {})
@@ -130,6 +154,7 @@ class _Counts:
                 resolved_late=len(t.get("late", ())), open_overdue=len(t.get("overdue", ())),
                 declined=len(t.get("declined", ())), late_task_ids=t.get("late", ()),
                 overdue_task_ids=t.get("overdue", ()),
+                office_late=len(t.get("office_late", ())), office_late_task_ids=t.get("office_late", ()),
                 due_working_days=None if source == TaskSource.EMERGENCY.value
                 else rules.working_days[TaskSource(source)])
         return UnitCompliance(
@@ -148,8 +173,30 @@ class _Counts:
             suggestion_ids_not_acted=self.suggestion_ids_not_acted,
             usages=self.usages, usages_confirmed_wrong=self.usages_confirmed_wrong,
             months_without_update=tuple(m for m in months if m not in self.active_months),
+            months_without_change=tuple(m for m in months if m not in self.changed_months),
+            wrong_answers_late_policy=len(self.late_policy_flag_ids), late_policy_flag_ids=self.late_policy_flag_ids,
+            unit_suggestions_accepted=self.unit_suggestions["accepted"],
+            unit_suggestions_declined=self.unit_suggestions["declined"],
             as_of=as_of,
         )
+
+
+def judged_months(period: Period, as_of: datetime, unit_created_on: date | None = None) -> list[str]:
+    """The months of ``period`` a unit can have missed by ``as_of``.
+
+    A month is judged once it has ended (a month still running is not missed
+    yet, nor one not begun) and only if the unit existed before it ended.
+    """
+    out = []
+    for month in period.months():
+        first = date.fromisoformat(month + "-01")
+        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        if _end_of(last) > as_of:
+            continue
+        if unit_created_on is not None and last < unit_created_on:
+            continue
+        out.append(month)
+    return out
 
 
 class _Reader:
@@ -166,6 +213,7 @@ class _Reader:
         self.rules = rules
         self.calendar = calendar
         self.counts: dict[int, _Counts] = defaultdict(_Counts)
+        self.counts_for = set(unit_ids)
 
     def read(self) -> dict[int, _Counts]:
         self._published_work()
@@ -173,6 +221,7 @@ class _Reader:
         self._coverage()
         self._tasks()
         self._usage()
+        self._unit_suggestions()
         return self.counts
 
     def _in_period(self, column):
@@ -197,6 +246,7 @@ class _Reader:
         for unit_id, kind, published_at, entry_id, entry_format, category_id in rows:
             c = self.counts[unit_id]
             c.active_months.add(to_shanghai(published_at).strftime("%Y-%m"))
+            c.changed_months.add(to_shanghai(published_at).strftime("%Y-%m"))
             if kind == ChangeKind.NEW.value:
                 c.uploads[entry_format or EntryFormat.QA.value] += 1
                 c.uploads_by_category[roots.get(category_id, UNCATEGORISED)] += 1
@@ -224,14 +274,16 @@ class _Reader:
             return
         in_force: dict[int, tuple[int, date | None]] = {}
         touched: set[int] = set()
-        for entry_id, number, created_at, expires_on in self.s.execute(
+        today = self.as_of.date()
+        for entry_id, number, created_at, effective_on, expires_on in self.s.execute(
                 select(KnowledgeVersion.entry_id, KnowledgeVersion.number, KnowledgeVersion.created_at,
-                       KnowledgeVersion.expires_on)
+                       KnowledgeVersion.effective_on, KnowledgeVersion.expires_on)
                 .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeVersion.entry_id)
                 .where(KnowledgeEntry.unit_id.in_(self.unit_ids), KnowledgeVersion.created_at <= self.as_of)):
             if entry_id not in entries:
                 continue
-            if entry_id not in in_force or number > in_force[entry_id][0]:
+            waiting = number > 1 and effective_on > today  # a modification not in effect yet: the older one is live
+            if not waiting and (entry_id not in in_force or number > in_force[entry_id][0]):
                 in_force[entry_id] = (number, expires_on)
             if created_at >= self.window_start_at:
                 touched.add(entry_id)
@@ -240,7 +292,6 @@ class _Reader:
             .where(KnowledgeVerification.unit_id.in_(self.unit_ids),
                    KnowledgeVerification.verified_at >= self.window_start_at,
                    KnowledgeVerification.verified_at <= self.as_of)))
-        today = self.as_of.date()
         for entry_id in sorted(in_force):
             expires_on = in_force[entry_id][1]
             if expires_on is not None and expires_on < today:
@@ -281,23 +332,40 @@ class _Reader:
         flag_of_task = dict(self.s.execute(
             select(KnowledgeFlag.task_id, KnowledgeFlag.id)
             .where(KnowledgeFlag.task_id.in_([t.id for t in tasks]))).all())
+        reported = self._reported_to_office([
+            t.change_request_id for t in tasks
+            if t.change_request_id is not None and (t.resolved_at is None or t.resolved_at > self.as_of)])
         for task in tasks:
             c = self.counts[task.unit_id]
             due_at = self._due(task, policy_dates)
+            deadline = Deadline(due_at, False)
             tally = c.tasks[task.source]
             received = task.received_at >= self.start_at
             resolved = task.resolved_at is not None and task.resolved_at <= self.as_of
             declined = task.declined_at is not None and task.declined_at <= self.as_of
+            # A missed task counts once, in the period its deadline passed.
+            missed_here = due_at >= self.start_at
             outcome = None
             if received:
                 tally["received"].append(task.id)
             if resolved:
-                on_time = task.on_time if due_at == task.due_at else Deadline(due_at, False).is_met_by(task.resolved_at)
-                outcome = "on_time" if on_time else "late"
+                unit_done_at = task.unit_done_at or task.resolved_at
+                on_time = task.on_time if due_at == task.due_at else deadline.is_met_by(unit_done_at)
+                if on_time:
+                    outcome = "on_time"
+                    if missed_here and not deadline.is_met_by(task.resolved_at):
+                        tally["office_late"].append(task.id)
+                elif missed_here:
+                    outcome = "late"
             elif declined:
                 outcome = "declined"
-            elif not Deadline(due_at, False).is_met_by(self.as_of):
-                outcome = "overdue"
+            elif not deadline.is_met_by(self.as_of):
+                sent = reported.get(task.change_request_id)
+                if sent is not None and deadline.is_met_by(sent):
+                    if missed_here:  # the unit reported in time; the office has not published
+                        tally["office_late"].append(task.id)
+                elif missed_here:
+                    outcome = "overdue"
             if outcome is not None:
                 tally[outcome].append(task.id)
             flag_id = flag_of_task.get(task.id)
@@ -309,13 +377,51 @@ class _Reader:
                     c.suggestions_not_acted += 1
                     c.suggestion_ids_not_acted.append(flag_id)
 
+    def _reported_to_office(self, cr_ids: list[int]) -> dict[int, datetime]:
+        """Change requests waiting for the office at ``as_of``: when the unit's reviewer sent each one.
+
+        Read from the reviews: the last review by ``as_of`` is the unit's approval (and the change was
+        not withdrawn since).
+        """
+        if not cr_ids:
+            return {}
+        last: dict[int, tuple[str, str, datetime]] = {}
+        for cr_id, stage, decision, decided_at in self.s.execute(
+                select(Review.change_request_id, Review.stage, Review.decision, Review.decided_at)
+                .join(ChangeRequest, ChangeRequest.id == Review.change_request_id)
+                .where(Review.change_request_id.in_(set(cr_ids)), Review.decided_at <= self.as_of,
+                       ChangeRequest.state != State.CANCELLED.value)
+                .order_by(Review.id)):
+            last[cr_id] = (stage, decision, decided_at)
+        return {cr_id: at for cr_id, (stage, decision, at) in last.items() if stage == "unit" and decision == "approve"}
+
+    def _unit_suggestions(self) -> None:
+        """The unit's own suggestions (made by its people) the office decided on in the period."""
+        for unit_id, decision in self.s.execute(
+                select(ChangeRequest.unit_id, Review.decision)
+                .join(Review, Review.change_request_id == ChangeRequest.id)
+                .join(User, User.id == ChangeRequest.created_by_id)
+                .where(ChangeRequest.unit_id.in_(self.unit_ids), ChangeRequest.kind == ChangeKind.SUGGESTION.value,
+                       User.role.in_((Role.MAINTAINER.value, Role.UNIT_REVIEWER.value)), Review.stage == "office",
+                       Review.decision.in_(("accept", "publish", "decline")), self._in_period(Review.decided_at))):
+            self.counts[unit_id].unit_suggestions["declined" if decision == "decline" else "accepted"] += 1
+
     # -- usage --------------------------------------------------------------------------------------
 
     def _usage(self) -> None:
-        wrong = set(self.s.execute(
-            select(KnowledgeFlag.entry_id, KnowledgeFlag.entry_version)
-            .where(KnowledgeFlag.kind == FlagKind.WRONG_ANSWER.value, KnowledgeFlag.state == FlagState.ACCEPTED.value,
-                   KnowledgeFlag.triaged_at <= self.as_of)).all())
+        wrong: set[tuple[int, int]] = set()
+        for flag_id, entry_id, version, cause, triaged_at, unit_id, declined_at in self.s.execute(
+                select(KnowledgeFlag.id, KnowledgeFlag.entry_id, KnowledgeFlag.entry_version, KnowledgeFlag.cause,
+                       KnowledgeFlag.triaged_at, KnowledgeEntry.unit_id, CorrectionTask.declined_at)
+                .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeFlag.entry_id)
+                .outerjoin(CorrectionTask, CorrectionTask.id == KnowledgeFlag.task_id)
+                .where(KnowledgeFlag.kind == FlagKind.WRONG_ANSWER.value, KnowledgeFlag.state == FlagState.ACCEPTED.value,
+                       KnowledgeFlag.triaged_at <= self.as_of)):
+            if declined_at is not None and declined_at <= self.as_of:
+                continue  # the office agreed with the unit that the answer was right
+            wrong.add((entry_id, version))
+            if cause == FlagCause.LATE_POLICY.value and triaged_at >= self.start_at and unit_id in self.counts_for:
+                self.counts[unit_id].late_policy_flag_ids.append(flag_id)
         for unit_id, entry_id, version in self.s.execute(
                 select(KnowledgeUsage.unit_id, KnowledgeUsage.entry_id, KnowledgeUsage.version)
                 .where(KnowledgeUsage.unit_id.in_(self.unit_ids), self._in_period(KnowledgeUsage.used_at))):

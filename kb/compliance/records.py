@@ -24,7 +24,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
@@ -230,6 +230,17 @@ class TaskTally:
     * ``open_overdue``: still open at ``as_of`` and past their due date
       (counted once, in the period where they are open and overdue at ``as_of``).
     * ``declined``: returned as not the unit's remit (退回), not scored as late.
+    * A task that goes wrong counts once, in the period its deadline passed:
+      open and overdue at the end of that period, or resolved late within it;
+      resolved late in a later period it is not counted again there.
+    * The unit is judged by when it did its part (its report to the office
+      of the fix that was then published, ``unit_done_at``), not by when the
+      office published. ``office_late``: resolved in the period, reported by
+      the unit in time but published after the deadline, or waiting past the
+      deadline for the office with the unit's report in time at ``as_of``
+      (the office's own delay; evidence ``office_late_task_ids``), counted
+      once, in the period the deadline passed. Not the unit's: no profile
+      deducts it.
     * ``due_working_days``: the deadline the tally was classified with, in
       working days: ``DeadlineRules.working_days[source]`` of the rules the
       query used; ``None`` for emergencies (timed in hours or the same day)
@@ -245,12 +256,17 @@ class TaskTally:
     late_task_ids: tuple[int, ...] = ()
     overdue_task_ids: tuple[int, ...] = ()
     due_working_days: int | None = None
+    office_late: int = 0
+    office_late_task_ids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("received", "resolved_on_time", "resolved_late", "open_overdue", "declined"):
+        for name in ("received", "resolved_on_time", "resolved_late", "open_overdue", "declined", "office_late"):
             _check_count(getattr(self, name), name)
         object.__setattr__(self, "late_task_ids", _ids(self.late_task_ids, "late_task_ids"))
         object.__setattr__(self, "overdue_task_ids", _ids(self.overdue_task_ids, "overdue_task_ids"))
+        object.__setattr__(self, "office_late_task_ids", _ids(self.office_late_task_ids, "office_late_task_ids"))
+        if len(self.office_late_task_ids) > self.office_late:
+            raise ValueError("more office_late_task_ids than office_late")
         if len(self.late_task_ids) > self.resolved_late:
             raise ValueError("more late_task_ids than resolved_late")
         if len(self.overdue_task_ids) > self.open_overdue:
@@ -280,6 +296,8 @@ class TaskTally:
             late_task_ids=self.late_task_ids + other.late_task_ids,
             overdue_task_ids=self.overdue_task_ids + other.overdue_task_ids,
             due_working_days=due,
+            office_late=self.office_late + other.office_late,
+            office_late_task_ids=self.office_late_task_ids + other.office_late_task_ids,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -292,12 +310,15 @@ class TaskTally:
             "late_task_ids": list(self.late_task_ids),
             "overdue_task_ids": list(self.overdue_task_ids),
             "due_working_days": self.due_working_days,
+            "office_late": self.office_late,
+            "office_late_task_ids": list(self.office_late_task_ids),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TaskTally:
+        # Counts frozen before a field existed read as its default.
         values: dict[str, Any] = {f.name: tuple(data[f.name]) if isinstance(data[f.name], list) else data[f.name]
-                                  for f in fields(cls)}
+                                  for f in fields(cls) if f.name in data}
         return cls(**values)
 
 
@@ -319,6 +340,9 @@ _COUNT_FIELDS = (
     "suggestions_not_acted",
     "usages",
     "usages_confirmed_wrong",
+    "wrong_answers_late_policy",
+    "unit_suggestions_accepted",
+    "unit_suggestions_declined",
 )
 
 
@@ -366,11 +390,28 @@ class UnitCompliance:
     Usage (operators answering calls with the unit's entries):
 
     * ``usages``: answers given with the unit's entries in the period.
-    * ``usages_confirmed_wrong``: of those, confirmed wrong after review.
+    * ``usages_confirmed_wrong``: of those, confirmed wrong after review: a
+      use of an entry version with a wrong-answer flag the office accepted by
+      ``as_of``, unless the flag's task was declined by then (the office agreed
+      with the unit that the answer was right).
+    * ``wrong_answers_late_policy``: wrong-answer flags accepted in the period
+      whose cause the office gave as a new policy handed over late (Huantai
+      3.3), not declined by ``as_of``; ``late_policy_flag_ids`` the evidence.
 
-    ``months_without_update``: months of the period (``Period.months()``) in
-    which the unit published no change of any kind (new entry, modification,
-    deletion, revocation) and verified no entry.
+    Suggestions the unit made to the office (知识建议, Licheng Art. 7(一)):
+    ``unit_suggestions_accepted`` / ``unit_suggestions_declined``, by the
+    office's decision in the period.
+
+    Months (only months that are judged: ended by ``as_of`` — a month still
+    running is not missed yet — and not ended before the unit was created):
+
+    * ``months_without_update``: months in which the unit published no change
+      of any kind (new entry, modification, deletion, revocation) and verified
+      no entry.
+    * ``months_without_change``: months in which the unit published no change
+      (a verification confirms, it does not change: 校核 is not 更新).
+
+    ``provisional`` (derived): the period had not ended at ``as_of``.
     """
 
     unit_code: str
@@ -395,6 +436,11 @@ class UnitCompliance:
     usages: int = 0
     usages_confirmed_wrong: int = 0
     months_without_update: tuple[str, ...] = ()
+    months_without_change: tuple[str, ...] = ()
+    wrong_answers_late_policy: int = 0
+    late_policy_flag_ids: tuple[int, ...] = ()
+    unit_suggestions_accepted: int = 0
+    unit_suggestions_declined: int = 0
     as_of: datetime | None = None
 
     def __post_init__(self) -> None:
@@ -427,7 +473,7 @@ class UnitCompliance:
             MappingProxyType({key: tasks.get(key, TaskTally()) for key in TASK_SOURCES}),
         )
 
-        for name in ("upload_entry_ids", "uncovered_entry_ids", "suggestion_ids_not_acted"):
+        for name in ("upload_entry_ids", "uncovered_entry_ids", "suggestion_ids_not_acted", "late_policy_flag_ids"):
             object.__setattr__(self, name, _ids(getattr(self, name), name))
 
         if self.covered_entries > self.published_entries:
@@ -438,18 +484,29 @@ class UnitCompliance:
             raise ValueError("more suggestion_ids_not_acted than suggestions_not_acted")
         if self.usages_confirmed_wrong > self.usages:
             raise ValueError("usages_confirmed_wrong cannot exceed usages")
+        if len(self.late_policy_flag_ids) > self.wrong_answers_late_policy:
+            raise ValueError("more late_policy_flag_ids than wrong_answers_late_policy")
 
-        months = tuple(sorted(set(self.months_without_update)))
-        outside = sorted(set(months) - set(self.period.months()))
-        if outside:
-            raise ValueError(f"months_without_update outside the period {self.period.label}: {outside}")
-        object.__setattr__(self, "months_without_update", months)
+        for name in ("months_without_update", "months_without_change"):
+            months = tuple(sorted(set(getattr(self, name))))
+            outside = sorted(set(months) - set(self.period.months()))
+            if outside:
+                raise ValueError(f"{name} outside the period {self.period.label}: {outside}")
+            object.__setattr__(self, name, months)
 
     # -- derived values -----------------------------------------------------
 
     @property
     def uploads(self) -> int:
         return self.uploads_qa + self.uploads_document
+
+    @property
+    def provisional(self) -> bool:
+        """The period had not ended when the counts were taken: they can still change."""
+        if self.as_of is None:
+            return False
+        end = datetime.combine(self.period.end, time(23, 59, 59), tzinfo=self.as_of.tzinfo)
+        return self.as_of < end
 
     @property
     def coverage(self) -> float | None:
@@ -494,6 +551,7 @@ class UnitCompliance:
             out[f.name] = value
         out["coverage"] = self.coverage
         out["usage_error_rate"] = self.usage_error_rate
+        out["provisional"] = self.provisional
         return out
 
     @classmethod
@@ -501,6 +559,8 @@ class UnitCompliance:
         """The record back from :meth:`to_dict` (derived keys are recomputed, not read)."""
         values: dict[str, Any] = {}
         for f in fields(cls):
+            if f.name not in data:
+                continue  # frozen before the field existed: its default
             value = data[f.name]
             if f.name == "period":
                 value = Period.from_dict(value)
@@ -511,6 +571,9 @@ class UnitCompliance:
             elif isinstance(value, list):
                 value = tuple(value)
             values[f.name] = value
+        if "months_without_change" not in data and "months_without_update" in values:
+            # Frozen before the two were told apart: the closest count there is.
+            values["months_without_change"] = values["months_without_update"]
         return cls(**values)
 
 

@@ -55,6 +55,11 @@ class ComplianceReport:
     def frozen(self) -> bool:
         return self.frozen_at is not None
 
+    @property
+    def provisional(self) -> bool:
+        """The period had not ended at ``as_of``: counts (and scores) can still change."""
+        return self.as_of < datetime.combine(self.period.end, time(23, 59, 59), tzinfo=self.as_of.tzinfo)
+
 
 def rules_key(rules: DeadlineRules) -> str:
     """A stable name for a set of deadline rules (snapshots are kept per set)."""
@@ -90,6 +95,11 @@ def compliance_report(uow, actor: Actor, period: Period, *, now: datetime, unit_
     Units created after the month closed have no frozen row; theirs are read live.
     """
     require_role(actor, Role.SCORER, Role.OFFICE_ADMIN, Role.MAINTAINER, Role.UNIT_REVIEWER)
+    today = to_shanghai(now).date()
+    if period.start > today:
+        raise ValidationFailed(
+            {"period": f"期间 {period.label} 自 {period.start} 开始，晚于今天 {today}"},
+            f"期间 {period.label} 尚未开始，没有可统计的数据")
     try:
         rules = deadline_rules(deadlines)
     except ValueError as exc:

@@ -12,7 +12,7 @@ from kb.models.oversight import (
 from kb.models.policies import PolicyDocument, PolicyStatus, PolicyStatusChange
 from kb.models.search import KnowledgeUsage, SearchLog, SearchSettingsRevision, SynonymGroup
 from kb.models.tasks import (
-    CorrectionTask, FlagKind, FlagState, KnowledgeFlag, ReminderKind, TaskEvent, TaskReminder, TaskState)
+    CorrectionTask, FlagCause, FlagKind, FlagState, KnowledgeFlag, ReminderKind, TaskEvent, TaskReminder, TaskState)
 from kb.models.units import ApiToken, CredentialEpoch, LoginAttempt, LoginSession, Role, Unit, UnitKind, User
 
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
     "EntryStatus", "KnowledgeEntry", "KnowledgeVersion", "Review", "Role", "SearchOutbox", "Unit",
     "UnitKind", "User",
     "CalendarOverride", "ConfirmedYear", "OverrideKind", "JobRun", "SchedulerLease", "PolicyDocument",
-    "PolicyStatus", "PolicyStatusChange", "CorrectionTask", "FlagKind", "FlagState", "KnowledgeFlag",
+    "PolicyStatus", "PolicyStatusChange", "CorrectionTask", "FlagCause", "FlagKind", "FlagState", "KnowledgeFlag",
     "ReminderKind", "TaskEvent", "TaskReminder", "TaskState",
     "Attachment", "VersionAttachment",
     "KnowledgeVerification", "ComplianceSnapshot", "WebhookAttempt", "WebhookDelivery", "WebhookSubscription",

@@ -57,6 +57,9 @@ class KnowledgeEntry(Base):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())   # last 校核 without change
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A published modification waiting for its date of effect (Art. 10(2) "实施之前"): the published version
+    # stays live until that day, when the job switch_scheduled_versions makes this one the published one.
+    scheduled_number: Mapped[int | None]
 
     unit: Mapped[Unit] = relationship()
     published_version: Mapped["KnowledgeVersion"] = relationship(
@@ -166,7 +169,7 @@ class ChangeRequest(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('new','modify','delete','revoke','suggestion')", name="valid_kind"),
         CheckConstraint(
-            "state IN ('draft','unit_review','office_review','returned','published','cancelled')",
+            "state IN ('draft','unit_review','office_review','returned','published','cancelled','declined')",
             name="valid_state"),
         CheckConstraint("kind IN ('new','suggestion') OR entry_id IS NOT NULL", name="changes_name_entry"),
         CheckConstraint("state <> 'published' OR published_at IS NOT NULL", name="published_has_time"),
@@ -187,13 +190,17 @@ class Review(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The unit reviewer's own changes to the proposal (Art. 8(2) "修改或完善并审定"): field → {before, after},
+    # made on the revision named in based_on_revision. None: approved as submitted.
+    amendments: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    based_on_revision: Mapped[int | None]
 
     change_request: Mapped[ChangeRequest] = relationship(back_populates="reviews")
     reviewer: Mapped[User] = relationship()
 
     __table_args__ = (
         CheckConstraint("stage IN ('unit','office')", name="valid_stage"),
-        CheckConstraint("decision IN ('approve','return','publish')", name="valid_decision"),
+        CheckConstraint("decision IN ('approve','return','publish','accept','decline')", name="valid_decision"),
     )
 
 

@@ -63,7 +63,8 @@ class CorrectionTask(Base):
     # Policy tasks: the document, and the status change (or registration) that opened the task.
     policy_document_id: Mapped[int | None] = mapped_column(ForeignKey("policy_documents.id"))
     policy_change_id: Mapped[int | None] = mapped_column(ForeignKey("policy_status_changes.id"))
-    # Yearly verification tasks: the cycle they belong to.
+    # Yearly verification tasks: the cycle they belong to. Expiry tasks: cycle_ends_on is the expiry date
+    # they warn of (the entry's last day in effect).
     cycle_starts_on: Mapped[date | None] = mapped_column(Date)
     cycle_ends_on: Mapped[date | None] = mapped_column(Date)
     decline_justification: Mapped[str | None] = mapped_column(Text)
@@ -72,7 +73,10 @@ class CorrectionTask(Base):
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_version: Mapped[int | None]  # the entry version that fixed (or was verified for) the task
-    on_time: Mapped[bool | None]  # resolved_at <= due_at, decided at resolution
+    # When the unit did its part: its reviewer sent the fix that was then published to the office (or it
+    # verified, or the entry was withdrawn). The unit is judged by it; None on rows resolved before it was kept.
+    unit_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    on_time: Mapped[bool | None]  # (unit_done_at or resolved_at) <= due_at, decided at resolution
     overdue_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # first found overdue
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # None: the system
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -163,6 +167,16 @@ class FlagState(StrEnum):
         return {"pending": "待热线办处理", "accepted": "已转交承办单位", "dismissed": "未采纳"}[self.value]
 
 
+class FlagCause(StrEnum):
+    """Why a wrong answer was wrong, as the office finds when it accepts the flag."""
+
+    LATE_POLICY = "late_policy"  # 新政策对接不及时 (Huantai 3.3)
+
+    @property
+    def label(self) -> str:
+        return {"late_policy": "新政策对接不及时"}[self.value]
+
+
 class KnowledgeFlag(Base):
     """An operator's suggestion or "this answer is wrong/outdated" on a published entry (Huantai 3.2)."""
 
@@ -180,6 +194,7 @@ class KnowledgeFlag(Base):
     triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     triage_reason: Mapped[str | None] = mapped_column(Text)  # the office's note; required to dismiss
     task_id: Mapped[int | None] = mapped_column(ForeignKey("correction_tasks.id"), unique=True)
+    cause: Mapped[str | None] = mapped_column(String(20))  # FlagCause, set by the office on acceptance; None: none given
 
     task: Mapped[CorrectionTask | None] = relationship()
 
@@ -188,4 +203,5 @@ class KnowledgeFlag(Base):
         CheckConstraint("state IN ('pending','accepted','dismissed')", name="valid_state"),
         CheckConstraint("state <> 'accepted' OR task_id IS NOT NULL", name="accepted_has_task"),
         CheckConstraint("state <> 'dismissed' OR triage_reason IS NOT NULL", name="dismissed_has_reason"),
+        CheckConstraint("cause IS NULL OR cause IN ('late_policy')", name="valid_cause"),
     )

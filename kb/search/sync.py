@@ -95,6 +95,12 @@ def _documents(session, rows, categories: _Categories) -> list[SearchDocument]:
     for source in PAYLOAD_SOURCES:
         for entry_id, data in source(session, ids).items():
             extra.setdefault(entry_id, {}).update(data)
+    # Published modifications waiting for their date of effect: a badge on the live version's hit.
+    waiting = {} if not ids else dict(session.execute(
+        select(KnowledgeEntry.id, KnowledgeVersion.effective_on)
+        .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
+              & (KnowledgeVersion.number == KnowledgeEntry.scheduled_number))
+        .where(KnowledgeEntry.id.in_(ids))).all())
     docs = []
     for (entry_id, number, published_at, verified_at, question, similar, keywords, answer, category_id,
          effective_on, expires_on, policy_number, policy_title, urgent, unit_code, unit_name) in rows:
@@ -112,9 +118,16 @@ def _documents(session, rows, categories: _Categories) -> list[SearchDocument]:
                 "effective_on": effective_on.isoformat(),
                 "expires_on": expires_on.isoformat() if expires_on else None,
                 "policy_number": policy_number, "policy_title": policy_title,
-                "urgent": urgent, "policy_warning": None, **extra.get(entry_id, {}),
+                "urgent": urgent, "policy_warning": None,
+                "scheduled_update": _scheduled(waiting.get(entry_id)), **extra.get(entry_id, {}),
             }))
     return docs
+
+
+def _scheduled(effective_on) -> dict | None:
+    if effective_on is None:
+        return None
+    return {"effective_on": effective_on.isoformat(), "label": f"将于 {effective_on.isoformat()} 更新"}
 
 
 def documents_for(session, entry_ids: Iterable[int] | None) -> tuple[list[SearchDocument], set[int]]:

@@ -21,15 +21,17 @@ from sqlalchemy.orm import Session
 
 from kb import citations, events
 from kb.access import Actor, can_see_unpublished, require_role, require_unit_scope
+from kb.calendar import to_shanghai
 from kb.db import UnitOfWork
-from kb.errors import NotFound, PermissionDenied, PreconditionRequired, StaleVersion, ValidationFailed
+from kb.errors import (
+    InvalidTransition, NotFound, PermissionDenied, PreconditionRequired, StaleVersion, ValidationFailed)
 from kb.models import (
     CONTENT_FIELDS, Category, ChangeKind, ChangeRequest, EntryFormat, EntryStatus, KnowledgeEntry,
     KnowledgeVersion, Review, Role, Unit)
 from kb.search import outbox
 from kb.services import attachments, audit, reactions
 from kb.submission import Warning, check_proposal, normalize_doc_number, question_key
-from kb.workflow import Action, State, next_state, unit_review_outcome
+from kb.workflow import Action, Check, State, next_state, unit_review_outcome
 
 REQUIRED_FOR_SUBMIT = {"question": "问题", "answer": "答案", "category_id": "分类", "effective_on": "生效日期"}
 
@@ -46,6 +48,20 @@ def _from_json(proposal: dict) -> dict:
     return out
 
 
+def _suggestion_outcome(cr: ChangeRequest) -> dict | None:
+    """What the office decided on a unit's suggestion, as the unit reads it; None before it decided."""
+    if cr.kind != ChangeKind.SUGGESTION.value:
+        return None
+    decided = [r for r in cr.reviews if r.stage == "office" and r.decision in ("accept", "publish", "decline")]
+    if not decided:
+        return None
+    last = decided[-1]
+    accepted = last.decision != "decline"
+    label = ("已采纳" + (f"：{last.reason}" if last.reason else "")) if accepted else f"未采纳：{last.reason}"
+    return {"outcome": "accepted" if accepted else "declined", "reason": last.reason, "label": label,
+            "decided_at": last.decided_at}
+
+
 def change_request_view(cr: ChangeRequest, warnings: list | None = None) -> dict:
     return {
         "id": cr.id, "kind": cr.kind, "kind_label": ChangeKind(cr.kind).label, "state": cr.state,
@@ -55,9 +71,11 @@ def change_request_view(cr: ChangeRequest, warnings: list | None = None) -> dict
         "updated_at": cr.updated_at, "submitted_at": cr.submitted_at, "published_at": cr.published_at,
         "published_version": cr.published_number, "published_directly": cr.published_directly,
         "return_reason": cr.last_return_reason,
+        "suggestion_outcome": _suggestion_outcome(cr),
         "reviews": [
             {"stage": r.stage, "decision": r.decision, "checks": r.checks, "reason": r.reason,
-             "reviewer_id": r.reviewer_id, "decided_at": r.decided_at} for r in cr.reviews],
+             "reviewer_id": r.reviewer_id, "decided_at": r.decided_at, "amendments": r.amendments,
+             "based_on_revision": r.based_on_revision} for r in cr.reviews],
         "warnings": [w.as_dict() for w in (warnings or [])],
     }
 
@@ -329,31 +347,79 @@ def _move(session: Session, actor: Actor, cr: ChangeRequest, new_state: State, a
 
 
 def unit_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, approve: bool, checks: dict[str, bool],
-                reason: str | None, revision: int | None, now: datetime) -> dict:
+                reason: str | None, revision: int | None, now: datetime, amendments: dict | None = None) -> dict:
+    """The unit reviewer approves or returns; approving, it may first amend the proposal (Art. 8(2)).
+
+    An amendment names the revision it was made on: without one it is a 428, on a stale one a 409.
+    """
     require_role(actor, Role.UNIT_REVIEWER)
     unit_review_outcome(checks, approve, reason)  # Art. 9's checks refused before anything is loaded
+    if amendments and not approve:
+        raise ValidationFailed({"amendments": "修改或完善后须审核通过；退回请说明原因，由知识员修改"})
+    if amendments:
+        _require_revision(revision)
     with uow:
         cr = _scoped(uow.session, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
-        review_by_unit(uow.session, actor, cr, approve=approve, checks=checks, reason=reason, now=now)
+        review_by_unit(uow.session, actor, cr, approve=approve, checks=checks, reason=reason, now=now,
+                       amendments=amendments, based_on_revision=revision)
         view = change_request_view(cr)
         uow.commit()
         return view
 
 
 def review_by_unit(session: Session, actor: Actor, cr: ChangeRequest, *, approve: bool, checks: dict[str, bool],
-                   reason: str | None, now: datetime) -> ChangeRequest:
-    """Step: the unit reviewer approves (all four checks of Art. 9 passed) or returns, naming what failed."""
+                   reason: str | None, now: datetime, amendments: dict | None = None,
+                   based_on_revision: int | None = None) -> ChangeRequest:
+    """Step: the unit reviewer approves (all four checks of Art. 9 passed, the proposal amended if need be)
+    or returns, naming in Chinese what failed."""
     action = unit_review_outcome(checks, approve, reason)
     new_state = next_state(cr.state, action)
-    failed = [name for name, ok in checks.items() if not ok]
+    changed = _amend(session, cr, amendments) if amendments else None
+    failed = [Check(name).label for name, ok in checks.items() if not ok]
     review = Review(stage="unit", decision="approve" if approve else "return", checks=dict(checks),
                     reason=reason if not approve else (reason or None), reviewer_id=actor.user_id,
                     decided_at=now)
     if not approve and failed and not reason:
         review.reason = "未通过：" + "、".join(failed)
+    if changed:
+        review.amendments, review.based_on_revision = changed, based_on_revision
     _move(session, actor, cr, new_state, f"change_request.{action.value}", now, review=review)
     return cr
+
+
+def decide_suggestion(session: Session, actor: Actor, cr: ChangeRequest, *, decision: str, reason: str | None,
+                      now: datetime) -> ChangeRequest:
+    """Step: the office takes up a unit's suggestion (Art. 7(一) 知识建议) or declines it with a reason the
+    unit reads. `publish` is read as `accept` (it is what a suggestion's publication always meant)."""
+    decision = "accept" if decision == "publish" else decision
+    if decision not in ("accept", "decline"):
+        raise ValidationFailed({"decision": "知识建议只能 accept（采纳）、decline（不采纳）或 return（退回修改）"})
+    if decision == "decline" and not (reason or "").strip():
+        raise ValidationFailed({"reason": "不采纳须说明理由，提出建议的单位会看到"})
+    new_state = next_state(cr.state, Action.OFFICE_PUBLISH if decision == "accept" else Action.OFFICE_DECLINE)
+    if decision == "accept":
+        cr.published_at = now
+    review = Review(stage="office", decision=decision, checks={}, reason=reason, reviewer_id=actor.user_id,
+                    decided_at=now)
+    _move(session, actor, cr, new_state, f"change_request.suggestion_{decision}", now, review=review)
+    return cr
+
+
+def _amend(session, cr: ChangeRequest, amendments: dict) -> dict:
+    """The reviewer's changes merged into the proposal; field → {before, after} of what really changed."""
+    if not ChangeKind(cr.kind).carries_content:
+        raise ValidationFailed({"amendments": "此类申请没有知识内容可改"})
+    before = _from_json(cr.proposal)
+    merged = _check_fields(session, {**before, **amendments})
+    changed = {key: {"before": before.get(key), "after": merged[key]} for key in amendments
+               if merged[key] != before.get(key)}
+    cr.proposal = _to_json(merged)
+    return _to_json_nested(changed)
+
+
+def _to_json_nested(changed: dict) -> dict:
+    return {key: _to_json(values) for key, values in changed.items()}
 
 
 def office_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, decision: str, reason: str | None,
@@ -364,6 +430,13 @@ def office_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, decision: str, r
         s = uow.session
         cr = _scoped(s, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
+        if cr.kind == ChangeKind.SUGGESTION.value and decision != "return":
+            decide_suggestion(s, actor, cr, decision=decision, reason=reason, now=now)
+            view = change_request_view(cr)
+            uow.commit()
+            return view
+        if decision in ("accept", "decline"):
+            raise ValidationFailed({"decision": "采纳或不采纳只用于知识建议；知识变更请 publish 或 return"})
         if decision == "return":
             return_by_office(s, actor, cr, reason=reason, now=now)
             view = change_request_view(cr)
@@ -421,7 +494,7 @@ def publish(session: Session, actor: Actor, cr: ChangeRequest, *, reason: str | 
     events.record(session, events.ChangePublished(
         change_request_id=cr.id, kind=cr.kind, entry_id=cr.entry_id, version=cr.published_number, at=now))
     if cr.kind in (ChangeKind.DELETE.value, ChangeKind.REVOKE.value) and cr.entry_id is not None:
-        events.record(session, events.EntryWithdrawn(entry_id=cr.entry_id, at=now))
+        events.record(session, events.EntryWithdrawn(entry_id=cr.entry_id, at=now, change_request_id=cr.id))
     _move(session, actor, cr, new_state,
           "change_request.publish_urgent" if cr.published_directly else "change_request.publish", now, review=review)
     return cr
@@ -445,12 +518,21 @@ def _apply(session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None
                                details={"base_version": cr.base_number, "current_version": entry.published_number})
         _require_base(entry, cr.base_number)
     version = None
+    if kind is not ChangeKind.NEW and entry.scheduled_number is not None:
+        raise InvalidTransition("该知识已有待生效的修改，请在其生效后再提交变更", code="update_scheduled",
+                                details={"scheduled_version": entry.scheduled_number})
     if kind.carries_content:
         content = _from_json(cr.proposal)
         number = 1 if kind is ChangeKind.NEW else entry.published_number + 1
-        # Switching the number switches what operators see, in this same transaction.
-        entry.published_number = number
-        entry.published_at = now
+        today = to_shanghai(now).date()
+        if (kind is ChangeKind.MODIFY and content["effective_on"] > today
+                and entry.published_version.effective_on <= today):
+            # Takes effect later: the live version stays live (and searchable) until that day.
+            entry.scheduled_number = number
+        else:
+            # Switching the number switches what operators see, in this same transaction.
+            entry.published_number = number
+            entry.published_at = now
         version = KnowledgeVersion(
             entry_id=entry.id, number=number, question_key=question_key(content["question"]),
             change_request_id=cr.id, created_at=now, **{f: content.get(f) for f in CONTENT_FIELDS})

@@ -18,7 +18,7 @@ from kb.calendar import to_shanghai
 from kb.deadlines import TaskSource
 from kb.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from kb.models import (
-    CorrectionTask, EntryStatus, FlagKind, FlagState, KnowledgeEntry, KnowledgeFlag, KnowledgeVersion, Role, TaskState,
+    CorrectionTask, EntryStatus, FlagCause, FlagKind, FlagState, KnowledgeEntry, KnowledgeFlag, KnowledgeVersion, Role, TaskState,
     Unit)
 from kb.services import audit, tasks
 
@@ -47,6 +47,7 @@ def flag_view(flag: KnowledgeFlag, *, question: str | None = None, unit: Unit | 
         "text": flag.text, "raised_by": flag.raised_by_id, "raised_at": to_shanghai(flag.raised_at),
         "state": flag.state, "state_label": FlagState(flag.state).label,
         "triaged_at": to_shanghai(flag.triaged_at) if flag.triaged_at else None, "triage_reason": flag.triage_reason,
+        "cause": flag.cause, "cause_label": FlagCause(flag.cause).label if flag.cause else None,
         "task_id": flag.task_id, "task_state": task.state if task else None,
         "fixed_in_version": task.resolved_version if task and task.state == TaskState.RESOLVED.value else None,
         "fate": code, "fate_label": label,
@@ -131,11 +132,20 @@ def get_flag(uow, actor: Actor, flag_id: int) -> dict:
 
 
 def triage(uow, actor: Actor, flag_id: int, *, decision: str, reason: str | None, now: datetime,
-           settings=tasks.DEFAULT_SETTINGS) -> dict:
-    """The office passes the flag to the entry's unit as a task, or dismisses it with a reason."""
+           settings=tasks.DEFAULT_SETTINGS, cause: str | None = None) -> dict:
+    """The office passes the flag to the entry's unit as a task, or dismisses it with a reason.
+
+    Passing a wrong-answer flag on, the office may say what caused the wrong answer (`cause`,
+    e.g. a new policy handed over late: Huantai 3.3 counts those).
+    """
     require_role(actor, Role.OFFICE_ADMIN)
     if decision not in ("task", "dismiss"):
         raise ValidationFailed({"decision": "只能是 task（转交承办单位）或 dismiss（不采纳）"})
+    if cause is not None:
+        if cause not in {c.value for c in FlagCause}:
+            raise ValidationFailed({"cause": "只能是 late_policy（新政策对接不及时）"})
+        if decision != "task":
+            raise ValidationFailed({"cause": "只有转交承办单位的答错标记才认定错误原因"})
     if decision == "dismiss" and not (reason or "").strip():
         raise ValidationFailed({"reason": "不采纳须说明理由，提交人会看到"})
     with uow:
@@ -145,6 +155,9 @@ def triage(uow, actor: Actor, flag_id: int, *, decision: str, reason: str | None
             raise NotFound(f"反馈 {flag_id} 不存在", code="flag_not_found")
         if flag.state != FlagState.PENDING.value:
             raise InvalidTransition(f"该反馈已处理（{FlagState(flag.state).label}）", details={"state": flag.state})
+        if cause is not None and flag.kind != FlagKind.WRONG_ANSWER.value:
+            raise ValidationFailed({"cause": "只有答错标记才认定错误原因"})
+        flag.cause = cause
         entry = s.get(KnowledgeEntry, flag.entry_id)
         flag.triaged_by_id, flag.triaged_at = actor.user_id, now
         flag.triage_reason = (reason or "").strip() or None
@@ -162,6 +175,7 @@ def triage(uow, actor: Actor, flag_id: int, *, decision: str, reason: str | None
         s.expire(flag, ["task"])
         view = _one_view(s, flag)
         audit.record(s, actor, "flag.triage", "knowledge_flag", flag.id, {"state": FlagState.PENDING.value},
-                     {"state": flag.state, "reason": flag.triage_reason, "task_id": flag.task_id}, now)
+                     {"state": flag.state, "reason": flag.triage_reason, "task_id": flag.task_id,
+                      "cause": flag.cause}, now)
         uow.commit()
         return view

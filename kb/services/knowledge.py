@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import object_session
 
 from kb.access import Actor, can_see_unpublished, require_role
 from kb.errors import NotFound, PermissionDenied
@@ -28,13 +29,28 @@ def version_view(v: KnowledgeVersion) -> dict:
     }
 
 
+def scheduled_update(number: int | None, effective_on: date | None) -> dict | None:
+    """The badge of a published modification waiting for its date of effect."""
+    if number is None or effective_on is None:
+        return None
+    return {"version": number, "effective_on": effective_on.isoformat(),
+            "label": f"将于 {effective_on.isoformat()} 更新"}
+
+
 def entry_view(entry: KnowledgeEntry, unit: Unit, category: Category | None = None) -> dict:
     v = entry.published_version
+    waiting = None
+    session = object_session(entry)
+    if entry.scheduled_number is not None and entry.status == EntryStatus.PUBLISHED.value and session is not None:
+        waiting = session.scalar(
+            select(KnowledgeVersion.effective_on).where(KnowledgeVersion.entry_id == entry.id,
+                                                        KnowledgeVersion.number == entry.scheduled_number))
     return {
         "id": entry.id, "status": entry.status, "version": entry.published_number, "unit_code": unit.code,
         "unit_name": unit.name, "category_name": category.name if category else None,
         "created_at": entry.created_at, "updated_at": entry.published_at, "verified_at": entry.verified_at,
         "withdrawn_at": entry.withdrawn_at, **{k: val for k, val in version_view(v).items() if k != "number"},
+        "scheduled_update": scheduled_update(entry.scheduled_number, waiting),
     }
 
 

@@ -12,6 +12,7 @@ from typing import Literal
 from sqlalchemy import func, insert, select
 
 from kb.access import Actor, require_role
+from kb.calendar import to_shanghai
 from kb.errors import NotFound, ValidationFailed
 from kb.db import UowFactory
 from kb.models import EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit
@@ -208,7 +209,12 @@ def record_usage(uow, actor: Actor, entry_id: int, *, search_id: str | None, tic
     require_role(actor, Role.OPERATOR, Role.OFFICE_ADMIN)
     with uow:
         entry = uow.session.get(KnowledgeEntry, entry_id)
-        if entry is None or entry.status != EntryStatus.PUBLISHED.value:
+        today = to_shanghai(now).date()
+        version = entry.published_version if entry is not None else None
+        # Only an answer the operator could see: published and in effect today, like reading it.
+        if (entry is None or version is None or entry.status != EntryStatus.PUBLISHED.value
+                or version.effective_on > today
+                or (version.expires_on is not None and version.expires_on < today)):
             raise NotFound(f"知识 {entry_id} 不存在或已下架", code="entry_not_found")
         usage = KnowledgeUsage(entry_id=entry_id, version=entry.published_number, unit_id=entry.unit_id,
                                used_at=now, user_id=actor.user_id, search_key=search_id,

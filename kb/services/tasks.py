@@ -200,23 +200,33 @@ def open_task(session, *, unit_id: int, source: TaskSource, detail: str, receive
 
 
 def resolve(session, task: CorrectionTask, at: datetime, now: datetime, *, version: int | None,
-            note: str, actor: Actor | None = None) -> None:
-    """Record the outcome: resolved at `at`, on time when at or before the deadline."""
+            note: str, actor: Actor | None = None, unit_done_at: datetime | None = None) -> None:
+    """Record the outcome: resolved at `at`; on time when the unit did its part by the deadline.
+
+    `unit_done_at` is when the unit reported the fix that `at` published (Licheng Art. 8(3), 10(1), 13:
+    the unit "完成修改并报热线办"); the office's own time to publish is not held against the unit. It
+    defaults to `at` (a verification or a withdrawal is the unit's act and done at once).
+    """
+    done = unit_done_at if unit_done_at is not None and unit_done_at <= at else at
     task.state = next_task_state(task.state, TaskAction.RESOLVE).value
     task.resolved_at = at
+    task.unit_done_at = done
     task.resolved_version = version
-    task.on_time = Deadline(task.due_at, task.provisional).is_met_by(at)
+    task.on_time = Deadline(task.due_at, task.provisional).is_met_by(done)
     task.updated_at = now
-    _event(session, task, "resolved", now, actor, note, resolved_at=at, on_time=task.on_time, version=version)
+    _event(session, task, "resolved", now, actor, note, resolved_at=at, unit_done_at=done, on_time=task.on_time,
+           version=version)
     audit.record(session, actor, "task.resolve", "correction_task", task.id, None,
-                 {"resolved_at": at, "on_time": task.on_time, "version": version, "note": note}, now)
+                 {"resolved_at": at, "unit_done_at": done, "on_time": task.on_time, "version": version,
+                  "note": note}, now)
     session.flush()
 
 
 WITHDRAWAL_NOTE = "知识已下架，任务随之办结"
 
 
-def resolve_on_withdrawal(session, entry_id: int, now: datetime, *, actor: Actor | None = None) -> list[int]:
+def resolve_on_withdrawal(session, entry_id: int, now: datetime, *, actor: Actor | None = None,
+                          unit_done_at: datetime | None = None) -> list[int]:
     """The entry was withdrawn: its open tasks are resolved as of the withdrawal; the ids resolved.
 
     Both ways an entry leaves the knowledge base call this in the withdrawing
@@ -233,7 +243,7 @@ def resolve_on_withdrawal(session, entry_id: int, now: datetime, *, actor: Actor
         select(CorrectionTask).where(CorrectionTask.entry_id == entry_id, CorrectionTask.state.in_(OPEN_STATES))
         .order_by(CorrectionTask.id).with_for_update()))
     for task in tasks:
-        resolve(session, task, now, now, version=None, note=WITHDRAWAL_NOTE, actor=actor)
+        resolve(session, task, now, now, version=None, note=WITHDRAWAL_NOTE, actor=actor, unit_done_at=unit_done_at)
     return [t.id for t in tasks]
 
 
@@ -465,7 +475,7 @@ def link(session, actor: Actor, task: CorrectionTask, cr: ChangeRequest, now: da
     session.flush()
     if cr.state == State.PUBLISHED.value and cr.published_at is not None:  # fixed before it was linked: resolved when it was published
         resolve(session, task, cr.published_at, now, version=cr.published_number,
-                note=f"变更申请 {cr.id} 已发布", actor=actor)
+                note=f"变更申请 {cr.id} 已发布", actor=actor, unit_done_at=reported_at(cr, cr.published_at))
 
 
 def link_change_request(uow: UnitOfWork, actor: Actor, task_id: int, *, change_request_id: int, now: datetime) -> dict:
@@ -545,33 +555,63 @@ def resolve_linked_tasks(session, event: ChangePublished) -> list[int]:
         select(CorrectionTask).where(CorrectionTask.change_request_id == event.change_request_id,
                                      CorrectionTask.state.in_(OPEN_STATES))
         .order_by(CorrectionTask.id).with_for_update()))
+    reported = _reported(session, event.change_request_id, event.at)
     for task in linked:
         resolve(session, task, event.at, event.at, version=event.version,
-                note=f"变更申请 {event.change_request_id} 已发布")
+                note=f"变更申请 {event.change_request_id} 已发布", unit_done_at=reported)
     return [t.id for t in linked]
 
 
 def resolve_verification_on_update(session, event: ChangePublished) -> list[int]:
-    """A published modification counts as this cycle's verification of its entry."""
+    """A published modification counts as this cycle's verification of its entry, and answers an expiry
+    warning (the entry was extended or replaced)."""
     if event.entry_id is None or event.kind != ChangeKind.MODIFY.value:
         return []
-    return resolve_verification(session, event.entry_id, event.at, version=event.version,
-                                note=f"知识已通过变更申请 {event.change_request_id} 更新")
+    reported = _reported(session, event.change_request_id, event.at)
+    verified = resolve_verification(session, event.entry_id, event.at, version=event.version,
+                                    note=f"知识已通过变更申请 {event.change_request_id} 更新", unit_done_at=reported)
+    return verified + resolve_open(session, event.entry_id, TaskSource.EXPIRY, event.at, version=event.version,
+                                   note=f"知识已通过变更申请 {event.change_request_id} 延长或替换",
+                                   unit_done_at=reported)
 
 
 def resolve_on_withdrawal_event(session, event: EntryWithdrawn) -> list[int]:
-    """The withdrawn entry's open tasks, verification included, are resolved (`resolve_on_withdrawal`)."""
-    return resolve_on_withdrawal(session, event.entry_id, event.at)
+    """The withdrawn entry's open tasks, verification included, are resolved (`resolve_on_withdrawal`); a
+    deletion or revocation is the unit's as of its report (`reported_at`)."""
+    reported = _reported(session, event.change_request_id, event.at) if event.change_request_id else None
+    return resolve_on_withdrawal(session, event.entry_id, event.at, unit_done_at=reported)
+
+
+def _reported(session, change_request_id: int, at: datetime) -> datetime:
+    cr = session.get(ChangeRequest, change_request_id)
+    return reported_at(cr, at) if cr is not None else at
+
+
+def reported_at(cr: ChangeRequest, now: datetime) -> datetime:
+    """When the unit sent this change to the office: its reviewer's last approval (Art. 8(3) "报热线办").
+
+    A change the office published without a unit approval (urgent knowledge, or the office's own) is the
+    unit's at publication.
+    """
+    approvals = [r.decided_at for r in cr.reviews if r.stage == "unit" and r.decision == "approve"]
+    return max(approvals) if approvals else now
 
 
 def resolve_verification(session, entry_id: int, now: datetime, *, version: int | None, note: str,
-                         actor: Actor | None = None) -> list[int]:
+                         actor: Actor | None = None, unit_done_at: datetime | None = None) -> list[int]:
     """Open yearly-verification tasks of the entry are done: it was updated or verified."""
+    return resolve_open(session, entry_id, TaskSource.YEARLY_VERIFICATION, now, version=version, note=note,
+                        actor=actor, unit_done_at=unit_done_at)
+
+
+def resolve_open(session, entry_id: int, source: TaskSource, now: datetime, *, version: int | None, note: str,
+                 actor: Actor | None = None, unit_done_at: datetime | None = None) -> list[int]:
+    """The entry's open tasks of one source are done."""
     tasks = list(session.scalars(
         select(CorrectionTask).where(CorrectionTask.entry_id == entry_id,
-                                     CorrectionTask.source == TaskSource.YEARLY_VERIFICATION.value,
+                                     CorrectionTask.source == TaskSource(source).value,
                                      CorrectionTask.state.in_(OPEN_STATES))
         .order_by(CorrectionTask.id).with_for_update()))
     for task in tasks:
-        resolve(session, task, now, now, version=version, note=note, actor=actor)
+        resolve(session, task, now, now, version=version, note=note, actor=actor, unit_done_at=unit_done_at)
     return [t.id for t in tasks]

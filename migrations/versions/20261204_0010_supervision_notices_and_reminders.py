@@ -1,7 +1,7 @@
 """oversight: supervision notices, reminders by e-mail and robots, calls answered directly (直办率)
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-04 16:56:25.495859
 """
 from alembic import op
@@ -10,7 +10,7 @@ import kb.models.types
 
 
 revision = '0010'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

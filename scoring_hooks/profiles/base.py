@@ -157,6 +157,7 @@ class UnitScore:
     ``report`` carries counts a profile publishes alongside the points
     (Licheng's periodic report); ``settings`` are the settings actually used;
     ``notes`` are remarks on the whole score (e.g. a deadline not checked).
+    ``provisional``: the period had not ended when the counts were taken.
     """
 
     profile: str
@@ -170,6 +171,7 @@ class UnitScore:
     report: Mapping[str, Any] = field(default_factory=dict, hash=False)
     settings: Mapping[str, Any] = field(default_factory=dict, hash=False)
     notes: tuple[str, ...] = ()
+    provisional: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "points", round_points(self.points))
@@ -196,6 +198,7 @@ class UnitScore:
             "report": _jsonable(self.report),
             "settings": _jsonable(self.settings),
             "notes": list(self.notes),
+            "provisional": self.provisional,
         }
 
 
@@ -391,6 +394,9 @@ class BaseProfile:
             raise TypeError("score() takes a kb.compliance.UnitCompliance")
         resolved = self.resolve_settings(settings)
         deadline_notes = self._check_deadlines(unit, resolved)
+        if unit.provisional:
+            deadline_notes.insert(0, f"期间{unit.period.label}尚未结束，得分为截至{unit.as_of:%Y-%m-%d %H:%M}的临时数，"
+                                     f"运行中的月份不计")
         items, report = self.score_items(unit, resolved)
         total = sum((dec(item.points) for item in items), Decimal(0))
         maximum = sum((dec(item.max_points) for item in items), Decimal(0))
@@ -406,6 +412,7 @@ class BaseProfile:
             report=report,
             settings=resolved,
             notes=tuple(deadline_notes),
+            provisional=unit.provisional,
         )
 
     def score_items(

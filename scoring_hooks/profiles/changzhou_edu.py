@@ -8,10 +8,15 @@ The rule (Ⅱ—6 及时向局办公室报送业务知识信息)::
 
 Readings:
 
-* (1) Each month of the period in which the unit published no change and
-  verified nothing (``months_without_update``) is one missed report: −1. The
-  records show whether a month had an update, not whether a report was
-  partial (漏报) or late (报送不及时); those stay with the office.
+* (1) Each month of the period in which the unit published no change
+  (``months_without_change``) is one missed report: −1. "更新…知识库内容"
+  changes content; a verification (校核) confirms it unchanged, so a month
+  with verifications only is not an update (``verification_counts_as_update:
+  true`` counts it, using ``months_without_update``). Only months that have
+  ended are judged (a running month is not missed yet), and months that ended
+  before the unit existed are not missed. The records show whether a month had
+  an update, not whether a report was partial (漏报) or late (报送不及时); those
+  stay with the office.
 * (2) The error rate is ``usages_confirmed_wrong / usages``, computed exactly
   (fractions, no floating point). At or below the threshold (10%) nothing is
   deducted, 10.0% included. Above it, each *whole* percentage point above
@@ -19,6 +24,9 @@ Readings:
   a point counts once it has been reached). Setting ``error_rate_rounding``
   to ``"ceil"`` counts a started point instead (10.1% → 1). No usage in the
   period: no rate, no deduction, a note says so.
+* A wrong use is a use of an entry version with a wrong-answer flag the
+  office accepted; when the office later agreed with the unit that the
+  answer was right (the flag's task declined), those uses are not wrong.
 * The scoring is by deduction (说明：采用扣分制); both parts come off the
   same 10 points, which do not go below 0.
 """
@@ -54,6 +62,7 @@ class ChangzhouEduProfile(BaseProfile):
         {
             "max_points": 10,
             "monthly_deduction": 1,
+            "verification_counts_as_update": False,
             "error_rate_threshold": 0.10,
             "error_rate_deduction": 1,
             "error_rate_rounding": "floor",
@@ -64,6 +73,10 @@ class ChangzhouEduProfile(BaseProfile):
         {
             "max_points": points_setting("知识库管理分值"),
             "monthly_deduction": points_setting("每月未更新上报扣分"),
+            "verification_counts_as_update": {
+                "type": "boolean",
+                "description": "只有校核（确认无变化）的月份是否算作已更新",
+            },
             "error_rate_threshold": {
                 "type": "number",
                 "minimum": 0,
@@ -86,13 +99,18 @@ class ChangzhouEduProfile(BaseProfile):
         tally = ItemTally(self.item, settings["max_points"])
 
         # (1) monthly update and report.
-        months = unit.months_without_update
+        if settings["verification_counts_as_update"]:
+            months, what = unit.months_without_update, "未更新或校核知识库内容"
+        else:
+            months, what = unit.months_without_change, "未更新知识库内容"
         if months:
             each = dec(settings["monthly_deduction"])
+            only_verified = sorted(set(months) - set(unit.months_without_update))
+            detail = f"（其中{'、'.join(only_verified)}仅有校核，不算更新）" if only_verified else ""
             tally.deduct(
                 "month_not_updated",
                 each * len(months),
-                f"{'、'.join(months)}未更新知识库内容，共{len(months)}个月，每月扣{fmt_points(each)}分",
+                f"{'、'.join(months)}{what}{detail}，共{len(months)}个月，每月扣{fmt_points(each)}分",
                 {"months": months},
             )
 

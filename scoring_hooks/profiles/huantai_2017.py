@@ -21,10 +21,14 @@ Readings:
 * 3.2: each operator suggestion or wrong-answer flag left without any
   response past its deadline (``suggestions_not_acted``) costs 2.
 * 3.3: the table deducts per wrong answer or wrong dispatch *caused* by a late
-  hand-over; the records cannot attribute wrong answers to a cause, so each
-  ``policy_change`` task resolved late or open overdue stands for one such
-  case (a new policy handed over late). Any other count can be used by
-  changing ``policy_sources``.
+  hand-over ("因新政策对接不及时造成向群众解答或工单交办错误的，每件扣1分"), not per
+  late policy. A wrong-answer flag carries its cause: when the office accepts
+  it as caused by a new policy handed over late (``cause: late_policy``), it
+  counts (``wrong_answers_late_policy``); a late policy that caused no wrong
+  answer costs nothing here (``policy_count: "tasks"`` counts each
+  ``policy_sources`` task resolved late or open overdue instead).
+* "未及时完善、更新" judges the unit: a fix the unit reported in time counts
+  as in time, however long the office then took to publish it.
 * Each sub-item is deducted to zero and no further ("扣完后再从总分值继续扣分"
   appears only in section 二, not here); the item is the sum of the three.
 * "及时" names no number of days, so the deadlines are the system defaults
@@ -75,6 +79,7 @@ class HuantaiProfile(BaseProfile):
             "suggestion_deduction": 2,
             "policy_max": 4,
             "policy_deduction": 1,
+            "policy_count": "flags",
             "policy_sources": ("policy_change",),
             "task_deadlines": MappingProxyType({}),
         }
@@ -88,7 +93,13 @@ class HuantaiProfile(BaseProfile):
             "suggestion_deduction": points_setting("3.2 未处理建议每次扣分"),
             "policy_max": points_setting("3.3 新政策及时对接分值"),
             "policy_deduction": points_setting("3.3 新政策对接不及时每件扣分"),
-            "policy_sources": {**_SOURCES_SCHEMA, "description": "3.3 计入的任务来源"},
+            "policy_count": {
+                "type": "string",
+                "enum": ["flags", "tasks"],
+                "description": "3.3 计数：flags 按热线办认定的因新政策对接不及时造成的错误解答（按原文）；"
+                               "tasks 按逾期的政策任务",
+            },
+            "policy_sources": {**_SOURCES_SCHEMA, "description": "3.3 policy_count 为 tasks 时计入的任务来源"},
             "task_deadlines": TASK_DEADLINES_SCHEMA,
         }
     )
@@ -133,6 +144,16 @@ class HuantaiProfile(BaseProfile):
         policy = ItemTally("3.3 新政策及时对接", settings["policy_max"])
         policy_sources = tuple(settings["policy_sources"])
         late = unit.tally(*policy_sources) if policy_sources else None
+        if settings["policy_count"] == "flags":
+            late = None
+            if unit.wrong_answers_late_policy:
+                each = dec(settings["policy_deduction"])
+                policy.deduct(
+                    "policy_late",
+                    each * unit.wrong_answers_late_policy,
+                    f"因新政策对接不及时造成解答错误{unit.wrong_answers_late_policy}件，每件扣{fmt_points(each)}分",
+                    {"flag_ids": unit.late_policy_flag_ids},
+                )
         if late is not None and late.missed:
             each = dec(settings["policy_deduction"])
             policy.deduct(

@@ -16,9 +16,12 @@ Readings:
   office publishes what the unit sends). Counted: new entries (uploads of
   any format) and modifications of standard answers (Art. 7(一) lists both
   as what a unit 上报s). Not counted: deletions and revocations (no content
-  is submitted) and verifications (nothing is sent). ``count_modifications``
-  set to false counts new entries only. 附件1 may also cover information
-  pieces outside the knowledge base (工作信息); those are the office's to add.
+  is submitted) and verifications (nothing is sent). The setting
+  ``piece_kinds`` names what counts (``new``, ``modify``, ``delete``,
+  ``revoke``; default new and modify); ``count_modifications: false`` (the
+  older setting) still leaves modifications out. 附件1 may also cover
+  information pieces outside the knowledge base (工作信息); those are the
+  office's to add.
 * The cap of 4 is for the assessment year ("（ ）年…计分表"); scored on a
   shorter period the cap applies to that period, so sum pieces over the year
   before applying it.
@@ -58,7 +61,18 @@ def _tasks(tally) -> dict[str, Any]:
         "resolved_late": tally.resolved_late,
         "open_overdue": tally.open_overdue,
         "declined": tally.declined,
+        "office_late": tally.office_late,
     }
+
+
+#: What a piece (篇) can be, with its Chinese name.
+PIECE_KINDS = {"new": "新增知识", "modify": "修改规范答案", "delete": "删除失效知识", "revoke": "撤销知识",
+               "suggestion": "被采纳的知识建议"}
+
+
+def _pieces_of(unit: UnitCompliance, kind: str) -> int:
+    return {"new": unit.uploads, "modify": unit.modifications, "delete": unit.deletions,
+            "revoke": unit.revocations, "suggestion": unit.unit_suggestions_accepted}[kind]
 
 
 class LichengProfile(BaseProfile):
@@ -71,6 +85,7 @@ class LichengProfile(BaseProfile):
             "points_per_piece": 0.1,
             "max_points": 4,
             "count_modifications": True,
+            "piece_kinds": ("new", "modify"),
             "task_deadlines": MappingProxyType(
                 {"office_feedback": 5, "unit_self_found": 5, "policy_change": 5}
             ),
@@ -80,7 +95,14 @@ class LichengProfile(BaseProfile):
         {
             "points_per_piece": points_setting("信息报送每篇得分"),
             "max_points": points_setting("信息报送最高得分"),
-            "count_modifications": {"type": "boolean", "description": "修改规范答案是否计为报送篇数"},
+            "count_modifications": {"type": "boolean", "description": "修改规范答案是否计为报送篇数（false 时不计，优先于 piece_kinds）"},
+            "piece_kinds": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(PIECE_KINDS)},
+                "uniqueItems": True,
+                "description": "计为一篇信息报送的已发布变更：new 新增、modify 修改、delete 删除、revoke 撤销、"
+                               "suggestion 被采纳的知识建议",
+            },
             "task_deadlines": TASK_DEADLINES_SCHEMA,
         }
     )
@@ -88,14 +110,14 @@ class LichengProfile(BaseProfile):
     def score_items(
         self, unit: UnitCompliance, settings: Mapping[str, Any]
     ) -> tuple[list[ItemScore], Mapping[str, Any]]:
-        pieces = unit.uploads + (unit.modifications if settings["count_modifications"] else 0)
+        kinds = [k for k in PIECE_KINDS if k in settings["piece_kinds"]
+                 and (k != "modify" or settings["count_modifications"])]
+        pieces = sum(_pieces_of(unit, k) for k in kinds)
         each = dec(settings["points_per_piece"])
         cap = dec(settings["max_points"])
         earned = each * pieces
         tally = ItemTally(self.item, cap)
-        counted = f"新增知识{unit.uploads}条" + (
-            f"、修改规范答案{unit.modifications}条" if settings["count_modifications"] else ""
-        )
+        counted = "、".join(f"{PIECE_KINDS[k]}{_pieces_of(unit, k)}条" for k in kinds) or "不计任何变更"
         tally.note(f"{counted}，共{pieces}篇，每篇{fmt_points(each)}分，计{fmt_points(earned)}分")
         if earned > cap:
             tally.note(f"超过上限，按{fmt_points(cap)}分计")
@@ -112,6 +134,8 @@ class LichengProfile(BaseProfile):
             "deletions": unit.deletions,
             "revocations": unit.revocations,
             "verified": unit.verifications,
+            "suggestions_accepted": unit.unit_suggestions_accepted,
+            "suggestions_declined": unit.unit_suggestions_declined,
             "published_entries": unit.published_entries,
             "covered_entries": unit.covered_entries,
             "tasks": _tasks(all_tasks),

@@ -13,20 +13,31 @@ Readings:
 * Upload (10): at least one Q&A-format entry published in the period gives
   10; only other-format entries give 5; none gives 0. Scored as a deduction
   of 0, 5 or 10 from the item.
-* Update or verification (10): "对已上传…信息全年更新（或校核）一次" is read as
-  *each* published entry being updated or verified at least once in the 12
-  months ending at the period end; 10 when ``coverage >= coverage_threshold``
-  (default 1.0, every entry), else 0. A unit with no published entry has
-  nothing updated: 0 (``score_coverage_without_entries`` gives the 10).
-* City notices: each ``city_notice`` task resolved after, or still open past,
-  2 working days costs 2, at most 10 in all. The −10 comes off the whole
-  20-point item (not only the update half), which never goes below 0.
+* Update or verification (10): "对已上传平台知识库信息全年更新（或校核）一次，得10分；
+  全年无更新（或校核）此项不得分" reads as what it says: the unit updated or
+  verified its uploaded knowledge at least once in the year — a published
+  modification, deletion or revocation, or a verification (校核) in the
+  period — gives 10; none gives 0. Coverage (how many of the published
+  entries were touched in the 12 months) is reported in a note, not scored
+  (``update_rule: "coverage"`` restores the stricter reading, scored against
+  ``coverage_threshold``; ``score_coverage_without_entries`` applies to it).
+* A unit whose only entries were uploaded this year did not update or verify
+  anything "已上传": the upload half scores the upload, this half gets 0
+  (``new_entries_count_as_update: true`` gives the 10 to a unit whose every
+  published entry is new in the year: it had nothing older to keep current).
+* City notices: each ``city_notice`` task whose fix the unit reported after,
+  or still had not reported past, 2 working days costs 2, at most 10 in all.
+  The deduction comes off the whole 20-point item (``city_notice_from:
+  "item"``), which never goes below 0: the cap of 10 would say nothing if it
+  came off the 10-point update half, which cannot lose more than 10 anyway.
+  ``city_notice_from: "update"`` takes it from the update half only.
 * The item is annual; on a shorter period it is scored on that period's
   counts and a note says so.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -36,6 +47,7 @@ from kb.compliance import UnitCompliance
 from .base import (
     TASK_DEADLINES_SCHEMA,
     BaseProfile,
+    Deduction,
     ItemScore,
     ItemTally,
     dec,
@@ -56,8 +68,11 @@ class NankangProfile(BaseProfile):
             "qa_upload_points": 10,
             "other_upload_points": 5,
             "coverage_points": 10,
+            "update_rule": "any",
+            "new_entries_count_as_update": False,
             "coverage_threshold": 1.0,
             "score_coverage_without_entries": False,
+            "city_notice_from": "item",
             "city_notice_deduction": 2,
             "city_notice_cap": 10,
             "task_deadlines": MappingProxyType({"city_notice": 2}),
@@ -68,11 +83,25 @@ class NankangProfile(BaseProfile):
             "qa_upload_points": points_setting("按一问一答方式上传知识得分"),
             "other_upload_points": points_setting("仅以其他方式上传知识得分"),
             "coverage_points": points_setting("已上传知识全年更新（或校核）得分"),
+            "update_rule": {
+                "type": "string",
+                "enum": ["any", "coverage"],
+                "description": "any：全年有一次更新或校核即得分（按原文）；coverage：已发布知识达到覆盖比例才得分",
+            },
+            "new_entries_count_as_update": {
+                "type": "boolean",
+                "description": "已发布知识均为本年新上传时是否视同已更新",
+            },
+            "city_notice_from": {
+                "type": "string",
+                "enum": ["item", "update"],
+                "description": "市级通知逾期扣分：item 从本项20分中扣；update 只从更新（校核）10分中扣",
+            },
             "coverage_threshold": {
                 "type": "number",
                 "minimum": 0,
                 "maximum": 1,
-                "description": "年内更新或校核的已发布知识所占比例达到此值即得分（1.0 为全部）",
+                "description": "update_rule 为 coverage 时：年内更新或校核的已发布知识所占比例达到此值即得分（1.0 为全部）",
             },
             "score_coverage_without_entries": {
                 "type": "boolean",
@@ -109,19 +138,37 @@ class NankangProfile(BaseProfile):
         else:
             tally.deduct("no_upload", qa_points, "期间内未上传知识，采集项不得分")
 
-        # Update or verification of every published entry within the year.
+        # Update or verification within the year.
         window = unit.period.coverage_window()
-        threshold = Fraction(str(settings["coverage_threshold"]))
-        if unit.published_entries == 0:
-            if not settings["score_coverage_without_entries"]:
-                tally.deduct("not_updated", coverage_points, "无已发布知识，全年无更新（或校核），此项不得分")
-        else:
-            covered = Fraction(unit.covered_entries, unit.published_entries)
+        update_points = coverage_points  # what the update half still holds
+        if unit.published_entries:
             described = (
                 f"已发布知识{unit.published_entries}条，{window.start}至{window.end}更新或校核"
-                f"{unit.covered_entries}条（{fmt_percent(covered)}）"
+                f"{unit.covered_entries}条（{fmt_percent(Fraction(unit.covered_entries, unit.published_entries))}）"
             )
-            if covered >= threshold:
+        else:
+            described = "无已发布知识"
+        if settings["update_rule"] == "any":
+            updates = unit.modifications + unit.deletions + unit.revocations
+            all_new = (unit.published_entries > 0 and unit.uploads >= unit.published_entries)
+            if updates or unit.verifications:
+                tally.note(f"期内更新{updates}次、校核{unit.verifications}次；{described}")
+            elif all_new and settings["new_entries_count_as_update"]:
+                tally.note(f"已发布知识均为期内新上传，视同已更新；{described}")
+            else:
+                reason = "全年无更新（或校核），此项不得分"
+                if all_new:
+                    reason = "已发布知识均为期内新上传，" + reason
+                tally.deduct("not_updated", coverage_points, f"{reason}；{described}",
+                             {"entry_ids": unit.uncovered_entry_ids})
+                update_points = Decimal(0)
+        else:
+            threshold = Fraction(str(settings["coverage_threshold"]))
+            if unit.published_entries == 0:
+                if not settings["score_coverage_without_entries"]:
+                    tally.deduct("not_updated", coverage_points, "无已发布知识，全年无更新（或校核），此项不得分")
+                    update_points = Decimal(0)
+            elif Fraction(unit.covered_entries, unit.published_entries) >= threshold:
                 tally.note(described)
             else:
                 tally.deduct(
@@ -130,6 +177,7 @@ class NankangProfile(BaseProfile):
                     f"{described}，未达到{fmt_percent(threshold)}，此项不得分",
                     {"entry_ids": unit.uncovered_entry_ids},
                 )
+                update_points = Decimal(0)
 
         # City hotline centre notices not acted on within the deadline.
         notices = unit.tasks_by_source["city_notice"]
@@ -146,7 +194,15 @@ class NankangProfile(BaseProfile):
             )
             if asked > cap:
                 reason += f"，计{fmt_points(asked)}分，扣分上限{fmt_points(cap)}分"
-            tally.deduct("city_notice_late", min(asked, cap), reason, {"task_ids": notices.missed_task_ids})
+            amount = min(asked, cap)
+            if settings["city_notice_from"] == "update" and amount > update_points:
+                reason += f"；只从更新（校核）分中扣，该部分余{fmt_points(update_points)}分"
+                amount = update_points
+            tally.deduct("city_notice_late", amount, reason, {"task_ids": notices.missed_task_ids})
+            if amount == 0:  # still listed, for its evidence
+                tally.deductions.append(Deduction("city_notice_late", 0, reason, {"task_ids": notices.missed_task_ids}))
+        if notices.office_late:
+            tally.note(f"另有{notices.office_late}次单位按时报送、热线办发布超期，不扣单位分")
 
         return [tally.build()], {}
 

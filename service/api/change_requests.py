@@ -86,7 +86,8 @@ class UnitReview(MethodView):
         """Unit reviewer's decision, with the four checks of Art. 9 one by one"""
         return _with_etag(changes.unit_review(
             kb().uow(), current_actor(), cr_id, approve=body["approve"], checks=body["checks"],
-            reason=body["reason"], revision=if_match_number(body["revision"], "r"), now=kb().now()))
+            reason=body["reason"], revision=if_match_number(body["revision"], "r"), now=kb().now(),
+            amendments=body["amendments"]))
 
 
 @blp.route("/<int:cr_id>/office-review")

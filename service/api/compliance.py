@@ -72,7 +72,7 @@ def _report(args, deadlines) -> compliance.ComplianceReport:
 
 
 def _file(body: bytes, fmt: str, name: str) -> Response:
-    response = Response(body, mimetype=_MEDIA[fmt])
+    response = Response(body, content_type=_MEDIA[fmt])
     # RFC 6266: an ASCII name for old clients, the Chinese-free label is ASCII anyway.
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
@@ -80,7 +80,8 @@ def _file(body: bytes, fmt: str, name: str) -> Response:
 
 def _meta(report: compliance.ComplianceReport) -> dict:
     return {"period": report.period.to_dict(), "as_of": report.as_of.isoformat(), "frozen": report.frozen,
-            "frozen_at": report.frozen_at.isoformat() if report.frozen_at else None}
+            "frozen_at": report.frozen_at.isoformat() if report.frozen_at else None,
+            "provisional": report.provisional}
 
 
 def _service_rule_sets(settings):
@@ -154,7 +155,7 @@ class Scores(MethodView):
         scores = score_report(profile, report, own)
         if args["format"] != "json":
             writer = exports.to_csv if args["format"] == "csv" else _xlsx("知识库考核得分")
-            return _file(writer(scores, exports.SCORE_COLUMNS), args["format"],
+            return _file(writer(scores, exports.score_columns(scores)), args["format"],
                          f"scores-{profile.name}-{report.period.label}")
         return {**_meta(report), "profile": profile.name, "profile_title": profile.title,
                 "settings": _jsonable(profile.resolve_settings(own)), "units": [score.to_dict() for score in scores]}

@@ -58,4 +58,4 @@ class Triage(MethodView):
     def post(self, body, flag_id):
         """Pass the flag to the entry's unit as a task, or dismiss it with a reason (office)"""
         return flags.triage(kb().uow(), current_actor(), flag_id, decision=body["decision"], reason=body["reason"],
-                            now=kb().now(), settings=corrections())
+                            cause=body["cause"], now=kb().now(), settings=corrections())

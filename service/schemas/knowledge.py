@@ -76,6 +76,12 @@ class KnowledgeQueryArgs(PageArgs):
     include_withdrawn = fields.Boolean(load_default=False)
 
 
+class ScheduledUpdateSchema(Schema):
+    version = fields.Integer()
+    effective_on = fields.String(metadata={"description": "YYYY-MM-DD，当日零时起替换当前版本"})
+    label = fields.String(metadata={"description": "如“将于 2026-12-01 更新”"})
+
+
 class KnowledgeSchema(ContentSchema):
     id = fields.Integer(dump_only=True)
     status = fields.String(dump_only=True)
@@ -88,6 +94,8 @@ class KnowledgeSchema(ContentSchema):
     verified_at = fields.DateTime(dump_only=True, allow_none=True)
     withdrawn_at = fields.DateTime(dump_only=True, allow_none=True)
     change_request_id = fields.Integer(dump_only=True, allow_none=True)
+    scheduled_update = fields.Nested(ScheduledUpdateSchema, dump_only=True, allow_none=True, metadata={
+        "description": "已发布、尚未生效的修改：当前版本在其生效日之前继续有效"})
 
 
 class VersionSchema(ContentSchema):
@@ -130,10 +138,14 @@ class UnitReviewCreate(StrictSchema):
                          metadata={"description": "第九条四项检查：no_typos, clear, answer_matches, accurate_with_basis"})
     reason = fields.String(load_default=None, allow_none=True, validate=_text)
     revision = fields.Integer(load_default=None, allow_none=True)
+    amendments = fields.Nested(ContentFields, load_default=None, allow_none=True, metadata={
+        "description": "审核人修改或完善的内容（第八条（二）），仅随审核通过提交；须同时提交 revision 或 If-Match"})
 
 
 class OfficeReviewCreate(StrictSchema):
-    decision = fields.String(required=True, validate=validate.OneOf(["publish", "return"]))
+    decision = fields.String(required=True, validate=validate.OneOf(["publish", "return", "accept", "decline"]),
+                             metadata={"description": "知识变更：publish 发布 / return 退回；"
+                                                      "知识建议：accept 采纳 / decline 不采纳（须说明理由） / return 退回"})
     reason = fields.String(load_default=None, allow_none=True, validate=_text)
     revision = fields.Integer(load_default=None, allow_none=True)
 
@@ -150,6 +162,16 @@ class ReviewSchema(Schema):
     checks = fields.Dict(keys=fields.String(), values=fields.Boolean())
     reason = fields.String(allow_none=True)
     reviewer_id = fields.Integer()
+    decided_at = fields.DateTime()
+    amendments = fields.Dict(allow_none=True, metadata={
+        "description": "审核人修改的内容：字段 → {before, after}"})
+    based_on_revision = fields.Integer(allow_none=True, metadata={"description": "审核人修改所基于的修订号"})
+
+
+class SuggestionOutcomeSchema(Schema):
+    outcome = fields.String(metadata={"description": "accepted 已采纳 / declined 未采纳"})
+    reason = fields.String(allow_none=True)
+    label = fields.String(metadata={"description": "如“未采纳：已有该分类”"})
     decided_at = fields.DateTime()
 
 
@@ -173,6 +195,8 @@ class ChangeRequestSchema(Schema):
     published_version = fields.Integer(allow_none=True)
     published_directly = fields.Boolean(metadata={"description": "热线办紧急直接发布（第十条第三项）"})
     return_reason = fields.String(allow_none=True)
+    suggestion_outcome = fields.Nested(SuggestionOutcomeSchema, allow_none=True, metadata={
+        "description": "知识建议的处理结果（热线办采纳或不采纳及理由）"})
     reviews = fields.List(fields.Nested(ReviewSchema))
     warnings = fields.List(fields.Nested(WarningSchema), metadata={"description": "提交辅助提示，不阻止保存"})
 

@@ -54,6 +54,9 @@ class TaskTallySchema(Schema):
     late_task_ids = fields.List(fields.Integer())
     overdue_task_ids = fields.List(fields.Integer())
     due_working_days = fields.Integer(allow_none=True, metadata={"description": "据以判断超期的工作日时限"})
+    office_late = fields.Integer(metadata={
+        "description": "单位按时报送、热线办发布超期（热线办自身的延误，不扣单位分）"})
+    office_late_task_ids = fields.List(fields.Integer())
 
 
 class UnitComplianceSchema(Schema):
@@ -81,7 +84,16 @@ class UnitComplianceSchema(Schema):
     usages = fields.Integer()
     usages_confirmed_wrong = fields.Integer()
     usage_error_rate = fields.Float(allow_none=True)
-    months_without_update = fields.List(fields.String())
+    months_without_update = fields.List(fields.String(), metadata={
+        "description": "已结束的月份中既无发布的变更也无校核的月份（运行中的月份与单位成立前的月份不计）"})
+    months_without_change = fields.List(fields.String(), metadata={
+        "description": "已结束的月份中无发布的变更的月份（仅校核不算更新）"})
+    wrong_answers_late_policy = fields.Integer(metadata={
+        "description": "期内确认的、因新政策对接不及时造成的错误解答"})
+    late_policy_flag_ids = fields.List(fields.Integer())
+    unit_suggestions_accepted = fields.Integer(metadata={"description": "期内被热线办采纳的本单位知识建议"})
+    unit_suggestions_declined = fields.Integer(metadata={"description": "期内热线办未采纳的本单位知识建议"})
+    provisional = fields.Boolean(metadata={"description": "期间尚未结束，数据为临时数"})
 
 
 class ComplianceSchema(Schema):
@@ -89,6 +101,7 @@ class ComplianceSchema(Schema):
     as_of = fields.String()
     frozen = fields.Boolean(metadata={"description": "是否为已结账月份的冻结数据"})
     frozen_at = fields.String(allow_none=True)
+    provisional = fields.Boolean(metadata={"description": "期间尚未结束：计数与得分为临时数，运行中的月份不计"})
     deadlines = fields.Dict(keys=fields.String(), values=fields.Integer(),
                             metadata={"description": "判断超期所用的工作日时限"})
     units = fields.List(fields.Nested(UnitComplianceSchema))
@@ -119,6 +132,7 @@ class UnitScoreSchema(Schema):
     items = fields.List(fields.Nested(ItemScoreSchema))
     report = fields.Dict()
     notes = fields.List(fields.String())
+    provisional = fields.Boolean(metadata={"description": "期间尚未结束，得分为临时数"})
 
 
 class ScoresSchema(Schema):
@@ -129,6 +143,7 @@ class ScoresSchema(Schema):
     as_of = fields.String()
     frozen = fields.Boolean()
     frozen_at = fields.String(allow_none=True)
+    provisional = fields.Boolean(metadata={"description": "期间尚未结束：得分为临时数"})
     units = fields.List(fields.Nested(UnitScoreSchema))
 
 

@@ -52,6 +52,8 @@ class HitSchema(Schema):
     policy_title = fields.String(allow_none=True)
     policy_warning = fields.String(allow_none=True, metadata={"description": "引用的政策文件已废止或修订时的提醒"})
     urgent = fields.Boolean()
+    scheduled_update = fields.Dict(allow_none=True, metadata={
+        "description": "已发布、尚未生效的修改：{version, effective_on, label: “将于 YYYY-MM-DD 更新”}"})
     highlights = fields.Dict(keys=fields.String(), values=fields.String(),
                              metadata={"description": "命中片段，<em> 标出命中词"})
 

@@ -133,6 +133,9 @@ class FlagTriageCreate(StrictSchema):
                              metadata={"description": "task 转交承办单位 / dismiss 不采纳"})
     reason = fields.String(load_default=None, allow_none=True, validate=_short,
                            metadata={"description": "不采纳时必填，提交人可见"})
+    cause = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["late_policy"]),
+                          metadata={"description": "答案错误的原因（仅转交答错标记时）：late_policy 新政策对接不及时"
+                                                   "（桓台 3.3 按此计数）"})
 
 
 class FlagSchema(Schema):
@@ -150,6 +153,8 @@ class FlagSchema(Schema):
     state_label = fields.String()
     triaged_at = fields.DateTime(allow_none=True)
     triage_reason = fields.String(allow_none=True)
+    cause = fields.String(allow_none=True, metadata={"description": "热线办认定的错误原因：late_policy 新政策对接不及时"})
+    cause_label = fields.String(allow_none=True)
     task_id = fields.Integer(allow_none=True)
     task_state = fields.String(allow_none=True)
     fixed_in_version = fields.Integer(allow_none=True)

@@ -48,8 +48,11 @@ def test_a_plus_sign_sent_unescaped_in_the_url_is_read_as_the_offset(people):
 def test_a_task_source_applies_its_own_number_of_working_days(people):
     r = deadline(people.scorer, "2026-09-30T10:00:00+08:00", source="city_notice")
     assert r.json["due_at"] == "2026-10-09T23:59:59+08:00" and r.json["working_days"] == 2
+    # Art. 10(2): within 5 working days or before it takes effect, whichever is later.
     r = deadline(people.office, "2026-09-28T10:00:00+08:00", source="policy_change", policy_effective_on="2026-10-01")
-    assert r.json["due_at"] == "2026-09-30T23:59:59+08:00"
+    assert r.json["due_at"] == "2026-10-10T23:59:59+08:00"
+    r = deadline(people.office, "2026-09-28T10:00:00+08:00", source="policy_change", policy_effective_on="2026-11-01")
+    assert r.json["due_at"] == "2026-10-31T23:59:59+08:00"
 
 
 @pytest.mark.parametrize("params, field", [

@@ -6,7 +6,8 @@ The scenario (Asia/Shanghai), unit HX (华山街道):
 * 10-13 office feedback on E1 (5 working days), fixed the next day: on time;
   six city notices on E2 (2 working days, due 10-15), none fixed in October;
   the first is fixed on 11-03, after the period;
-* 10-13 a policy registered with HX as its unit: a policy-change task, never done;
+* 10-13 a policy (published 10-12, in effect 12-01) registered with HX as its unit: a policy-change task,
+  never done, but due only on 11-30 (Art. 10(2): "…或实施之前");
 * 10-14 an operator uses E2 v1 three times and E3 twenty-two times;
 * 10-15 an operator flags E2 wrong; the office forwards it (a task, never done);
 * 10-20 the reviewer verifies E3.
@@ -114,8 +115,10 @@ def test_october_counts_are_what_happened_in_october(people, clock, october):
     # Fixed on 11-03: still open and overdue at the end of October.
     assert tasks["city_notice"] == {"received": 6, "resolved_on_time": 0, "resolved_late": 0, "open_overdue": 6,
                                     "declined": 0, "late_task_ids": [],
-                                    "overdue_task_ids": sorted(october["city"]), "due_working_days": 2}
-    assert (tasks["policy_change"]["received"], tasks["policy_change"]["open_overdue"]) == (1, 1)
+                                    "overdue_task_ids": sorted(october["city"]), "due_working_days": 2,
+                                    "office_late": 0, "office_late_task_ids": []}
+    # Due the day before the policy takes effect (11-30), so not overdue at the end of October.
+    assert (tasks["policy_change"]["received"], tasks["policy_change"]["open_overdue"]) == (1, 0)
     assert (hx["suggestions_received"], hx["suggestions_acted_in_time"], hx["suggestions_not_acted"]) == (1, 0, 1)
     assert hx["suggestion_ids_not_acted"] == [october["flag"]]
     assert (hx["usages"], hx["usages_confirmed_wrong"], hx["usage_error_rate"]) == (25, 3, 0.12)
@@ -124,10 +127,11 @@ def test_october_counts_are_what_happened_in_october(people, clock, october):
     assert (rsj["published_entries"], rsj["covered_entries"]) == (1, 0)
     assert rsj["uncovered_entry_ids"] == [october["E4"]]
 
+    # The six notices went late in October and count there only: one fixed late in November, five still
+    # open, none is counted again in November.
     november = _units(people.scorer.get("/api/v1/compliance?period=2026-11&unit=HX"))["HX"]
-    assert november["tasks_by_source"]["city_notice"]["resolved_late"] == 1
-    assert november["tasks_by_source"]["city_notice"]["late_task_ids"] == [october["city"][0]]
-    assert november["tasks_by_source"]["city_notice"]["open_overdue"] == 5
+    assert november["tasks_by_source"]["city_notice"]["resolved_late"] == 0
+    assert november["tasks_by_source"]["city_notice"]["open_overdue"] == 0
     assert november["months_without_update"] == []
 
 
@@ -135,8 +139,9 @@ def test_october_counts_are_what_happened_in_october(people, clock, october):
 EXPECTED = {
     # Q&A upload 10 + every entry updated or verified 10, six late city notices -12 capped at -10.
     "nankang-2023": {"HX": (10, 20), "RSJ": (0, 20)},
-    # 3.1 six missed city notices -12 → 0 of 3; 3.2 one suggestion not acted -2 → 1 of 3; 3.3 one policy late → 3 of 4.
-    "huantai-2017": {"HX": (4, 10), "RSJ": (10, 10)},
+    # 3.1 six missed city notices -12 → 0 of 3; 3.2 one suggestion not acted -2 → 1 of 3; 3.3 no wrong answer
+    # attributed to a late policy (and the policy is not late either) → 4 of 4.
+    "huantai-2017": {"HX": (5, 10), "RSJ": (10, 10)},
     # error rate 12%: two points above 10% → -2; RSJ: October without update → -1.
     "changzhou-edu": {"HX": (8, 10), "RSJ": (9, 10)},
     # 0.1 a piece: three new entries and one modification.

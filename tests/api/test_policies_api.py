@@ -81,9 +81,9 @@ def test_tasks_for_a_repealed_citation_resolve_only_when_the_fix_is_published(pe
     people.office.post(f"/api/v1/policies/{doc['id']}/status", json={"status": "repealed"})
     task = next(t for t in tasks_of(people) if t["entry_id"] == citing[0])
     cr = fix(people, task)
+    clock.set("2026-11-12T10:00:00+08:00")  # the unit reports the fix after the five working days
     submit_and_approve(people, cr)
     assert people.office.get(f"/api/v1/tasks/{task['id']}").json["state"] == "in_progress"
-    clock.set("2026-11-12T10:00:00+08:00")  # after the five working days
     people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review", json={"decision": "publish"})
     done = people.office.get(f"/api/v1/tasks/{task['id']}").json
     assert done["state"] == "resolved" and done["on_time"] is False and done["outcome"] == "resolved_late"
@@ -113,21 +113,23 @@ def test_registering_a_new_policy_with_a_unit_and_a_date_of_effect_opens_a_polic
     assert len(doc["opened_task_ids"]) == 1
     task = people.rev_b.get(f"/api/v1/tasks/{doc['opened_task_ids'][0]}").json
     assert task["source"] == "policy_change" and task["entry_id"] is None and task["unit_code"] == "RSJ"
-    assert task["due_at"] == "2026-09-30T23:59:59+08:00"  # the day before it takes effect
+    # Art. 10(2) "公布实施后的5个工作日内或实施之前", whichever is later: five working days after
+    # publication on Fri Sep 25 (Mid-Autumn): Sep 28, 29, 30, Oct 8, 9 — later than the day before Oct 1.
+    assert task["due_at"] == "2026-10-09T23:59:59+08:00"
     assert register(people, "济人社发〔2026〕9号", published_on="2026-09-25")["opened_task_ids"] == []
 
     r = people.office.patch(f"/api/v1/policies/{doc['id']}", json={"effective_on": "2026-12-01"})
     assert r.status_code == 200
-    # Now the counted rule is earlier: five working days after publication on Fri Sep 25 (Mid-Autumn),
-    # Sep 28, 29, 30, Oct 8, 9.
-    assert people.office.get(f"/api/v1/tasks/{task['id']}").json["due_at"] == "2026-10-09T23:59:59+08:00"
+    # Now the day before it takes effect is the later alternative.
+    assert people.office.get(f"/api/v1/tasks/{task['id']}").json["due_at"] == "2026-11-30T23:59:59+08:00"
     r = people.office.patch(f"/api/v1/policies/{doc['id']}", json={"unit_code": "HX"})
     assert r.status_code == 409
 
 
 def test_a_policy_change_is_due_five_working_days_after_publication_not_after_registration(people, clock):
-    # Published Mon Oct 26, registered a week later (Mon Nov 2, 10:00), in effect from Dec 1.
-    doc = register(people, "济人社发〔2026〕11号", published_on="2026-10-26", effective_on="2026-12-01",
+    # Published and in effect Mon Oct 26, registered a week later (Mon Nov 2, 10:00). (In effect already,
+    # so only the five working days apply: a later date of effect would give until the day before it.)
+    doc = register(people, "济人社发〔2026〕11号", published_on="2026-10-26", effective_on="2026-10-26",
                    unit_code="RSJ")
     task = people.rev_b.get(f"/api/v1/tasks/{doc['opened_task_ids'][0]}").json
     assert task["received_at"] == "2026-11-02T10:00:00+08:00"  # when the unit got it
@@ -144,12 +146,13 @@ def test_a_policy_change_is_due_five_working_days_after_publication_not_after_re
     assert people.rev_b.get(f"/api/v1/tasks/{task['id']}").json["due_at"] == "2026-11-02T23:59:59+08:00"
 
     # A corrected publication date recounts it too.
-    people.office.patch(f"/api/v1/policies/{doc['id']}", json={"published_on": "2026-10-29"})
+    r = people.office.patch(f"/api/v1/policies/{doc['id']}", json={"published_on": "2026-10-29", "effective_on": "2026-10-29"})
+    assert r.status_code == 200, r.json
     assert people.rev_b.get(f"/api/v1/tasks/{task['id']}").json["due_at"] == "2026-11-05T23:59:59+08:00"
 
 
 def test_a_policy_registered_before_its_publication_date_counts_from_registration(people):
-    doc = register(people, "济人社发〔2026〕12号", published_on="2026-11-10", effective_on="2026-12-01",
+    doc = register(people, "济人社发〔2026〕12号", published_on="2026-11-10", effective_on="2026-11-10",
                    unit_code="RSJ")
     task = people.rev_b.get(f"/api/v1/tasks/{doc['opened_task_ids'][0]}").json
     assert task["due_at"] == "2026-11-09T23:59:59+08:00"  # five working days after Mon Nov 2

@@ -54,7 +54,7 @@ def test_unit_review_records_each_of_the_four_checks_and_a_return_names_the_fail
     assert r.status_code == 200
     assert r.json["state"] == "returned"
     review = r.json["reviews"][-1]
-    assert review["checks"]["no_typos"] is False and "no_typos" in review["reason"]
+    assert review["checks"]["no_typos"] is False and review["reason"] == "未通过：无错别字"
 
 
 def test_approval_without_all_four_checks_is_refused(people):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from kb import jobs
 from kb.jobs import JobContext
 from kb.models import CalendarOverride, CorrectionTask, JobRun, TaskReminder
-from kb.services import tasks
+from kb.services import changes, tasks
 from tests.support.factories import World
 
 
@@ -184,3 +184,56 @@ def test_a_new_scheduler_closes_the_runs_its_predecessor_left_running(scene, con
         outcomes = s.execute(select(JobRun.holder, JobRun.outcome).order_by(JobRun.id)).all()
     assert outcomes == [("old-host:1", "failed"), ("admin:2", "running")]
     assert jobs.recent_runs(context.uow_factory(), limit=1)[0]["holder"] == "admin:2"
+
+
+def _expiry_tasks(session_factory):
+    with session_factory() as s:
+        return list(s.scalars(select(CorrectionTask).where(CorrectionTask.source == "expiry")
+                              .order_by(CorrectionTask.id)))
+
+
+def test_an_entry_about_to_expire_opens_one_task_for_its_unit_the_configured_working_days_ahead(
+        scene, context, clock, session_factory, world):
+    # The notice is in effect until Fri Nov 20; ten working days ahead is Fri Nov 6 (Nov 9–13, 16–20).
+    clock.set("2026-11-05T10:00:00+08:00")
+    assert jobs.open_expiry_tasks(context) == {"opened": 0}
+    clock.set("2026-11-06T10:00:00+08:00")
+    assert jobs.open_expiry_tasks(context) == {"opened": 1}
+    assert jobs.open_expiry_tasks(context) == {"opened": 0}
+    [task] = _expiry_tasks(session_factory)
+    assert (task.entry_id, task.unit_id, task.state) == (scene["notice"], scene["maint_a"].unit_id, "open")
+    assert tasks._local(task.due_at).isoformat() == "2026-11-20T23:59:59+08:00"  # by its last day in effect
+    assert "2026-11-20" in task.detail
+
+    # The unit extends it by a modification: the task is resolved on publication, on time.
+    cr = changes.create(world.uow(), scene["maint_a"], kind="modify", entry_id=scene["notice"], base_number=1,
+                        proposal={"expires_on": date(2027, 2, 26)}, now=clock())
+    world.carry_through(cr, scene["rev_a"], scene["office"])
+    [task] = _expiry_tasks(session_factory)
+    assert (task.state, task.on_time) == ("resolved", True)
+    clock.set("2026-11-20T10:00:00+08:00")
+    assert jobs.open_expiry_tasks(context) == {"opened": 0}  # the new date is far off
+    clock.set("2027-02-12T10:00:00+08:00")
+    assert jobs.open_expiry_tasks(context) == {"opened": 1}  # once for the new date
+    assert len(_expiry_tasks(session_factory)) == 2
+
+
+def test_the_expiry_notice_is_a_setting_and_a_scheduler_that_was_down_catches_up(
+        scene, context, clock, session_factory):
+    from kb.deadlines import DeadlineRules
+
+    context.settings = tasks.CorrectionSettings(rules=DeadlineRules.from_mapping({"expiry": 15}))
+    clock.set("2026-11-02T10:00:00+08:00")  # 14 working days before Nov 20
+    assert jobs.open_expiry_tasks(context) == {"opened": 1}
+    context.settings = tasks.DEFAULT_SETTINGS
+    [task] = _expiry_tasks(session_factory)
+    assert tasks._local(task.due_at).isoformat() == "2026-11-20T23:59:59+08:00"
+
+
+def test_an_entry_found_late_still_gets_its_task_due_by_its_last_day(scene, context, clock, session_factory):
+    clock.set("2026-11-19T10:00:00+08:00")  # the scheduler was down until the day before the last day
+    assert jobs.open_expiry_tasks(context) == {"opened": 1}
+    [task] = _expiry_tasks(session_factory)
+    assert tasks._local(task.due_at).isoformat() == "2026-11-20T23:59:59+08:00"
+    clock.set("2026-11-21T10:00:00+08:00")  # expired: nothing left to warn of
+    assert jobs.open_expiry_tasks(context) == {"opened": 0}

@@ -125,7 +125,8 @@ def test_to_dict_is_json_with_stable_keys():
     )
     data = unit.to_dict()
     assert list(data)[:4] == ["unit_code", "unit_name", "period", "uploads_qa"]
-    assert list(data)[-2:] == ["coverage", "usage_error_rate"]
+    assert list(data)[-3:] == ["coverage", "usage_error_rate", "provisional"]
+    assert data["provisional"] is False  # as_of is after the period end
     assert data["upload_entry_ids"] == [11, 12]
     assert data["months_without_update"] == ["2026-01", "2026-03"]
     assert data["tasks_by_source"]["city_notice"]["late_task_ids"] == [3]

@@ -50,7 +50,7 @@ def test_compliance_csv_has_chinese_headings_and_flattened_tasks():
     assert record["热线办反馈-逾期未办"] == "0"
     assert record["更新校核覆盖率"] == "75%"
     assert record["使用错误率"] == "12.5%"
-    assert record["无更新月份"] == "2026-02、2026-07"
+    assert record["无更新或校核月份"] == "2026-02、2026-07"
     other = dict(zip(header, second))
     assert other["单位名称"] == "'=HYPERLINK(\"x\")卫健局"  # not run as a formula
     assert other["更新校核覆盖率"] == "" and other["使用错误率"] == ""
@@ -78,22 +78,23 @@ def test_compliance_xlsx_reads_back_with_bold_headings_and_typed_values():
 def test_score_exports_list_points_and_deduction_details():
     profile = load_profiles()["huantai-2017"]
     score = profile.score(
-        make_unit(tasks_by_source={"policy_change": late(301, 302)}, suggestions_received=2, suggestions_not_acted=1)
+        make_unit(wrong_answers_late_policy=2, late_policy_flag_ids=(301, 302), suggestions_received=2,
+                  suggestions_not_acted=1)
     )
     clean = profile.score(make_unit(unit_code="370112-WJ", unit_name="历城区卫生健康局"))
     header, first, second = read_csv(to_csv([score, clean], SCORE_COLUMNS))
-    assert header == ["单位编码", "单位名称", "考核方案", "期间", "得分", "满分", "扣分明细"]
+    assert header == ["单位编码", "单位名称", "考核方案", "期间", "得分", "满分", "扣分明细", "数据状态"]
     assert first[:6] == ["370112-JT", "历城区交通运输局", "桓台县2017年度考核·数据资料库维护", "2026", "6", "10"]
     assert first[6].startswith("[3.2 处理话务员更新维护建议] -2：")
     assert "；[3.3 新政策及时对接] -2：" in first[6]
-    assert first[6].endswith("（依据：任务 301、302）")
-    assert second[4:] == ["10", "10", "无"]
+    assert first[6].endswith("（依据：答错标记 301、302）")
+    assert second[4:] == ["10", "10", "无", "正式"]
 
     sheet = load_workbook(io.BytesIO(to_xlsx([score, clean], SCORE_COLUMNS, "考核/得分"))).active
     assert sheet.title == "考核_得分"
     assert [c.value for c in sheet[1]] == header
     assert [c.value for c in sheet[2]][:6] == ["370112-JT", "历城区交通运输局", "桓台县2017年度考核·数据资料库维护", "2026", 6, 10]
-    assert [c.value for c in sheet[3]][4:] == [10, 10, "无"]
+    assert [c.value for c in sheet[3]][4:] == [10, 10, "无", "正式"]
 
 
 def test_exports_of_no_rows_have_the_heading_only():

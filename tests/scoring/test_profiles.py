@@ -100,6 +100,7 @@ EXAMPLE_PROFILE = ExampleProfile()
 def test_nankang_gives_full_marks_for_qa_uploads_every_entry_covered_and_notices_on_time():
     unit = make_unit(
         uploads_qa=4,
+        verifications=8,
         published_entries=12,
         covered_entries=12,
         tasks_by_source={"city_notice": TaskTally(received=3, resolved_on_time=3, due_working_days=2)},
@@ -113,6 +114,7 @@ def test_nankang_gives_full_marks_for_qa_uploads_every_entry_covered_and_notices
 def test_nankang_six_late_city_notices_reach_the_ten_point_cap():
     unit = make_unit(
         uploads_qa=2,
+        modifications=3,
         published_entries=5,
         covered_entries=5,
         tasks_by_source={"city_notice": late(11, 12, 13, 14, overdue=(15, 16), due=2)},
@@ -124,7 +126,7 @@ def test_nankang_six_late_city_notices_reach_the_ten_point_cap():
     assert "6次" in deduction.reason and "计12分" in deduction.reason and "上限10分" in deduction.reason
 
 
-def test_nankang_other_format_only_earns_five_and_partial_coverage_earns_nothing():
+def test_nankang_other_format_only_earns_five_and_a_year_without_update_or_verification_earns_nothing():
     unit = make_unit(
         uploads_document=3,
         upload_entry_ids=(7, 8, 9),
@@ -146,7 +148,7 @@ def test_nankang_settings_lower_the_coverage_threshold_and_the_cap():
         covered_entries=9,
         tasks_by_source={"city_notice": late(1, 2, 3, 4, 5, 6, due=2)},
     )
-    score = NANKANG.score(unit, {"coverage_threshold": 0.9, "city_notice_cap": 6})
+    score = NANKANG.score(unit, {"update_rule": "coverage", "coverage_threshold": 0.9, "city_notice_cap": 6})
     # 20 - 5 (other format) - 0 (9/10 >= 0.9) - min(6 x 2, 6)
     assert summary(score) == (9.0, [("upload_format", 5.0), ("city_notice_late", 6.0)])
     assert score.settings["coverage_threshold"] == 0.9
@@ -160,7 +162,8 @@ def test_nankang_cap_comes_off_the_whole_item_which_stops_at_zero():
 
 
 def test_nankang_notes_a_period_shorter_than_the_year():
-    score = NANKANG.score(make_unit(period="2026-Q4", uploads_qa=1, published_entries=1, covered_entries=1))
+    score = NANKANG.score(make_unit(period="2026-Q4", uploads_qa=1, verifications=1, published_entries=1,
+                                    covered_entries=1))
     assert score.points == 20.0
     assert any("2026-Q4" in note for note in score.items[0].notes)
 
@@ -194,6 +197,8 @@ def huantai_unit():
         suggestions_acted_in_time=3,
         suggestions_not_acted=1,
         suggestion_ids_not_acted=(201,),
+        wrong_answers_late_policy=3,
+        late_policy_flag_ids=(401, 402, 403),
     )
 
 
@@ -211,7 +216,7 @@ def test_huantai_sub_items_stop_at_zero_and_add_up():
     assert update.evidence == {"task_ids": (101, 102)}
     assert "实扣3分" in update.reason
     assert suggestion.evidence == {"suggestion_ids": (201,)}
-    assert policy.evidence == {"task_ids": (301, 302, 303)}
+    assert policy.evidence == {"flag_ids": (401, 402, 403)}
 
 
 def test_huantai_settings_change_the_deduction_per_case():
@@ -247,7 +252,8 @@ def test_settings_are_checked_against_the_schema():
 
 
 def test_changzhou_deducts_missed_months_and_whole_points_above_ten_percent():
-    unit = make_unit(months_without_update=("2026-05", "2026-02"), usages=200, usages_confirmed_wrong=25)
+    unit = make_unit(months_without_update=("2026-05", "2026-02"), months_without_change=("2026-05", "2026-02"),
+                     usages=200, usages_confirmed_wrong=25)
     score = CHANGZHOU.score(unit)
     # 10 - 2 months - floor(12.5 - 10) = 10 - 2 - 2
     assert summary(score) == (6.0, [("month_not_updated", 2.0), ("usage_error_rate", 2.0)])
@@ -272,7 +278,8 @@ def test_changzhou_error_rate_boundaries(usages, wrong, rounding, expected):
 
 
 def test_changzhou_stops_at_zero():
-    unit = make_unit(months_without_update=tuple(f"2026-{m:02d}" for m in range(1, 13)), usages=10, usages_confirmed_wrong=3)
+    months = tuple(f"2026-{m:02d}" for m in range(1, 13))
+    unit = make_unit(months_without_update=months, months_without_change=months, usages=10, usages_confirmed_wrong=3)
     score = CHANGZHOU.score(unit)
     # 12 months x 1 = 12 > 10 -> 10 taken; 30% -> 20 points asked, nothing left
     assert summary(score) == (0.0, [("month_not_updated", 10.0), ("usage_error_rate", 0.0)])
@@ -324,9 +331,10 @@ def test_licheng_counts_new_and_modified_entries_at_a_tenth_each_without_float_n
         "revocations": 1, "verified": 40, "pieces": 39,
     }
     assert report["new_by_category"] == {"政策法规": 15, "通知公告": 10}
-    assert report["tasks"] == {"received": 9, "resolved_on_time": 6, "resolved_late": 1, "open_overdue": 1, "declined": 1}
+    assert report["tasks"] == {"received": 9, "resolved_on_time": 6, "resolved_late": 1, "open_overdue": 1, "declined": 1,
+                               "office_late": 0}
     assert report["tasks_by_source"]["office_feedback"] == {
-        "received": 6, "resolved_on_time": 4, "resolved_late": 1, "open_overdue": 1, "declined": 0,
+        "received": 6, "resolved_on_time": 4, "resolved_late": 1, "open_overdue": 1, "declined": 0, "office_late": 0,
     }
     assert report["late_task_ids"] == [501] and report["overdue_task_ids"] == [502]
     json.dumps(score.to_dict(), ensure_ascii=False)
@@ -369,7 +377,88 @@ def test_deduction_items_lose_exactly_what_their_deductions_say():
 def test_scores_serialise_to_json_with_stable_keys():
     data = HUANTAI.score(huantai_unit()).to_dict()
     assert list(data) == ["profile", "profile_title", "unit_code", "unit_name", "period", "points",
-                          "max_points", "items", "report", "settings", "notes"]
+                          "max_points", "items", "report", "settings", "notes", "provisional"]
     assert data["period"] == {"label": "2026", "start": "2026-01-01", "end": "2026-12-31"}
     assert data["items"][0]["deductions"][0]["evidence"] == {"task_ids": [101, 102]}
     json.dumps(data, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------
+# Readings that follow the seeds' wording (issue: rules read right)
+# ---------------------------------------------------------------------------
+
+
+def test_nankang_one_update_or_verification_in_the_year_earns_the_ten_points_whatever_the_coverage():
+    # "对已上传平台知识库信息全年更新（或校核）一次，得10分": one verification of one of ten entries.
+    unit = make_unit(uploads_qa=1, verifications=1, published_entries=10, covered_entries=2,
+                     uncovered_entry_ids=(3, 4, 5, 6, 7, 8, 9, 10))
+    score = NANKANG.score(unit)
+    assert summary(score) == (20.0, [])
+    assert any("更新或校核2条（20%）" in note for note in score.items[0].notes)  # coverage is reported
+    # the older, stricter reading stays available as a setting
+    assert summary(NANKANG.score(unit, {"update_rule": "coverage"})) == (10.0, [("not_updated", 10.0)])
+
+
+def test_nankang_a_unit_whose_entries_are_all_new_this_year_has_not_updated_unless_told():
+    unit = make_unit(uploads_qa=3, published_entries=3, covered_entries=3)
+    score = NANKANG.score(unit)
+    assert summary(score) == (10.0, [("not_updated", 10.0)])
+    assert "均为期内新上传" in score.deductions[0].reason
+    assert NANKANG.score(unit, {"new_entries_count_as_update": True}).points == 20.0
+
+
+def test_nankang_notice_deductions_come_off_the_whole_item_or_only_the_update_half_when_set():
+    # Q&A uploads, no update in the year, three late notices.
+    unit = make_unit(uploads_qa=2, published_entries=2, tasks_by_source={"city_notice": late(1, 2, 3, due=2)})
+    assert summary(NANKANG.score(unit)) == (4.0, [("not_updated", 10.0), ("city_notice_late", 6.0)])
+    half = NANKANG.score(unit, {"city_notice_from": "update"})
+    assert summary(half) == (10.0, [("not_updated", 10.0), ("city_notice_late", 0.0)])
+    assert half.deductions[1].evidence == {"task_ids": (1, 2, 3)}
+
+
+def test_nankang_does_not_deduct_for_the_offices_own_delay():
+    unit = make_unit(uploads_qa=1, verifications=1, published_entries=1, covered_entries=1, tasks_by_source={
+        "city_notice": TaskTally(received=1, resolved_on_time=1, office_late=1, office_late_task_ids=(9,),
+                                 due_working_days=2)})
+    score = NANKANG.score(unit)
+    assert summary(score) == (20.0, [])
+    assert any("热线办发布超期" in note for note in score.items[0].notes)
+
+
+def test_changzhou_a_month_with_only_verifications_is_not_an_update_unless_set():
+    unit = make_unit(period="2026-Q1", months_without_update=("2026-02",),
+                     months_without_change=("2026-02", "2026-03"))
+    score = CHANGZHOU.score(unit)
+    assert summary(score) == (8.0, [("month_not_updated", 2.0)])
+    assert "2026-03仅有校核" in score.deductions[0].reason
+    assert CHANGZHOU.score(unit, {"verification_counts_as_update": True}).points == 9.0
+
+
+def test_huantai_3_3_counts_wrong_answers_caused_by_a_late_policy_not_late_policy_tasks():
+    unit = make_unit(tasks_by_source={"policy_change": late(1, 2, 3)}, wrong_answers_late_policy=1,
+                     late_policy_flag_ids=(77,))
+    score = HUANTAI.score(unit)
+    assert summary(score) == (9.0, [("policy_late", 1.0)])
+    assert score.deductions[0].evidence == {"flag_ids": (77,)}
+    assert summary(HUANTAI.score(unit, {"policy_count": "tasks"})) == (7.0, [("policy_late", 3.0)])
+
+
+def test_licheng_piece_kinds_say_what_counts_as_a_piece():
+    unit = make_unit(uploads_qa=10, modifications=5, deletions=4, revocations=1)
+    assert LICHENG.score(unit).points == 1.5  # new and modified by default
+    assert LICHENG.score(unit, {"piece_kinds": ["new"]}).points == 1.0
+    score = LICHENG.score(unit, {"piece_kinds": ["new", "modify", "delete", "revoke"]})
+    assert (score.points, score.report["pieces"]) == (2.0, 20)
+    with pytest.raises(SettingsError, match="must be one of"):
+        LICHENG.score(unit, {"piece_kinds": ["verify"]})
+
+
+def test_a_score_of_a_running_period_is_provisional_and_says_so():
+    from datetime import datetime, timezone
+
+    unit = make_unit(period="2026-12", as_of=datetime(2026, 12, 15, 2, tzinfo=timezone.utc))
+    score = LICHENG.score(unit)
+    assert score.provisional is True and score.to_dict()["provisional"] is True
+    assert "尚未结束" in score.notes[0]
+    assert LICHENG.score(make_unit(period="2026-11", as_of=datetime(2026, 12, 15, tzinfo=timezone.utc))
+                         ).provisional is False

@@ -47,16 +47,17 @@ def test_each_source_has_its_default_number_of_working_days(source, due_at):
 @pytest.mark.parametrize(
     "effective_on, due_at",
     [
-        # Normal rule: Sep 29, 30, Oct 8, 9, Sat 10.
-        (date(2026, 11, 1), due(2026, 10, 10)),  # takes effect later: normal rule
+        # Art. 10(2) "公布实施后的5个工作日内或实施之前": either alternative is on time,
+        # so the deadline is the later one. Normal rule: Sep 29, 30, Oct 8, 9, Sat 10.
+        (date(2026, 11, 1), due(2026, 10, 31)),  # takes effect later: until the day before
         (date(2026, 10, 11), due(2026, 10, 10)),  # the day before is the same day
-        (date(2026, 10, 1), due(2026, 9, 30)),  # takes effect first: day before
-        (date(2026, 9, 29), due(2026, 9, 28)),  # tomorrow: end of the day of receipt
+        (date(2026, 10, 1), due(2026, 10, 10)),  # takes effect first: the 5 working days still count
+        (date(2026, 9, 29), due(2026, 10, 10)),  # tomorrow: the normal rule
         (date(2026, 9, 28), due(2026, 10, 10)),  # already in effect: normal rule
         (date(2026, 9, 1), due(2026, 10, 10)),  # long in effect: normal rule
     ],
 )
-def test_a_policy_change_is_due_by_the_normal_rule_or_before_the_policy_takes_effect(
+def test_a_policy_change_is_due_by_the_normal_rule_or_before_the_policy_takes_effect_whichever_is_later(
     effective_on, due_at
 ):
     deadline = due_for(
@@ -72,14 +73,13 @@ def test_a_policy_change_is_due_by_the_normal_rule_or_before_the_policy_takes_ef
 @pytest.mark.parametrize(
     "calendar, effective_on, deadline",
     [
-        # The cap wins, but unknown 2027 days could still make the normal rule earlier.
-        (OFFICIAL, date(2027, 1, 6), Deadline(due(2027, 1, 5), provisional=True)),
-        (NEXT_YEAR_CONFIRMED, date(2027, 1, 6), Deadline(due(2027, 1, 5), provisional=False)),
-        # The cap lies in known days, so no schedule for 2027 can change it.
-        (OFFICIAL, date(2027, 1, 1), Deadline(due(2026, 12, 31), provisional=False)),
         # The normal rule wins and carries its own provisional flag.
-        (OFFICIAL, date(2027, 2, 1), Deadline(due(2027, 1, 6), provisional=True)),
-        (NEXT_YEAR_CONFIRMED, date(2027, 2, 1), Deadline(due(2027, 1, 7), provisional=False)),
+        (OFFICIAL, date(2027, 1, 6), Deadline(due(2027, 1, 6), provisional=True)),
+        (NEXT_YEAR_CONFIRMED, date(2027, 1, 6), Deadline(due(2027, 1, 7), provisional=False)),
+        (OFFICIAL, date(2027, 1, 1), Deadline(due(2027, 1, 6), provisional=True)),
+        # The day before taking effect wins; unknown 2027 days could still push the normal rule past it.
+        (OFFICIAL, date(2027, 2, 1), Deadline(due(2027, 1, 31), provisional=True)),
+        (NEXT_YEAR_CONFIRMED, date(2027, 2, 1), Deadline(due(2027, 1, 31), provisional=False)),
     ],
 )
 def test_a_policy_change_deadline_is_provisional_only_while_its_outcome_could_change(
