@@ -83,9 +83,12 @@ def _init_body_limit(app: Flask) -> None:
 
     Werkzeug refuses a Content-Length over the limit with a 413, but reads a chunked body only up to the
     limit and stops there, silently, so an oversized body would reach the parser cut short (a 400).
+    A chunked body the server cannot read (a bad chunk size) is a 400 `malformed_body`, not a 500.
     """
     from flask import request
     from werkzeug.exceptions import RequestEntityTooLarge
+
+    from service.errors import MalformedBody
 
     @app.before_request
     def _refuse_oversized_chunked_body():
@@ -94,7 +97,11 @@ def _init_body_limit(app: Flask) -> None:
         limit = request.max_content_length
         if limit is None or request.content_length is not None:
             return
-        if len(request.get_data(cache=True)) >= limit and request.environ["wsgi.input"].read(1):
+        try:
+            too_large = len(request.get_data(cache=True)) >= limit and request.environ["wsgi.input"].read(1)
+        except Exception as exc:  # gunicorn's InvalidChunkSize, ChunkMissingTerminator, ...: the client's fault
+            raise MalformedBody(description=f"malformed chunked body: {type(exc).__name__}") from None
+        if too_large:
             raise RequestEntityTooLarge()
 
 

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import categories
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
 from service.schemas.knowledge import CategoryCreate, CategorySchema, CategoryUpdate
 
@@ -20,6 +21,7 @@ class Categories(MethodView):
         current_actor()
         return categories.list_categories(kb().reader())
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(CategoryCreate)
     @blp.response(201, CategorySchema)
     @documented_errors(blp, 401, 403, 409, 422)
@@ -30,6 +32,7 @@ class Categories(MethodView):
 
 @blp.route("/<int:category_id>")
 class Category(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(CategoryUpdate)
     @blp.response(200, CategorySchema)
     @documented_errors(blp, 401, 403, 404, 422)

@@ -20,7 +20,7 @@ from scoring_hooks.profiles import SettingsError, get_profile, load_profiles
 from scoring_hooks.scoring import rule_sets, score_changes, score_report
 from service import config
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.api.tasks import corrections
 from service.auth import current_actor
 from service.schemas.scoring import (
@@ -92,6 +92,7 @@ def _service_rule_sets(settings):
 
 @blp.route("")
 class Compliance(MethodView):
+    @roles(Role.SCORER, Role.OFFICE_ADMIN)
     @blp.arguments(ComplianceQueryArgs, location="query")
     @blp.response(200, ComplianceSchema)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -117,6 +118,7 @@ class ClosedMonths(MethodView):
         """Months closed so far, whose counts are frozen (scorer, office)"""
         return compliance.closed_months(kb().reader(), current_actor())
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(ClosedMonthCreate)
     @blp.response(201, CloseResultSchema)
     @documented_errors(blp, 401, 403, 409, 422)
@@ -143,6 +145,7 @@ class Recompute(MethodView):
 
 @scores_blp.route("")
 class Scores(MethodView):
+    @roles(Role.SCORER, Role.OFFICE_ADMIN)
     @scores_blp.arguments(ScoreQueryArgs, location="query")
     @scores_blp.response(200, ScoresSchema)
     @documented_errors(scores_blp, 401, 403, 404, 422)

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import knowledge
 from kb.services import search as search_service
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
 from service.schemas.common import page_of
 from service.schemas.knowledge import KnowledgeQueryArgs, KnowledgeSchema, VersionSchema
@@ -16,6 +17,7 @@ blp = api_blueprint("knowledge", __name__, "已发布的知识")
 
 @blp.route("")
 class KnowledgeList(MethodView):
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(KnowledgeQueryArgs, location="query")
     @blp.response(200, page_of(KnowledgeSchema))
     @blp.alt_response(200, schema=SearchResultSchema, description="with ?q=: search results", success=True)
@@ -68,6 +70,7 @@ class RelatedKnowledge(MethodView):
 
 @blp.route("/<int:entry_id>/usages")
 class KnowledgeUsages(MethodView):
+    @roles(Role.OPERATOR, Role.OFFICE_ADMIN)
     @blp.arguments(UsageCreate)
     @blp.response(201, UsageSchema)
     @documented_errors(blp, 401, 403, 404, 422)

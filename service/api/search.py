@@ -6,9 +6,10 @@ import orjson
 from flask import Response
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import gaps, search
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.api.tasks import corrections
 from service.auth import current_actor
 from service.schemas.search import (
@@ -32,6 +33,7 @@ def run_search(text: str, *, category_id=None, units=(), page=1, per_page=10, mo
 class Search(MethodView):
     # The hot path: one schema instance for every request (webargs builds one per request from a class),
     # and the answer encoded by orjson from plain dicts (SearchResultSchema documents it, dumps nothing).
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(SearchQueryArgs(), location="query")
     @blp.response(200, SearchResultSchema)
     @documented_errors(blp, 401, 403, 422)
@@ -45,6 +47,7 @@ class Search(MethodView):
 
 @blp.route("/recommend")
 class Recommend(MethodView):
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(RecommendCreate)
     @blp.response(200, SearchResultSchema)
     @documented_errors(blp, 401, 403, 422)
@@ -56,6 +59,7 @@ class Recommend(MethodView):
 
 @blp.route("/suggest")
 class Suggest(MethodView):
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(SuggestArgs, location="query")
     @blp.response(200, SuggestionsSchema)
     @documented_errors(blp, 401, 403, 422)
@@ -67,6 +71,7 @@ class Suggest(MethodView):
 
 @blp.route("/hot")
 class Hot(MethodView):
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(SinceArgs, location="query")
     @blp.response(200, HotSchema(many=True))
     @documented_errors(blp, 401, 403, 422)
@@ -78,6 +83,7 @@ class Hot(MethodView):
 
 @blp.route("/gaps")
 class Gaps(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SinceArgs, location="query")
     @blp.response(200, GapSchema(many=True))
     @documented_errors(blp, 401, 403, 422)
@@ -91,6 +97,7 @@ class Gaps(MethodView):
 
 @blp.route("/gaps/tasks")
 class GapTasks(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(GapTaskCreate)
     @blp.response(201, TaskSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)

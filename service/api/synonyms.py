@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import search
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
 from service.schemas.search import SynonymCreate, SynonymImport, SynonymImportResult, SynonymSchema
 
@@ -19,6 +20,7 @@ class Synonyms(MethodView):
         """List synonym groups"""
         return search.list_synonyms(kb().reader(), current_actor())
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SynonymCreate)
     @blp.response(201, SynonymSchema)
     @documented_errors(blp, 401, 403, 422)
@@ -29,6 +31,7 @@ class Synonyms(MethodView):
 
 @blp.route("/<int:group_id>")
 class SynonymGroup(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SynonymCreate)
     @blp.response(200, SynonymSchema)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -45,6 +48,7 @@ class SynonymGroup(MethodView):
 
 @blp.route("/import")
 class SynonymImportView(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SynonymImport)
     @blp.response(200, SynonymImportResult)
     @documented_errors(blp, 401, 403, 422)

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import directory
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
 from service.schemas.directory import UnitCreate, UnitSchema
 
@@ -20,6 +21,7 @@ class Units(MethodView):
         current_actor()
         return directory.list_units(kb().reader())
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(UnitCreate)
     @blp.response(201, UnitSchema)
     @documented_errors(blp, 401, 403, 409, 422)

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import directory
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import ANY_ROLE, api_blueprint, documented_errors, roles
 from service.auth import current_actor
 from service.schemas.directory import (
     CreatedUserSchema, IssuedTokenSchema, TokenCreate, TokenSchema, UserCreate, UserSchema)
@@ -20,6 +21,7 @@ class Users(MethodView):
         """List users (office)"""
         return directory.list_users(kb().reader(), current_actor())
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(UserCreate)
     @blp.response(201, CreatedUserSchema)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -47,6 +49,7 @@ class Tokens(MethodView):
         """List a user's tokens (never the tokens themselves)"""
         return directory.list_tokens(kb().reader(), current_actor(), user_id)
 
+    @roles(*ANY_ROLE)
     @blp.arguments(TokenCreate)
     @blp.response(201, IssuedTokenSchema)
     @documented_errors(blp, 401, 403, 404, 422)

@@ -6,8 +6,9 @@ from flask.views import MethodView
 
 from kb.services import webhooks
 from service import config
+from kb.models import Role
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
 from service.schemas.common import page_of
 from service.schemas.webhooks import (
@@ -25,6 +26,7 @@ def receiver_hosts() -> webhooks.ReceiverHosts:
 
 @blp.route("")
 class Subscriptions(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SubscriptionQueryArgs, location="query")
     @blp.response(200, SubscriptionSchema(many=True))
     @documented_errors(blp, 401, 403, 422)
@@ -32,6 +34,7 @@ class Subscriptions(MethodView):
         """List webhook subscriptions (office)"""
         return webhooks.list_subscriptions(kb().reader(), current_actor(), active=args.get("active"))
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SubscriptionCreate)
     @blp.response(201, SubscriptionWithSecretSchema)
     @documented_errors(blp, 401, 403, 422)
@@ -49,6 +52,7 @@ class Subscription(MethodView):
         """Get a subscription, without its secret (office)"""
         return webhooks.get_subscription(kb().reader(), current_actor(), subscription_id)
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SubscriptionUpdate)
     @blp.response(200, SubscriptionWithSecretSchema)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -67,6 +71,7 @@ class Subscription(MethodView):
 
 @blp.route("/<int:subscription_id>/deliveries")
 class SubscriptionDeliveries(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(DeliveryQueryArgs, location="query")
     @blp.response(200, DeliveryPage)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -79,6 +84,7 @@ class SubscriptionDeliveries(MethodView):
 
 @blp.route("/deliveries")
 class Deliveries(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(DeliveryQueryArgs, location="query")
     @blp.response(200, DeliveryPage)
     @documented_errors(blp, 401, 403, 422)

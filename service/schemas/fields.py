@@ -7,6 +7,7 @@ shape.
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from marshmallow import ValidationError, fields, validate
@@ -15,7 +16,28 @@ MAX_ID = 2**31 - 1  # the largest PostgreSQL integer: every id column is one
 MIN_YEAR, MAX_YEAR = 1900, 2200  # dates deadlines are counted from; far from date arithmetic's limits
 
 
-class Id(fields.Integer):
+_DECIMAL_DIGITS = re.compile(r"[+-]?[0-9]{1,4000}")  # ASCII only: Python's int() also reads "１２" and "1_000"
+
+
+class Integer(fields.Integer):
+    """A whole number, exactly: a JSON integer, or (in a query string) ASCII decimal digits.
+
+    marshmallow's Integer truncates 1.9 to 1 and reads "１２" (full-width digits),
+    " 12 " and "1_000" as numbers; an input that says something else than a whole
+    number is refused instead. (Booleans are refused by marshmallow already.)
+    """
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and _DECIMAL_DIGITS.fullmatch(value):
+            return int(value)
+        raise self.make_error("invalid")
+
+
+class Id(Integer):
     """The id of a row (`entry_id`, `category_id`, ...): a whole number from 1 to 2**31 - 1."""
 
     def __init__(self, **kwargs):
