@@ -16,7 +16,8 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
      "Run scheduled jobs inside this process (kb serve turns it on; use kb scheduler on multi-host setups)"),
     ("KB_LOG_LEVEL", "LOG_LEVEL", "INFO", str, "Python log level"),
     ("KB_WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_HOSTS", None, str,
-     "Hosts webhooks may be sent to: names, *.domain, IP networks, comma-separated; unset allows any"),
+     "Hosts webhooks may be sent to: names, *.domain, IP networks, comma-separated; unset allows public "
+     "addresses only (never loopback, link-local or cloud metadata unless listed; private ranges only when listed)"),
     ("KB_SCORING_SETTINGS", "SCORING_SETTINGS", None, str,
      'JSON: per scoring profile, overrides of its settings, e.g. {"nankang-2023": {"coverage_threshold": 0.9}}'),
 )

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 def deliver_webhooks(ctx: jobs.JobContext) -> dict:
     """Send the webhook deliveries that are due (scoring_hooks.webhooks.deliver_due); kb cannot import it."""
     hosts = config.receiver_hosts(os.environ.get("KB_WEBHOOK_ALLOWED_HOSTS"))
-    return webhooks.deliver_due(ctx.uow_factory, ctx.clock, allows=hosts.allows if hosts.restricted else None)
+    return webhooks.deliver_due(ctx.uow_factory, ctx.clock, allows=hosts.allows,
+                                connection_allowed=hosts.connection_allowed)
 
 
 def close_month(ctx: jobs.JobContext) -> dict:

@@ -63,7 +63,8 @@ def test_rotating_the_secret_shows_the_new_one_once(people):
     assert plain.status_code == 200 and "secret" not in plain.json and plain.json["description"] == "改名"
 
 
-def test_updating_url_events_and_active(people):
+def test_updating_url_events_and_active(people, app):
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = "scoring.example.cn, 10.0.0.0/8"  # an intranet receiver: listed
     sub = subscribe(people)
     r = people.office.patch(f"/api/v1/webhooks/{sub['id']}", json={
         "url": "http://10.0.0.8:8080/kb", "events": ["task.overdue"], "active": False, "description": None})
@@ -203,8 +204,8 @@ def test_with_an_allow_list_only_its_hosts_can_be_subscribed(people, app):
     assert [s["url"] for s in people.office.get("/api/v1/webhooks").json] == [URL]  # nothing stored or changed
     moved = people.office.patch(f"/api/v1/webhooks/{sub['id']}", json={"url": "http://10.0.0.8:8080/kb"})
     assert moved.status_code == 200 and moved.json["url"] == "http://10.0.0.8:8080/kb"
-    app.config["WEBHOOK_ALLOWED_HOSTS"] = None  # unset: any host, as before
-    assert subscribe(people, url="http://127.0.0.1:9000/hooks")["url"] == "http://127.0.0.1:9000/hooks"
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = None  # unset: any public host, as before (loopback: test_webhook_ssrf.py)
+    assert subscribe(people, url="http://1.2.3.4:9000/hooks")["url"] == "http://1.2.3.4:9000/hooks"
 
 
 def test_a_bad_allow_list_entry_stops_the_service_at_startup(engine, session_factory, clock, tmp_path):
