@@ -279,7 +279,7 @@ def scheduler(env: Env) -> None:
 @main.command("run-job")
 @click.argument("name", type=click.Choice(
     ["mark_overdue", "remind_due_soon", "open_verification_tasks", "withdraw_expired_notices",
-     "recompute_provisional_deadlines", "deliver_webhooks", "close_month"]))
+     "recompute_provisional_deadlines", "deliver_webhooks", "close_month", "purge_search_log"]))
 @pass_env
 def run_job(env: Env, name) -> None:
     """Run one job now and print its recorded run (safe alongside the scheduler: jobs are idempotent)."""

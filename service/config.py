@@ -18,6 +18,8 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
     ("KB_WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_HOSTS", None, str,
      "Hosts webhooks may be sent to: names, *.domain, IP networks, comma-separated; unset allows public "
      "addresses only (never loopback, link-local or cloud metadata unless listed; private ranges only when listed)"),
+    ("KB_SEARCH_LOG_RETENTION_DAYS", "SEARCH_LOG_RETENTION_DAYS", 180, lambda v: search_log_retention_days(v),
+     "Days the search log keeps operators' queries (masked); older rows are deleted hourly; 0 keeps them"),
     ("KB_SCORING_SETTINGS", "SCORING_SETTINGS", None, str,
      'JSON: per scoring profile, overrides of its settings, e.g. {"nankang-2023": {"coverage_threshold": 0.9}}'),
 )
@@ -46,3 +48,19 @@ def receiver_hosts(raw: Any):
     from kb.services.webhooks import ReceiverHosts
 
     return raw if isinstance(raw, ReceiverHosts) else ReceiverHosts.parse(raw)
+
+
+DEFAULT_SEARCH_LOG_RETENTION_DAYS = 180
+
+
+def search_log_retention_days(raw: Any) -> int:
+    """KB_SEARCH_LOG_RETENTION_DAYS read: a whole number of days, 0 for no purge."""
+    if raw is None or raw == "":
+        return DEFAULT_SEARCH_LOG_RETENTION_DAYS
+    try:
+        days = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"KB_SEARCH_LOG_RETENTION_DAYS must be a whole number of days, got {raw!r}") from None
+    if days < 0:
+        raise ValueError(f"KB_SEARCH_LOG_RETENTION_DAYS must not be negative, got {days}")
+    return days

@@ -44,9 +44,16 @@ def close_month(ctx: jobs.JobContext) -> dict:
                                   rule_sets=scoring.rule_sets(ctx.settings.rules, settings))
 
 
+def purge_search_log(ctx: jobs.JobContext) -> dict:
+    """Drop search-log rows past KB_SEARCH_LOG_RETENTION_DAYS (kb.jobs.purge_search_log)."""
+    return jobs.purge_search_log(ctx, retention_days=config.search_log_retention_days(
+        os.environ.get("KB_SEARCH_LOG_RETENTION_DAYS")))
+
+
 # kb's jobs and the ones of the outer layers; run_job records a JobRun for each alike.
 JOBS: dict[str, Callable[[jobs.JobContext], dict]] = {
-    **jobs.JOBS, "deliver_webhooks": deliver_webhooks, "close_month": close_month}
+    **jobs.JOBS, "deliver_webhooks": deliver_webhooks, "close_month": close_month,
+    "purge_search_log": purge_search_log}
 
 # Minutes between runs. Every job only picks up what is due and not yet done, so running often is cheap.
 SCHEDULE: dict[str, int] = {
@@ -57,6 +64,7 @@ SCHEDULE: dict[str, int] = {
     "recompute_provisional_deadlines": 60,
     "deliver_webhooks": 1,
     "close_month": 60,
+    "purge_search_log": 60,
 }
 
 # (config key, environment variable, default) of the correction-loop settings.
