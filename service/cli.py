@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from kb.calendar import json_value
 from kb.db import UnitOfWork, database_url_from_env, make_engine, make_session_factory
 from service.cli_errors import KbGroup
 from service.context import system_clock
@@ -189,7 +190,7 @@ def _job_context(env: Env):
 
 
 def _echo_json(value) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, default=str))
+    click.echo(json.dumps(value, ensure_ascii=False, default=json_value))  # times as the API shows them
 
 
 @main.group()

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from kb.access import Actor, require_role
+from kb.calendar import json_value
 from kb.models import AuditEvent, Role
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, (date, datetime)) else str(v)))
+    return json.loads(json.dumps(value, default=json_value))  # times at +08:00, as every answer shows them
 
 
 def record(session, actor: Actor | None, action: str, object_type: str, object_id: int | None,

@@ -13,6 +13,7 @@ from flask.views import MethodView
 
 from kb import compliance
 from kb.access import require_role
+from kb.calendar import json_value
 from kb.errors import NotFound, ValidationFailed
 from kb.models import Role
 from scoring_hooks import exports
@@ -79,8 +80,8 @@ def _file(body: bytes, fmt: str, name: str) -> Response:
 
 
 def _meta(report: compliance.ComplianceReport) -> dict:
-    return {"period": report.period.to_dict(), "as_of": report.as_of.isoformat(), "frozen": report.frozen,
-            "frozen_at": report.frozen_at.isoformat() if report.frozen_at else None}
+    return {"period": report.period.to_dict(), "as_of": json_value(report.as_of), "frozen": report.frozen,
+            "frozen_at": json_value(report.frozen_at) if report.frozen_at else None}
 
 
 def _service_rule_sets(settings):

@@ -7,6 +7,7 @@ from kb.services import search
 from service.api import kb
 from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
+from service.schemas.common import ShortListArgs, page, page_of
 from service.schemas.search import SynonymCreate, SynonymImport, SynonymImportResult, SynonymSchema
 
 blp = api_blueprint("synonyms", __name__, "同义词（口语 ↔ 规范词），检索时生效")
@@ -14,11 +15,13 @@ blp = api_blueprint("synonyms", __name__, "同义词（口语 ↔ 规范词）�
 
 @blp.route("")
 class Synonyms(MethodView):
-    @blp.response(200, SynonymSchema(many=True))
-    @documented_errors(blp, 401, 403)
-    def get(self):
-        """List synonym groups"""
-        return search.list_synonyms(kb().reader(), current_actor())
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(SynonymSchema))
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """List synonym groups ({items, total}, limit/offset)"""
+        return page(search.list_synonyms(kb().reader(), current_actor()), args)
 
     @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SynonymCreate)

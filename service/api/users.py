@@ -7,6 +7,7 @@ from kb.services import directory
 from service.api import kb
 from service.api.common import ANY_ROLE, api_blueprint, documented_errors, roles
 from service.auth import current_actor
+from service.schemas.common import ShortListArgs, page, page_of
 from service.schemas.directory import (
     CreatedUserSchema, IssuedTokenSchema, TokenCreate, TokenSchema, UserCreate, UserSchema)
 
@@ -43,11 +44,13 @@ class Me(MethodView):
 
 @blp.route("/<int:user_id>/tokens")
 class Tokens(MethodView):
-    @blp.response(200, TokenSchema(many=True))
-    @documented_errors(blp, 401, 403)
-    def get(self, user_id):
-        """List a user's tokens (never the tokens themselves)"""
-        return directory.list_tokens(kb().reader(), current_actor(), user_id)
+    @roles(*ANY_ROLE)  # one's own tokens; another user's: the office (the use case checks)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(TokenSchema))
+    @documented_errors(blp, 401, 403, 404, 422)
+    def get(self, args, user_id):
+        """List a user's tokens, never the tokens themselves ({items, total}, limit/offset)"""
+        return page(directory.list_tokens(kb().reader(), current_actor(), user_id), args)
 
     @roles(*ANY_ROLE)
     @blp.arguments(TokenCreate)

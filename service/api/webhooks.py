@@ -10,7 +10,7 @@ from kb.models import Role
 from service.api import kb
 from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
-from service.schemas.common import page_of
+from service.schemas.common import page, page_of
 from service.schemas.webhooks import (
     DeliveryDetailSchema, DeliveryQueryArgs, DeliverySchema, SubscriptionCreate, SubscriptionQueryArgs,
     SubscriptionSchema, SubscriptionUpdate, SubscriptionWithSecretSchema)
@@ -28,11 +28,11 @@ def receiver_hosts() -> webhooks.ReceiverHosts:
 class Subscriptions(MethodView):
     @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SubscriptionQueryArgs, location="query")
-    @blp.response(200, SubscriptionSchema(many=True))
+    @blp.response(200, page_of(SubscriptionSchema))
     @documented_errors(blp, 401, 403, 422)
     def get(self, args):
-        """List webhook subscriptions (office)"""
-        return webhooks.list_subscriptions(kb().reader(), current_actor(), active=args.get("active"))
+        """List webhook subscriptions ({items, total}, limit/offset; office)"""
+        return page(webhooks.list_subscriptions(kb().reader(), current_actor(), active=args.get("active")), args)
 
     @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SubscriptionCreate)

@@ -93,6 +93,19 @@ class PageArgs(StrictSchema):
     offset = Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
+class ShortListArgs(StrictSchema):
+    """Paging of lists that are short by nature (synonym groups, webhooks, a user's tokens): all by default."""
+
+    limit = Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+    offset = Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+
+
+def page(items: list, args) -> dict:
+    """`{total, items}` of a list the use case returned whole: the slice `limit`/`offset` ask for."""
+    offset = args.get("offset", 0)
+    return {"total": len(items), "items": items[offset:offset + args["limit"]]}
+
+
 def page_of(item_schema):
     class _Page(Schema):
         total = Integer()

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from kb.models import Role, UnitKind
 from service.schemas.common import StrictSchema
-from service.schemas.fields import Integer
+from service.schemas.fields import DateTime, Integer
 
 
 class UnitCreate(StrictSchema):
@@ -46,9 +46,9 @@ class TokenSchema(Schema):
     user_id = Integer(dump_only=True)
     prefix = fields.String(dump_only=True, metadata={"description": "令牌前几位，用于辨认"})
     label = fields.String()
-    created_at = fields.DateTime(dump_only=True)
-    last_used_at = fields.DateTime(dump_only=True, allow_none=True)
-    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = DateTime(dump_only=True)
+    last_used_at = DateTime(dump_only=True, allow_none=True)
+    revoked_at = DateTime(dump_only=True, allow_none=True)
 
 
 class CreatedUserSchema(Schema):

@@ -8,9 +8,11 @@ shape.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 
 from marshmallow import ValidationError, fields, validate
+
+from kb.calendar import SHANGHAI
 
 MAX_ID = 2**31 - 1  # the largest PostgreSQL integer: every id column is one
 MIN_YEAR, MAX_YEAR = 1900, 2200  # dates deadlines are counted from; far from date arithmetic's limits
@@ -51,3 +53,17 @@ def in_calendar_years(value: date) -> None:
     """Validator for dates and datetimes that deadlines are counted from or capped by."""
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise ValidationError(f"年份须在 {MIN_YEAR}–{MAX_YEAR} 之间")
+
+
+class DateTime(fields.DateTime):
+    """A moment, always answered in RFC 3339 at +08:00 (Asia/Shanghai), whatever zone it was stored in.
+
+    Stored times are UTC; one format in every answer saves callers comparing
+    "…T02:00:00+00:00" with "…T10:00:00+08:00". A naive value (none are stored)
+    is taken as UTC rather than failing the answer.
+    """
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, datetime):
+            value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(SHANGHAI)
+        return super()._serialize(value, attr, obj, **kwargs)

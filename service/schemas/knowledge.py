@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from kb.models import ChangeKind, EntryFormat
 from kb.workflow import Check, State
 from service.schemas.common import PageArgs, StrictSchema
-from service.schemas.fields import MAX_ID, Id, Integer
+from service.schemas.fields import MAX_ID, DateTime, Id, Integer
 
 _text = validate.Length(max=20_000)
 _position = validate.Range(-MAX_ID - 1, MAX_ID, error="排序号超出范围")
@@ -83,17 +83,17 @@ class KnowledgeSchema(ContentSchema):
     unit_code = fields.String(dump_only=True)
     unit_name = fields.String(dump_only=True)
     category_name = fields.String(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
-    verified_at = fields.DateTime(dump_only=True, allow_none=True)
-    withdrawn_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = DateTime(dump_only=True)
+    updated_at = DateTime(dump_only=True)
+    verified_at = DateTime(dump_only=True, allow_none=True)
+    withdrawn_at = DateTime(dump_only=True, allow_none=True)
     change_request_id = Integer(dump_only=True, allow_none=True)
 
 
 class VersionSchema(ContentSchema):
     number = Integer(dump_only=True)
     change_request_id = Integer(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = DateTime(dump_only=True)
 
 
 class ChangeRequestCreate(StrictSchema):
@@ -150,7 +150,7 @@ class ReviewSchema(Schema):
     checks = fields.Dict(keys=fields.String(), values=fields.Boolean())
     reason = fields.String(allow_none=True)
     reviewer_id = Integer()
-    decided_at = fields.DateTime()
+    decided_at = DateTime()
 
 
 class ChangeRequestSchema(Schema):
@@ -166,10 +166,10 @@ class ChangeRequestSchema(Schema):
     reason = fields.String(allow_none=True)
     revision = Integer(metadata={"description": "每次修改加一；下次修改或审核时提交"})
     created_by = Integer()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    submitted_at = fields.DateTime(allow_none=True)
-    published_at = fields.DateTime(allow_none=True)
+    created_at = DateTime()
+    updated_at = DateTime()
+    submitted_at = DateTime(allow_none=True)
+    published_at = DateTime(allow_none=True)
     published_version = Integer(allow_none=True)
     published_directly = fields.Boolean(metadata={"description": "热线办紧急直接发布（第十条第三项）"})
     return_reason = fields.String(allow_none=True)
@@ -187,7 +187,7 @@ class AuditQueryArgs(StrictSchema):
 
 class AuditEventSchema(Schema):
     id = Integer()
-    occurred_at = fields.DateTime()
+    occurred_at = DateTime()
     actor_id = Integer(allow_none=True)
     action = fields.String()
     object_type = fields.String()

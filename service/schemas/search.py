@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.schemas.common import StrictSchema
-from service.schemas.fields import Id, Integer
+from service.schemas.common import PageArgs, StrictSchema
+from service.schemas.fields import DateTime, Id, Integer
+
+
+MAX_RELATED = 50  # related entries are the index's best matches: total counts at most this many
 
 
 class SearchQueryArgs(StrictSchema):
@@ -112,14 +115,18 @@ class UsageSchema(Schema):
     id = Integer()
     entry_id = Integer()
     version = Integer()
-    used_at = fields.DateTime()
+    used_at = DateTime()
     search_id = fields.String(allow_none=True)
     ticket_number = fields.String(allow_none=True)
 
 
-class SinceArgs(StrictSchema):
+class SinceArgs(PageArgs):
     days = Integer(load_default=30, validate=validate.Range(1, 366))
-    limit = Integer(load_default=20, validate=validate.Range(1, 200))
+
+
+class RelatedArgs(StrictSchema):
+    limit = Integer(load_default=5, validate=validate.Range(1, MAX_RELATED))
+    offset = Integer(load_default=0, validate=validate.Range(0, MAX_RELATED - 1))
 
 
 class HotSchema(Schema):
@@ -141,7 +148,7 @@ class GapSchema(Schema):
     searches = Integer()
     zero_results = Integer()
     abandoned = Integer(metadata={"description": "有结果但没有人使用"})
-    last_searched_at = fields.DateTime()
+    last_searched_at = DateTime()
     tasks = fields.List(fields.Nested(GapTaskRefSchema), metadata={"description": "已由此行开出的缺漏任务"})
 
 
@@ -166,7 +173,7 @@ class SynonymSchema(Schema):
     id = Integer()
     terms = fields.List(fields.String())
     note = fields.String(allow_none=True)
-    updated_at = fields.DateTime()
+    updated_at = DateTime()
 
 
 class SynonymImport(StrictSchema):

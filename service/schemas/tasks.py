@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, pre_load, validate
 from kb.deadlines import FeedbackReason, TaskSource
 from kb.models import FlagKind, FlagState, OverrideKind, PolicyStatus, TaskState
 from service.schemas.common import PageArgs, StrictSchema
-from service.schemas.fields import Id, Integer, in_calendar_years
+from service.schemas.fields import DateTime, Id, Integer, in_calendar_years
 from service.schemas.knowledge import ContentFields
 
 _text = validate.Length(max=20_000)
@@ -47,7 +47,7 @@ class TaskCreate(StrictSchema):
 
 class TaskEventSchema(Schema):
     kind = fields.String()
-    at = fields.DateTime()
+    at = DateTime()
     actor_id = Integer(allow_none=True)
     note = fields.String(allow_none=True)
     data = fields.Dict()
@@ -64,8 +64,8 @@ class TaskSchema(Schema):
     reason = fields.String(allow_none=True)
     reason_label = fields.String(allow_none=True)
     detail = fields.String()
-    received_at = fields.DateTime()
-    due_at = fields.DateTime(metadata={"description": "办理期限（北京时间，当日 23:59:59）"})
+    received_at = DateTime()
+    due_at = DateTime(metadata={"description": "办理期限（北京时间，当日 23:59:59）"})
     provisional = fields.Boolean(metadata={"description": "期限含日历尚未确认的日期，日历更新后会重新计算"})
     working_days = Integer(allow_none=True)
     state = fields.String()
@@ -76,19 +76,19 @@ class TaskSchema(Schema):
     cycle_starts_on = fields.Date(allow_none=True)
     cycle_ends_on = fields.Date(allow_none=True)
     decline_justification = fields.String(allow_none=True)
-    decline_requested_at = fields.DateTime(allow_none=True)
+    decline_requested_at = DateTime(allow_none=True)
     decline_rejection = fields.String(allow_none=True)
-    declined_at = fields.DateTime(allow_none=True)
-    resolved_at = fields.DateTime(allow_none=True)
+    declined_at = DateTime(allow_none=True)
+    resolved_at = DateTime(allow_none=True)
     resolved_version = Integer(allow_none=True, metadata={"description": "修正（或校核）后的知识版本"})
     on_time = fields.Boolean(allow_none=True)
-    overdue_marked_at = fields.DateTime(allow_none=True)
+    overdue_marked_at = DateTime(allow_none=True)
     outcome = fields.String(metadata={
         "description": "open / open_overdue / resolved_on_time / resolved_late / declined"})
     outcome_label = fields.String()
     created_by = Integer(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = DateTime()
+    updated_at = DateTime()
     events = fields.List(fields.Nested(TaskEventSchema))
 
 
@@ -145,10 +145,10 @@ class FlagSchema(Schema):
     kind_label = fields.String()
     text = fields.String()
     raised_by = Integer()
-    raised_at = fields.DateTime()
+    raised_at = DateTime()
     state = fields.String()
     state_label = fields.String()
-    triaged_at = fields.DateTime(allow_none=True)
+    triaged_at = DateTime(allow_none=True)
     triage_reason = fields.String(allow_none=True)
     task_id = Integer(allow_none=True)
     task_state = fields.String(allow_none=True)
@@ -207,9 +207,9 @@ class PolicySchema(Schema):
     status_label = fields.String()
     unit_code = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    status_changed_at = fields.DateTime()
+    created_at = DateTime()
+    updated_at = DateTime()
+    status_changed_at = DateTime()
     citing_entry_ids = fields.List(Integer(), metadata={"description": "引用此文件的已发布知识"})
     opened_task_ids = fields.List(Integer(), metadata={"description": "本次操作下达的任务"})
 
@@ -229,13 +229,13 @@ class OverrideSchema(Schema):
     kind_label = fields.String()
     note = fields.String(allow_none=True)
     set_by = Integer(allow_none=True)
-    set_at = fields.DateTime()
+    set_at = DateTime()
     recomputed_task_ids = fields.List(Integer(), metadata={"description": "期限因此改变的任务"})
 
 
 class ConfirmedYearSchema(Schema):
     year = Integer()
-    confirmed_at = fields.DateTime()
+    confirmed_at = DateTime()
     confirmed_by = Integer(allow_none=True)
     overrides = Integer()
     recomputed_task_ids = fields.List(Integer())
@@ -278,8 +278,8 @@ class DeadlineQueryArgs(StrictSchema):
 
 
 class DeadlineSchema(Schema):
-    received_at = fields.DateTime()
-    due_at = fields.DateTime(metadata={"description": "期限：第 N 个工作日 23:59:59（北京时间）"})
+    received_at = DateTime()
+    due_at = DateTime(metadata={"description": "期限：第 N 个工作日 23:59:59（北京时间）"})
     provisional = fields.Boolean(metadata={"description": "含日历尚未确认的日期，可能随日历更新而变"})
     working_days = Integer(allow_none=True)
     source = fields.String(allow_none=True)
@@ -297,7 +297,7 @@ class VerifyCreate(StrictSchema):
 class VerificationSchema(Schema):
     entry_id = Integer()
     version = Integer()
-    verified_at = fields.DateTime()
+    verified_at = DateTime()
     verified_by = Integer()
     resolved_task_ids = fields.List(Integer(), metadata={"description": "因此办结的年度校核任务"})
 
@@ -314,9 +314,9 @@ class VerificationDueItemSchema(Schema):
     unit_name = fields.String()
     question = fields.String()
     version = Integer()
-    published_at = fields.DateTime(allow_none=True)
-    verified_at = fields.DateTime(allow_none=True)
-    last_checked_at = fields.DateTime(allow_none=True)
+    published_at = DateTime(allow_none=True)
+    verified_at = DateTime(allow_none=True)
+    last_checked_at = DateTime(allow_none=True)
     due_on = fields.Date()
     task_id = Integer(allow_none=True)
 
@@ -341,7 +341,7 @@ class InboxChangeRequestSchema(Schema):
     entry_id = Integer(allow_none=True)
     question = fields.String(allow_none=True)
     return_reason = fields.String(allow_none=True)
-    updated_at = fields.DateTime()
+    updated_at = DateTime()
 
 
 class ReminderSchema(Schema):
@@ -349,8 +349,8 @@ class ReminderSchema(Schema):
     task_id = Integer()
     kind = fields.String()
     kind_label = fields.String()
-    due_at = fields.DateTime()
-    created_at = fields.DateTime()
+    due_at = DateTime()
+    created_at = DateTime()
     unit_code = fields.String()
     entry_id = Integer(allow_none=True)
     detail = fields.String()

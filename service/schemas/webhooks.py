@@ -4,8 +4,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from kb.services.webhooks import EVENT_LABELS, EVENTS, STATE_LABELS
-from service.schemas.common import PageArgs, StrictSchema
-from service.schemas.fields import Integer
+from service.schemas.common import PageArgs, ShortListArgs, StrictSchema
+from service.schemas.fields import DateTime, Integer
 
 _EVENTS_HELP = "事件：" + "；".join(f"{e} {EVENT_LABELS[e]}" for e in EVENTS)
 
@@ -18,7 +18,7 @@ def _events(**kwargs):
 # --- in ------------------------------------------------------------------------------------------------------------
 
 
-class SubscriptionQueryArgs(StrictSchema):
+class SubscriptionQueryArgs(ShortListArgs):
     active = fields.Boolean(metadata={"description": "true：只看启用的；false：只看已停用的"})
 
 
@@ -58,8 +58,8 @@ class SubscriptionSchema(Schema):
     description = fields.String(allow_none=True)
     active = fields.Boolean()
     created_by = Integer(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = DateTime(dump_only=True)
+    updated_at = DateTime(dump_only=True)
     cancelled_deliveries = Integer(dump_only=True, metadata={"description": "删除时取消的待发送推送数"})
 
 
@@ -70,7 +70,7 @@ class SubscriptionWithSecretSchema(SubscriptionSchema):
 
 class AttemptSchema(Schema):
     number = Integer(dump_only=True)
-    attempted_at = fields.DateTime(dump_only=True)
+    attempted_at = DateTime(dump_only=True)
     ok = fields.Boolean(dump_only=True)
     status = Integer(dump_only=True, allow_none=True, metadata={"description": "HTTP 状态；无应答为空"})
     error = fields.String(dump_only=True, allow_none=True)
@@ -87,12 +87,12 @@ class DeliverySchema(Schema):
     state = fields.String(dump_only=True)
     state_label = fields.String(dump_only=True)
     attempts = Integer(dump_only=True, metadata={"description": "已尝试次数"})
-    next_attempt_at = fields.DateTime(dump_only=True, allow_none=True)
+    next_attempt_at = DateTime(dump_only=True, allow_none=True)
     last_status = Integer(dump_only=True, allow_none=True)
     last_error = fields.String(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
-    delivered_at = fields.DateTime(dump_only=True, allow_none=True)
-    replay_requested_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = DateTime(dump_only=True)
+    delivered_at = DateTime(dump_only=True, allow_none=True)
+    replay_requested_at = DateTime(dump_only=True, allow_none=True)
 
 
 class DeliveryDetailSchema(DeliverySchema):
