@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import func, insert, select
 
 from kb.access import Actor, require_role
+from kb.calendar import json_value
 from kb.errors import NotFound, ValidationFailed
 from kb.models import EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit
 from kb.models.search import KnowledgeUsage, SearchLog, SearchSettingsRevision, SynonymGroup
@@ -185,8 +186,13 @@ def _largest(buckets) -> list[tuple]:
 
 
 def _hit_view(hit) -> dict:
-    return {"entry_id": hit.entry_id, "score": round(hit.score, 4), "highlights": dict(hit.highlights),
+    view = {"entry_id": hit.entry_id, "score": round(hit.score, 4), "highlights": dict(hit.highlights),
             **dict(hit.payload)}
+    for name in ("updated_at", "verified_at"):  # an index built before times were stored at +08:00
+        value = view.get(name)
+        if value and value.endswith("+00:00"):
+            view[name] = json_value(datetime.fromisoformat(value))
+    return view
 
 
 def suggest(index, actor: Actor, *, prefix: str, today: date, limit: int = 8) -> dict:
