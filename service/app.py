@@ -15,7 +15,14 @@ from service.context import KbContext, system_clock
 
 
 class KbApi(Api):
-    """flask-smorest Api whose errors use our single error shape."""
+    """flask-smorest Api whose errors use our single error shape, in the handlers and in the document.
+
+    flask-smorest documents the 422 of every ``@blp.arguments`` and its default
+    error with its own schema (``code`` an integer, ``status`` a string); ours is
+    the shape service.errors sends.
+    """
+
+    from service.schemas.common import ErrorSchema as ERROR_SCHEMA
 
     def _register_error_handlers(self):  # our handlers in service.errors cover every status
         pass
@@ -146,9 +153,7 @@ def _init_api(app: Flask) -> None:
     })
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "kb create-user 打印的访问令牌"})
-    from service.schemas.common import ErrorSchema
-
-    api.spec.components.schema("ApiError", schema=ErrorSchema)
+    # the error shape is the component "Error" (KbApi.ERROR_SCHEMA), which flask-smorest registers
     register_blueprints(api)
     app.extensions["kb.api"] = api
 

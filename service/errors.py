@@ -64,7 +64,7 @@ def error_body(status: int, code: str, message: str, errors=None, **extra) -> di
     body = {"code": code, "status": status, "message": message}
     if errors:
         body["errors"] = errors
-    body.update(extra)
+    body.update({key: value for key, value in extra.items() if key not in body})  # the shape's own fields hold
     return body
 
 
@@ -79,7 +79,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(kb_errors.KbError)
     def _domain_error(error: kb_errors.KbError):
         status = status_for(error)
-        details = dict(error.details)
+        details = {key: value for key, value in error.details.items()
+                   if key not in ("code", "status", "message")}  # the shape's own fields hold
         errors = details.pop("errors", None)
         return jsonify(error_body(status, error.code, error.message, errors, **details)), status
 
@@ -109,6 +110,9 @@ def register(app: Flask) -> None:
         response = jsonify(error_body(status, code, message, errors))
         for key, value in (data.get("headers") or {}).items():
             response.headers[key] = value
+        valid_methods = getattr(error, "valid_methods", None)
+        if status == 405 and valid_methods:  # RFC 9110: a 405 lists the methods the resource has
+            response.headers["Allow"] = ", ".join(valid_methods)
         return response, status
 
     @app.errorhandler(Exception)

@@ -65,7 +65,7 @@ def verify(uow, actor: Actor, entry_id: int, *, now: datetime, version: int | No
         if not actor.is_office and actor.unit_id != entry.unit_id:
             raise PermissionDenied("只能校核本单位的知识（谁提供谁负责）")
         if entry.status != EntryStatus.PUBLISHED.value:
-            raise InvalidTransition("已下架的知识无需校核", details={"status": entry.status})
+            raise InvalidTransition("已下架的知识无需校核", details={"state": entry.status})
         if version is not None and version != entry.published_number:
             raise StaleVersion(details={"version": version, "current_version": entry.published_number})
         before = {"verified_at": entry.verified_at, "verified_by_id": entry.verified_by_id}

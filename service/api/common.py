@@ -87,7 +87,7 @@ def documented_errors(blp: Blueprint, *statuses: int):
     """Stack `alt_response`s so the OpenAPI document lists the error shape."""
     def decorate(func):
         for status in statuses or DOCUMENTED_ERRORS:
-            func = blp.alt_response(status, schema="ApiError", description="错误：{code, status, message, errors}")(func)
+            func = blp.alt_response(status, schema="Error", description="错误：{code, status, message, errors}")(func)
         return func
     return decorate
 

@@ -82,10 +82,23 @@ class StrictSchema(Schema):
 
 
 class ErrorSchema(Schema):
-    code = fields.String(metadata={"description": "机器可读的错误码"})
-    status = Integer()
-    message = fields.String(metadata={"description": "中文说明"})
-    errors = fields.Dict(metadata={"description": "字段错误"})
+    """The one error shape; the fields after `errors` appear only with the errors that name them."""
+
+    code = fields.String(required=True, metadata={"description": "机器可读的错误码"})
+    status = Integer(required=True, metadata={"description": "HTTP 状态码（与应答的状态相同）"})
+    message = fields.String(required=True, metadata={"description": "中文说明"})
+    errors = fields.Dict(metadata={"description": "字段错误：字段名 → 错误说明（列表或嵌套对象）"})
+    # details of 409 stale_version / invalid_transition and a few 404s (kb.errors' `details`)
+    base_version = Integer(allow_none=True, metadata={"description": "409 stale_version：所依据的发布版本"})
+    current_version = Integer(allow_none=True, metadata={"description": "409 stale_version：当前发布版本"})
+    version = Integer(allow_none=True, metadata={"description": "409：校核时所依据的版本"})
+    revision = Integer(allow_none=True, metadata={"description": "409 stale_version：所依据的修订号"})
+    current_revision = Integer(allow_none=True, metadata={"description": "409 stale_version：当前修订号"})
+    state = fields.String(metadata={"description": "409 invalid_transition：当前状态"})
+    action = fields.String(metadata={"description": "409 invalid_transition：所请求的操作"})
+    period = fields.String(metadata={"description": "期间，如 2026-10"})
+    profile = fields.String(metadata={"description": "404 profile_not_found：考核方案名"})
+    unit = fields.List(fields.String(), metadata={"description": "404 unit_not_found：不存在的单位编码"})
 
 
 class PageArgs(StrictSchema):

@@ -104,3 +104,40 @@ def test_the_cli_prints_moments_at_plus_eight():
 @pytest.mark.parametrize("url", ["/api/v1/synonyms?limit=0", "/api/v1/webhooks?limit=1001", "/api/v1/search/hot?offset=-1"])
 def test_paging_arguments_out_of_range_are_a_422(people, url):
     assert people.office.get(url).status_code == 422
+
+
+def test_the_documented_error_shape_is_the_one_sent(app):
+    spec = app.test_client().get("/openapi.json").json
+    error = spec["components"]["schemas"]["Error"]["properties"]
+    assert error["code"]["type"] == "string" and error["status"]["type"] == "integer"
+    for name in ("base_version", "current_version", "revision", "current_revision", "state"):
+        assert name in error, name  # the extra fields of 409 bodies
+    conflict = spec["paths"]["/api/v1/change-requests/{cr_id}"]["patch"]["responses"]["409"]
+    assert conflict["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    unprocessable = spec["paths"]["/api/v1/units"]["post"]["responses"]["422"]
+    assert unprocessable["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_a_405_names_the_allowed_methods(people):
+    r = people.office.delete("/api/v1/units")
+    assert r.status_code == 405 and r.json["code"] == "method_not_allowed" and r.json["status"] == 405
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+def test_details_never_overwrite_the_shapes_own_fields():
+    """A domain error whose details name `status` keeps the HTTP status there (it was a TypeError: a 500)."""
+    from flask import Flask
+
+    from kb.errors import InvalidTransition
+    from service import errors
+
+    app = Flask(__name__)
+    errors.register(app)
+
+    @app.get("/x")
+    def refuse():
+        raise InvalidTransition("已下架的知识无需校核", details={"status": "withdrawn", "state": "withdrawn"})
+
+    r = app.test_client().get("/x")
+    assert r.status_code == 409 and r.json == {"code": "invalid_transition", "status": 409,
+                                               "message": "已下架的知识无需校核", "state": "withdrawn"}
