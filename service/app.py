@@ -12,6 +12,7 @@ from kb.db import make_engine, make_session_factory
 from service import config as config_module
 from service import errors, routing
 from service.context import KbContext, system_clock
+from service.schemas.common import ErrorSchema
 
 
 class KbApi(Api):
@@ -22,7 +23,7 @@ class KbApi(Api):
     the shape service.errors sends.
     """
 
-    from service.schemas.common import ErrorSchema as ERROR_SCHEMA
+    ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self):  # our handlers in service.errors cover every status
         pass

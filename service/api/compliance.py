@@ -12,7 +12,6 @@ from flask import Response, current_app
 from flask.views import MethodView
 
 from kb import compliance
-from kb.access import require_role
 from kb.calendar import json_value
 from kb.errors import NotFound, ValidationFailed
 from kb.models import Role
@@ -24,6 +23,7 @@ from service.api import kb
 from service.api.common import api_blueprint, documented_errors, roles
 from service.api.tasks import corrections
 from service.auth import current_actor
+from service.schemas.common import ShortListArgs, page, page_of
 from service.schemas.scoring import (
     ClosedMonthCreate, ClosedMonthSchema, CloseResultSchema, ComplianceQueryArgs, ComplianceSchema, ProfileSchema,
     RecomputeResultSchema, ScoreQueryArgs, ScoresSchema)
@@ -113,11 +113,13 @@ class Compliance(MethodView):
 
 @blp.route("/closed-months")
 class ClosedMonths(MethodView):
-    @blp.response(200, ClosedMonthSchema(many=True))
-    @documented_errors(blp, 401, 403)
-    def get(self):
-        """Months closed so far, whose counts are frozen (scorer, office)"""
-        return compliance.closed_months(kb().reader(), current_actor())
+    @roles(Role.SCORER, Role.OFFICE_ADMIN)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(ClosedMonthSchema))
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """Months closed so far, whose counts are frozen ({items, total}, limit/offset; scorer, office)"""
+        return page(compliance.closed_months(kb().reader(), current_actor()), args)
 
     @roles(Role.OFFICE_ADMIN)
     @blp.arguments(ClosedMonthCreate)
@@ -166,15 +168,16 @@ class Scores(MethodView):
 
 @profiles_blp.route("")
 class Profiles(MethodView):
-    @profiles_blp.response(200, ProfileSchema(many=True))
-    @documented_errors(profiles_blp, 401, 403)
-    def get(self):
-        """The scoring profiles this service knows, with their settings (scorer, office)"""
-        require_role(current_actor(), Role.SCORER, Role.OFFICE_ADMIN)
+    @roles(Role.SCORER, Role.OFFICE_ADMIN)
+    @profiles_blp.arguments(ShortListArgs, location="query")
+    @profiles_blp.response(200, page_of(ProfileSchema))
+    @documented_errors(profiles_blp, 401, 403, 422)
+    def get(self, args):
+        """The scoring profiles this service knows, with their settings ({items, total}; scorer, office)"""
         settings = scoring_settings()
-        return [{"name": name, "title": p.title, "defaults": _jsonable(p.defaults),
+        return page([{"name": name, "title": p.title, "defaults": _jsonable(p.defaults),
                  "settings": _jsonable(p.resolve_settings(settings.get(name))),
-                 "settings_schema": _jsonable(p.settings_schema)} for name, p in load_profiles().items()]
+                 "settings_schema": _jsonable(p.settings_schema)} for name, p in load_profiles().items()], args)
 
 
 # --- helpers --------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from kb.services import search as search_service
 from service.api import kb
 from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
-from service.schemas.common import page, page_of
+from service.schemas.common import ShortListArgs, page, page_of
 from service.schemas.knowledge import KnowledgeQueryArgs, KnowledgeSchema, VersionSchema
 from service.schemas.search import MAX_RELATED, HitSchema, RelatedArgs, UsageCreate, UsageSchema
 
@@ -56,11 +56,13 @@ class KnowledgeItem(MethodView):
 
 @blp.route("/<int:entry_id>/versions")
 class KnowledgeVersions(MethodView):
-    @blp.response(200, VersionSchema(many=True))
-    @documented_errors(blp, 401, 403, 404)
-    def get(self, entry_id):
-        """Every published version of an entry (its unit and the office)"""
-        return knowledge.list_versions(kb().reader(), current_actor(), entry_id)
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(VersionSchema))
+    @documented_errors(blp, 401, 403, 404, 422)
+    def get(self, args, entry_id):
+        """Every published version of an entry ({items, total}, limit/offset; its unit and the office)"""
+        return page(knowledge.list_versions(kb().reader(), current_actor(), entry_id), args)
 
 
 @blp.route("/<int:entry_id>/related")

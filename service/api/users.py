@@ -16,11 +16,13 @@ blp = api_blueprint("users", __name__, "用户与访问令牌")
 
 @blp.route("")
 class Users(MethodView):
-    @blp.response(200, UserSchema(many=True))
-    @documented_errors(blp, 401, 403)
-    def get(self):
-        """List users (office)"""
-        return directory.list_users(kb().reader(), current_actor())
+    @roles(Role.OFFICE_ADMIN)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(UserSchema))
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """List users ({items, total}, limit/offset; office)"""
+        return page(directory.list_users(kb().reader(), current_actor()), args)
 
     @roles(Role.OFFICE_ADMIN)
     @blp.arguments(UserCreate)

@@ -182,7 +182,8 @@ class AuditQueryArgs(StrictSchema):
     object_id = Id()
     action = fields.String()
     limit = Integer(load_default=50, validate=validate.Range(1, 500))
-    before_id = Id()
+    offset = Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+    before_id = Id(metadata={"description": "只看编号小于此的事件（翻页游标，比 offset 稳定）"})
 
 
 class AuditEventSchema(Schema):

@@ -141,3 +141,24 @@ def test_details_never_overwrite_the_shapes_own_fields():
     r = app.test_client().get("/x")
     assert r.status_code == 409 and r.json == {"code": "invalid_transition", "status": 409,
                                                "message": "已下架的知识无需校核", "state": "withdrawn"}
+
+
+@pytest.mark.parametrize("caller, url", [
+    ("office", "/api/v1/units"), ("office", "/api/v1/users"), ("operator", "/api/v1/categories"),
+    ("office", "/api/v1/audit-events"), ("scorer", "/api/v1/compliance/closed-months"),
+    ("scorer", "/api/v1/scoring-profiles"), ("operator", "/api/v1/synonyms"), ("office", "/api/v1/webhooks"),
+    ("office", "/api/v1/search/gaps"), ("operator", "/api/v1/search/hot"),
+])
+def test_every_list_is_items_and_total_and_honours_limit(people, caller, url):
+    people.office.post("/api/v1/synonyms", json={"terms": ["甲", "乙"]})
+    people.office.post("/api/v1/synonyms", json={"terms": ["丙", "丁"]})
+    whole = getattr(people, caller).get(url).json
+    assert set(whole) == {"items", "total"}, whole
+    one = getattr(people, caller).get(url, query_string={"limit": 1}).json
+    assert one["total"] == whole["total"] and len(one["items"]) == min(1, whole["total"])
+
+
+def test_versions_of_an_entry_are_a_page(people):
+    entry_id = published_entry(people)
+    versions = people.office.get(f"/api/v1/knowledge/{entry_id}/versions?limit=1&offset=0").json
+    assert versions["total"] == 1 and [v["number"] for v in versions["items"]] == [1]
