@@ -15,6 +15,9 @@ from service.context import KbContext, system_clock
 from service.schemas.common import ErrorSchema
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"  # when and which worker
+
+
 class KbApi(Api):
     """flask-smorest Api whose errors use our single error shape, in the handlers and in the document.
 
@@ -82,7 +85,7 @@ def _configure(app: Flask, overrides: dict[str, Any]) -> None:
     )
     app.json.ensure_ascii = False
     app.config.update(overrides)
-    logging.basicConfig(level=app.config["LOG_LEVEL"])
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format=LOG_FORMAT)
     config_module.receiver_hosts(app.config.get("WEBHOOK_ALLOWED_HOSTS"))  # a bad entry stops startup here
 
 

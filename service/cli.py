@@ -33,6 +33,7 @@ pass_env = click.make_pass_decorator(Env, ensure=True)
 
 
 @click.group(cls=KbGroup)
+@click.version_option(package_name="kb-service", prog_name="kb", message="%(prog)s %(version)s")
 def main() -> None:
     """kb-service: 12345 热线知识库."""
 
