@@ -136,6 +136,57 @@ def reindex(env: Env, index_dir, backend) -> None:
     click.echo(f"indexed {count} published entries in {time.perf_counter() - started:.1f} s")
 
 
+def _sqlite_path(url: str) -> Path:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        raise click.ClickException("kb backup / kb restore copy a SQLite database; for PostgreSQL use pg_dump -Fc "
+                                   "and pg_restore --clean (docs/operations.md)")
+    return Path(parsed.database)
+
+
+@main.command()
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@pass_env
+def backup(env: Env, dest: Path) -> None:
+    """Copy the SQLite database to DEST while the service runs (SQLite's online backup: a consistent copy)."""
+    import sqlite3
+    from contextlib import closing
+
+    source = _sqlite_path(env.url)
+    if dest.exists():
+        raise click.ClickException(f"{dest} exists; name a new file")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(dest)) as out:
+        src.backup(out)
+    click.echo(f"backed up {source} to {dest}")
+
+
+@main.command()
+@click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="replace the current database without asking")
+@pass_env
+def restore(env: Env, src: Path, yes: bool) -> None:
+    """Replace the SQLite database with the backup SRC (stop kb serve and kb scheduler first), then migrate.
+
+    The search index is rebuilt by the next `kb serve` (it no longer matches the database) or by `kb reindex`.
+    """
+    import sqlite3
+    from contextlib import closing
+
+    from kb.migrate import upgrade
+
+    target = _sqlite_path(env.url)
+    if not yes:
+        click.confirm(f"replace {target} with {src}?", abort=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(src)) as backup_db, closing(sqlite3.connect(target)) as live:
+        backup_db.backup(live)  # page by page into the live file: its WAL and locks stay consistent
+    upgrade(env.url)  # a backup from an older release is brought to this one's schema
+    click.echo(f"restored {src} into {target}; run kb reindex (or start kb serve) to rebuild the search index")
+
+
 def default_workers() -> int:
     """One sync worker per core (at least two): a search is CPU-bound (the engine holds the core),
     so more workers only take turns on the cores. Measured at 100k entries on 2 cores: 2 workers
