@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,15 @@ import chinese_calendar
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59)
 _ONE_DAY = timedelta(days=1)
+
+
+def json_value(value):
+    """`json.dumps(default=...)` for stored JSON and printed output: moments in RFC 3339 at +08:00, dates ISO."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(SHANGHAI).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def to_shanghai(moment: datetime) -> datetime:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from kb import events
@@ -29,6 +29,7 @@ from kb.deadlines import TASK_SOURCE_TITLES, TaskSource
 from kb.models import (
     Category, CorrectionTask, EntryStatus, JobRun, KnowledgeEntry, KnowledgeVersion, ReminderKind, SchedulerLease,
     TaskReminder)
+from kb.models.search import SearchLog
 from kb.models.tasks import OPEN_STATES
 from kb.search import outbox
 from kb.services import audit, reactions, tasks, verification, webhooks
@@ -341,6 +342,32 @@ def recompute_provisional_deadlines(ctx: JobContext) -> dict:
                                             only_provisional=True)
         uow.commit()
     return {"recomputed": len(changed)}
+
+
+# --- purge the search log --------------------------------------------------------------------------------------
+
+
+def purge_search_log(ctx: JobContext, *, retention_days: int) -> dict:
+    """Delete search-log rows older than `retention_days` (KB_SEARCH_LOG_RETENTION_DAYS), a batch per transaction.
+
+    Operators' queries are masked when logged (kb.search.redaction), but what
+    cannot be masked reliably (a name, a street address typed by an operator)
+    is kept only this long. 0 keeps the log forever.
+    """
+    if retention_days <= 0:
+        return {"purged": 0, "retention_days": retention_days}
+    cutoff = ctx.clock() - timedelta(days=retention_days)
+    purged = 0
+    while True:
+        with ctx.uow_factory() as uow:
+            ids = list(uow.session.scalars(select(SearchLog.id).where(SearchLog.searched_at < cutoff)
+                                           .order_by(SearchLog.id).limit(ctx.batch_size * 10)))
+            if not ids:
+                break
+            uow.session.execute(delete(SearchLog).where(SearchLog.id.in_(ids)))
+            uow.commit()
+        purged += len(ids)
+    return {"purged": purged, "retention_days": retention_days}
 
 
 JOBS: dict[str, Callable[[JobContext], dict]] = {

@@ -24,6 +24,7 @@ once it has stored the event. Anything else is retried on the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -38,6 +39,7 @@ from typing import Any
 import requests
 
 import kb.compliance as compliance
+from scoring_hooks.receiver_guard import REFUSED, ConnectionCheck, guard
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -178,14 +180,27 @@ def post_delivery(
     *,
     timestamp: int | None = None,
     session: requests.Session | None = None,
+    connection_allowed: ConnectionCheck | None = None,
 ) -> DeliveryOutcome:
     """One signed POST. A 2xx answer is success; any other answer or any error is a failure.
 
     Never raises. Redirects are not followed (the signature is for ``url``
-    only); a 3xx is a failure.
+    only); a 3xx is a failure. With ``connection_allowed`` (host, peer
+    address → bool), the address the connection reaches is checked before
+    anything is sent (scoring_hooks.receiver_guard), and proxies are not used.
     """
     started = time.monotonic()
+    own_session = None
+    if connection_allowed is not None:
+        session = guard(session or (own_session := requests.Session()), connection_allowed)
+    try:
+        return _post(url, event, delivery_id, body, secret, timeout, timestamp, session, started)
+    finally:
+        if own_session is not None:
+            own_session.close()
 
+
+def _post(url, event, delivery_id, body, secret, timeout, timestamp, session, started) -> DeliveryOutcome:
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
 
@@ -196,6 +211,8 @@ def post_delivery(
     except requests.Timeout as exc:
         return DeliveryOutcome(False, None, f"timeout: {exc}", elapsed())
     except requests.ConnectionError as exc:
+        if REFUSED in str(exc):
+            return DeliveryOutcome(False, None, f"{REFUSED}; not sent", elapsed())
         return DeliveryOutcome(False, None, f"connection error: {exc}", elapsed())
     except Exception as exc:  # invalid URL, bad header value, anything else: a failed attempt
         return DeliveryOutcome(False, None, f"{type(exc).__name__}: {exc}", elapsed())
@@ -263,6 +280,7 @@ def deliver_due(
     max_workers: int = 8,
     limit: int = 50,
     allows: Callable[[str], bool] | None = None,
+    connection_allowed: ConnectionCheck | None = None,
 ) -> dict[str, int]:
     """Send the deliveries that are due, in parallel, and record every attempt.
 
@@ -273,9 +291,12 @@ def deliver_due(
     no database). A retryable failure waits ``next_retry_in(attempt)``; 410
     or the last attempt fails the delivery. ``allows`` (a receiver URL → may it
     be sent to) keeps deliveries from hosts the deployment does not allow: each
-    such attempt is logged as a failure and nothing is sent. Returns counts by
-    outcome.
+    such attempt is logged as a failure and nothing is sent; ``connection_allowed``
+    is handed to ``post`` to check the address each connection reaches. Returns
+    counts by outcome.
     """
+    if connection_allowed is not None:
+        post = functools.partial(post, connection_allowed=connection_allowed)
     due = compliance.claim_due_deliveries(uow_factory, clock(), limit=limit)
     counts = {"claimed": len(due), "delivered": 0, "retrying": 0, "failed": 0, "unrecorded": 0}
     if not due:

@@ -12,10 +12,21 @@ from kb.db import make_engine, make_session_factory
 from service import config as config_module
 from service import errors, routing
 from service.context import KbContext, system_clock
+from service.schemas.common import ErrorSchema
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"  # when and which worker
 
 
 class KbApi(Api):
-    """flask-smorest Api whose errors use our single error shape."""
+    """flask-smorest Api whose errors use our single error shape, in the handlers and in the document.
+
+    flask-smorest documents the 422 of every ``@blp.arguments`` and its default
+    error with its own schema (``code`` an integer, ``status`` a string); ours is
+    the shape service.errors sends.
+    """
+
+    ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self):  # our handlers in service.errors cover every status
         pass
@@ -80,7 +91,7 @@ def _configure(app: Flask, overrides: dict[str, Any]) -> None:
     )
     app.json.ensure_ascii = False
     app.config.update(overrides)
-    logging.basicConfig(level=app.config["LOG_LEVEL"])
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format=LOG_FORMAT)
 
 
 def _init_body_limit(app: Flask) -> None:
@@ -88,9 +99,12 @@ def _init_body_limit(app: Flask) -> None:
 
     Werkzeug refuses a Content-Length over the limit with a 413, but reads a chunked body only up to the
     limit and stops there, silently, so an oversized body would reach the parser cut short (a 400).
+    A chunked body the server cannot read (a bad chunk size) is a 400 `malformed_body`, not a 500.
     """
     from flask import request
     from werkzeug.exceptions import RequestEntityTooLarge
+
+    from service.errors import MalformedBody
 
     @app.before_request
     def _refuse_oversized_chunked_body():
@@ -99,7 +113,11 @@ def _init_body_limit(app: Flask) -> None:
         limit = request.max_content_length
         if limit is None or request.content_length is not None:
             return
-        if len(request.get_data(cache=True)) >= limit and request.environ["wsgi.input"].read(1):
+        try:
+            too_large = len(request.get_data(cache=True)) >= limit and request.environ["wsgi.input"].read(1)
+        except Exception as exc:  # gunicorn's InvalidChunkSize, ChunkMissingTerminator, ...: the client's fault
+            raise MalformedBody(description=f"malformed chunked body: {type(exc).__name__}") from None
+        if too_large:
             raise RequestEntityTooLarge()
 
 
@@ -153,9 +171,7 @@ def _init_api(app: Flask) -> None:
     })
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "kb create-user 打印的访问令牌"})
-    from service.schemas.common import ErrorSchema
-
-    api.spec.components.schema("ApiError", schema=ErrorSchema)
+    # the error shape is the component "Error" (KbApi.ERROR_SCHEMA), which flask-smorest registers
     register_blueprints(api)
     app.extensions["kb.api"] = api
 

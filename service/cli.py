@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from kb.calendar import json_value
 from kb.db import UnitOfWork, make_engine, make_session_factory
 from service.cli_errors import KbGroup
 from service.config import Settings
@@ -46,6 +47,7 @@ pass_env = click.make_pass_decorator(Env, ensure=True)
 
 
 @click.group(cls=KbGroup)
+@click.version_option(package_name="kb-service", prog_name="kb", message="%(prog)s %(version)s")
 def main() -> None:
     """kb-service: 12345 热线知识库."""
 
@@ -237,6 +239,57 @@ def import_knowledge(env: Env, file, unit_code, dry_run, submit) -> None:
                          f"{failing} rows failed their checks; nothing was imported")
 
 
+def _sqlite_path(url: str) -> Path:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        raise click.ClickException("kb backup / kb restore copy a SQLite database; for PostgreSQL use pg_dump -Fc "
+                                   "and pg_restore --clean (docs/operations.md)")
+    return Path(parsed.database)
+
+
+@main.command()
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@pass_env
+def backup(env: Env, dest: Path) -> None:
+    """Copy the SQLite database to DEST while the service runs (SQLite's online backup: a consistent copy)."""
+    import sqlite3
+    from contextlib import closing
+
+    source = _sqlite_path(env.url)
+    if dest.exists():
+        raise click.ClickException(f"{dest} exists; name a new file")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(dest)) as out:
+        src.backup(out)
+    click.echo(f"backed up {source} to {dest}")
+
+
+@main.command()
+@click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="replace the current database without asking")
+@pass_env
+def restore(env: Env, src: Path, yes: bool) -> None:
+    """Replace the SQLite database with the backup SRC (stop kb serve and kb scheduler first), then migrate.
+
+    The search index is rebuilt by the next `kb serve` (it no longer matches the database) or by `kb reindex`.
+    """
+    import sqlite3
+    from contextlib import closing
+
+    from kb.migrate import upgrade
+
+    target = _sqlite_path(env.url)
+    if not yes:
+        click.confirm(f"replace {target} with {src}?", abort=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(src)) as backup_db, closing(sqlite3.connect(target)) as live:
+        backup_db.backup(live)  # page by page into the live file: its WAL and locks stay consistent
+    upgrade(env.url)  # a backup from an older release is brought to this one's schema
+    click.echo(f"restored {src} into {target}; run kb reindex (or start kb serve) to rebuild the search index")
+
+
 def default_workers() -> int:
     """One sync worker per core (at least two): a search is CPU-bound (the engine holds the core),
     so more workers only take turns on the cores. Measured at 100k entries on 2 cores: 2 workers
@@ -291,7 +344,7 @@ def _job_context(env: Env):
 
 
 def _echo_json(value) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, default=str))
+    click.echo(json.dumps(value, ensure_ascii=False, default=json_value))  # times as the API shows them
 
 
 @main.group()
@@ -373,7 +426,7 @@ def scheduler(env: Env) -> None:
 @main.command("run-job")
 @click.argument("name", type=click.Choice(
     ["mark_overdue", "remind_due_soon", "open_verification_tasks", "open_expiry_tasks", "switch_scheduled_versions",
-     "withdraw_expired_notices", "recompute_provisional_deadlines", "deliver_webhooks", "close_month", "notify"]))
+     "withdraw_expired_notices", "recompute_provisional_deadlines", "deliver_webhooks", "close_month", "notify", "purge_search_log"]))
 @pass_env
 def run_job(env: Env, name) -> None:
     """Run one job now and print its recorded run (safe alongside the scheduler: jobs are idempotent)."""

@@ -45,7 +45,10 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
     ("KB_TOKEN_CACHE_SECONDS", "TOKEN_CACHE_SECONDS", 30.0, float,
      "How long a process remembers a verified token (0 turns it off)"),
     ("KB_WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_HOSTS", None, str,
-     "Hosts webhooks may be sent to: names, *.domain, IP networks, comma-separated; unset allows any"),
+     "Hosts webhooks may be sent to: names, *.domain, IP networks, comma-separated; unset allows public "
+     "addresses only (never loopback, link-local or cloud metadata unless listed; private ranges only when listed)"),
+    ("KB_SEARCH_LOG_RETENTION_DAYS", "SEARCH_LOG_RETENTION_DAYS", 180, lambda v: search_log_retention_days(v),
+     "Days the search log keeps operators' queries (masked); older rows are deleted hourly; 0 keeps them"),
     ("KB_SECRET_KEY", "SECRET_KEY", None, str,
      "Key that signs the console's session cookie and CSRF tokens; the same on every host (unset: one is "
      "made and kept in var/secret_key, enough for one host)"),
@@ -215,3 +218,19 @@ def smtp_settings(config: dict[str, Any]):
     return SmtpSettings(host=config.get("SMTP_HOST"), port=int(config.get("SMTP_PORT") or 25),
                         security=config.get("SMTP_SECURITY") or "none", user=config.get("SMTP_USER"),
                         password=config.get("SMTP_PASSWORD"), sender=config.get("SMTP_FROM") or "kb@localhost")
+
+
+DEFAULT_SEARCH_LOG_RETENTION_DAYS = 180
+
+
+def search_log_retention_days(raw: Any) -> int:
+    """KB_SEARCH_LOG_RETENTION_DAYS read: a whole number of days, 0 for no purge."""
+    if raw is None or raw == "":
+        return DEFAULT_SEARCH_LOG_RETENTION_DAYS
+    try:
+        days = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"KB_SEARCH_LOG_RETENTION_DAYS must be a whole number of days, got {raw!r}") from None
+    if days < 0:
+        raise ValueError(f"KB_SEARCH_LOG_RETENTION_DAYS must not be negative, got {days}")
+    return days

@@ -9,7 +9,7 @@ import json
 import logging
 
 from flask import Flask, has_request_context, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from kb import errors as kb_errors
 from service.field_messages import translate
@@ -47,11 +47,26 @@ HTTP_MESSAGES = {
 }
 
 
+class JsonBodyRefused(ValueError):
+    """A request body that is JSON to Python's lenient parser but not what a careful API accepts.
+
+    ``code`` and ``message`` (Chinese) go into the 400 error body (service.errors).
+    """
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class MalformedBody(BadRequest):
+    """A request body the server could not read as sent (e.g. a chunked body with a bad chunk size)."""
+
+
 def error_body(status: int, code: str, message: str, errors=None, **extra) -> dict:
     body = {"code": code, "status": status, "message": message}
     if errors:
         body["errors"] = errors
-    body.update(extra)
+    body.update({key: value for key, value in extra.items() if key not in body})  # the shape's own fields hold
     return body
 
 
@@ -66,7 +81,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(kb_errors.KbError)
     def _domain_error(error: kb_errors.KbError):
         status = status_for(error)
-        details = dict(error.details)
+        details = {key: value for key, value in error.details.items()
+                   if key not in ("code", "status", "message")}  # the shape's own fields hold
         errors = details.pop("errors", None)
         return jsonify(error_body(status, error.code, error.message, errors, **details)), status
 
@@ -79,6 +95,10 @@ def register(app: Flask) -> None:
         exc = getattr(error, "exc", None)  # webargs attaches the parsing error
         if isinstance(exc, RecursionError):  # service.api.common.KbParser
             code, message = "json_too_deep", "请求体 JSON 嵌套层数过多，无法解析"
+        elif isinstance(error, MalformedBody):
+            code, message = "malformed_body", "请求体无法读取：分块传输（chunked）格式错误"
+        elif isinstance(exc, JsonBodyRefused):  # duplicate keys, NaN, numbers of thousands of digits
+            code, message = exc.code, exc.message
         elif isinstance(exc, json.JSONDecodeError):
             code, message = "malformed_json", (f"请求体不是合法的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近有误"
                                                f"（{exc.msg}）")
@@ -92,6 +112,9 @@ def register(app: Flask) -> None:
         response = jsonify(error_body(status, code, message, errors))
         for key, value in (data.get("headers") or {}).items():
             response.headers[key] = value
+        valid_methods = getattr(error, "valid_methods", None)
+        if status == 405 and valid_methods:  # RFC 9110: a 405 lists the methods the resource has
+            response.headers["Allow"] = ", ".join(valid_methods)
         return response, status
 
     @app.errorhandler(Exception)

@@ -14,9 +14,19 @@ kb-service.
 gunicorn's control socket (new in 27) is off: `kb serve` is managed by its
 signals, and the socket's one default path per user would be shared by every
 `kb serve` of that user on the host (the last one started would take it).
+
+The access log records the path without its query string (``%(U)s``, not the
+request line ``%(r)s``) and no referer: ``/search?q=…`` and
+``/search/suggest?prefix=…`` carry what operators type, callers' phone and ID
+numbers among it. The search log keeps queries, masked (kb.search.redaction).
+
+Errors gunicorn answers itself, before the app sees the request (400 on a bad
+request line or chunked body, 414 URI too long, 431 headers too large), are in
+the app's one JSON error shape instead of gunicorn's HTML page.
 """
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -25,6 +35,39 @@ from collections.abc import Iterable
 from service.config import value_from_env
 
 control_socket_disable = True
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+# gunicorn's own errors: (machine code, Chinese message) by status, as service.errors.HTTP_MESSAGES
+SERVER_ERRORS = {
+    400: ("bad_request", "请求格式错误（请求行、请求头或分块传输不合规范）"),
+    403: ("forbidden", "无权执行此操作"),
+    414: ("uri_too_long", "请求地址过长"),
+    417: ("expectation_failed", "不支持请求头 Expect 的要求"),
+    431: ("request_header_fields_too_large", "请求头过大或过多"),
+    500: ("internal_error", "服务器内部错误，请稍后重试"),
+    501: ("not_implemented", "不支持此传输编码"),
+}
+
+
+def json_error_response(status_int: int, reason: str) -> bytes:
+    """A whole HTTP response in the one error shape {code, status, message}; gunicorn's detail is left out."""
+    code, message = SERVER_ERRORS.get(status_int, ("http_error", "请求错误"))
+    body = json.dumps({"code": code, "status": status_int, "message": message}, ensure_ascii=False).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    return head.encode("latin-1") + body
+
+
+def _write_json_error(sock, status_int, reason, mesg):  # gunicorn.util.write_error's signature
+    from gunicorn import util
+
+    util.write_nonblock(sock, json_error_response(status_int, reason))
+
+
+def answer_server_errors_in_json() -> None:
+    from gunicorn import util
+
+    util.write_error = _write_json_error
 
 
 def core_for_worker(allowed: Iterable[int], others: Iterable[set[int]]) -> int:
@@ -42,6 +85,7 @@ def pinning_wanted() -> bool:
 
 
 def post_fork(server, worker) -> None:
+    answer_server_errors_in_json()  # in the worker, where gunicorn answers them
     if not pinning_wanted():
         return
     allowed = os.sched_getaffinity(0)  # the master's set: not pinned itself

@@ -30,11 +30,12 @@ log = logging.getLogger(__name__)
 def deliver_webhooks(ctx: jobs.JobContext, settings: Settings | None = None) -> dict:
     """Send the webhook deliveries that are due (scoring_hooks.webhooks.deliver_due); kb cannot import it.
 
-    Only to the hosts KB_WEBHOOK_ALLOWED_HOSTS allows: the scheduler's settings, or (run on its own) the
-    environment's now.
+    Only to the hosts KB_WEBHOOK_ALLOWED_HOSTS allows (public addresses when unset), checked again on the
+    address each connection reached: the scheduler's settings, or (run on its own) the environment's now.
     """
     hosts = (settings or Settings.from_env()).receiver_hosts
-    return webhooks.deliver_due(ctx.uow_factory, ctx.clock, allows=hosts.allows if hosts.restricted else None)
+    return webhooks.deliver_due(ctx.uow_factory, ctx.clock, allows=hosts.allows,
+                                connection_allowed=hosts.connection_allowed)
 
 
 def close_month(ctx: jobs.JobContext, settings: Settings | None = None) -> dict:
@@ -64,15 +65,22 @@ def notify(ctx: jobs.JobContext, settings: Settings | None = None) -> dict:
     return {"queued": queued, **oversight.deliver_due(ctx.uow_factory, now=now, send=sender)}
 
 
+def purge_search_log(ctx: jobs.JobContext, settings: Settings | None = None) -> dict:
+    """Drop search-log rows past KB_SEARCH_LOG_RETENTION_DAYS (kb.jobs.purge_search_log)."""
+    return jobs.purge_search_log(ctx, retention_days=(settings or Settings.from_env())["SEARCH_LOG_RETENTION_DAYS"])
+
+
 # kb's jobs and the ones of the outer layers; run_job records a JobRun for each alike.
 JOBS: dict[str, Callable[[jobs.JobContext], dict]] = {
-    **jobs.JOBS, "deliver_webhooks": deliver_webhooks, "close_month": close_month, "notify": notify}
+    **jobs.JOBS, "deliver_webhooks": deliver_webhooks, "close_month": close_month, "notify": notify,
+    "purge_search_log": purge_search_log}
 
 
 def jobs_for(settings: Settings) -> dict[str, Callable[[jobs.JobContext], dict]]:
     """JOBS, the outer layers' jobs reading `settings` (the process's, built once) rather than the environment."""
     return {**jobs.JOBS, "deliver_webhooks": lambda ctx: deliver_webhooks(ctx, settings),
-            "close_month": lambda ctx: close_month(ctx, settings), "notify": lambda ctx: notify(ctx, settings)}
+            "close_month": lambda ctx: close_month(ctx, settings), "notify": lambda ctx: notify(ctx, settings),
+            "purge_search_log": lambda ctx: purge_search_log(ctx, settings)}
 
 # Minutes between runs. Every job only picks up what is due and not yet done, so running often is cheap.
 SCHEDULE: dict[str, int] = {
@@ -86,6 +94,7 @@ SCHEDULE: dict[str, int] = {
     "deliver_webhooks": 1,
     "close_month": 60,
     "notify": 1,
+    "purge_search_log": 60,
 }
 
 class Scheduler:

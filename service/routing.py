@@ -11,8 +11,12 @@ class IdConverter(IntegerConverter):
 
     Anything else matches no route, so it is a 404 in the one error shape, like
     an id that does not exist, instead of an integer overflow in the database
-    driver (a 500).
+    driver (a 500). Digits are ASCII: werkzeug's ``\\d+`` also matches
+    full-width "１２" (and Python's int() reads it as 12), so one id would have
+    many spellings.
     """
+
+    regex = "[0-9]+"
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_ID,
                  signed: bool = False) -> None:

@@ -52,10 +52,13 @@ TASK_SOURCES: tuple[str, ...] = tuple(source.value for source in TaskSource)
 # Period
 # ---------------------------------------------------------------------------
 
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
-_QUARTER_RE = re.compile(r"^(\d{4})-[Qq]([1-4])$")
-_YEAR_RE = re.compile(r"^(\d{4})$")
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$", re.ASCII)
+_QUARTER_RE = re.compile(r"^(\d{4})-[Qq]([1-4])$", re.ASCII)
+_YEAR_RE = re.compile(r"^(\d{4})$", re.ASCII)
 _RANGE_RE = re.compile(r"^(\S+)\s*\.\.\s*(\S+)$")
+
+
+PERIOD_MIN_YEAR, PERIOD_MAX_YEAR = 1900, 2200  # as the calendar's dates (service.schemas.fields)
 
 
 def _month_end(year: int, month: int) -> date:
@@ -91,6 +94,9 @@ class Period:
             raise TypeError("Period start and end must be dates, not datetimes")
         if self.start > self.end:
             raise ValueError(f"period start {self.start} is after its end {self.end}")
+        if self.start.year < PERIOD_MIN_YEAR or self.end.year > PERIOD_MAX_YEAR:
+            # 9999-12's end of day in Shanghai is past datetime.max in UTC, 0001-01's start before datetime.min
+            raise ValueError(f"period years must be from {PERIOD_MIN_YEAR} to {PERIOD_MAX_YEAR}")
 
     @classmethod
     def parse(

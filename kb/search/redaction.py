@@ -8,7 +8,13 @@ the caller's phone number, ID number or name. So, before a row is logged:
   optionally split by single spaces or hyphens, with an optional trailing X
   (mobile and landline numbers, 15/18-character ID numbers, bank cards) become
   ``***``. Shorter numbers (2024年, 3号楼, 12345) stay: they are rarely
-  personal and often what the query is about.
+  personal and often what the query is about. E-mail addresses become ``***``
+  too.
+* names and street addresses typed into a short query cannot be told apart
+  reliably from what the query is about (a street's name is often the
+  question), so they are not masked; the log keeps rows only
+  KB_SEARCH_LOG_RETENTION_DAYS (default 180) and the ``purge_search_log`` job
+  deletes older ones.
 * a ticket (``mode="ticket"``, a citizen's description) is never logged as
   text. Only its top TF-IDF keywords are kept, the ones the search itself used
   most, minus words that carry a digit and words the segmenter tags as
@@ -26,6 +32,7 @@ TICKET_LOG_KEYWORDS = 8
 
 # Seven or more digits, single spaces or hyphens allowed between them, an optional check letter X.
 _LONG_DIGITS = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9]){6,}(?:[xX](?![a-zA-Z]))?")
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", re.ASCII)
 _FOLD = {**{0xFF10 + i: ord("0") + i for i in range(10)}, 0xFF0D: ord("-"), 0x3000: ord(" "),
          0xFF38: ord("X"), 0xFF58: ord("x")}
 
@@ -37,6 +44,8 @@ def mask_numbers(text: str) -> str:
     """
     if not text:
         return ""
+    if "@" in text or "＠" in text:
+        text = _EMAIL.sub(MASK, text.replace("＠", "@"))
     folded = text.translate(_FOLD)  # same length, so match positions hold in ``text``
     return "".join(_pieces(text, folded)) if _LONG_DIGITS.search(folded) else text
 

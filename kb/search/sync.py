@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kb import citations
+from kb.calendar import json_value
 from kb.db import UowFactory
 from kb.models import Category, EntryStatus, KnowledgeEntry, KnowledgeVersion, SearchOutbox, Unit
 from kb.models.search import SearchSettingsRevision, SynonymGroup
@@ -113,8 +114,8 @@ def _documents(session, rows, categories: _Categories) -> list[SearchDocument]:
             payload={
                 "version": number, "question": question, "unit_code": unit_code, "unit_name": unit_name,
                 "category_id": category_id, "category_name": categories.names.get(category_id),
-                "updated_at": published_at.isoformat() if published_at else None,
-                "verified_at": verified_at.isoformat() if verified_at else None,
+                "updated_at": json_value(published_at) if published_at else None,  # +08:00, as every answer
+                "verified_at": json_value(verified_at) if verified_at else None,
                 "effective_on": effective_on.isoformat(),
                 "expires_on": expires_on.isoformat() if expires_on else None,
                 "policy_number": policy_number, "policy_title": policy_title,

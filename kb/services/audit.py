@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kb.access import Actor, require_role
+from kb.calendar import json_value
 from kb.models import AuditEvent, Role
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, (date, datetime)) else str(v)))
+    return json.loads(json.dumps(value, default=json_value))  # times at +08:00, as every answer shows them
 
 
 def record(session, actor: Actor | None, action: str, object_type: str, object_id: int | None,
@@ -25,10 +26,12 @@ def record(session, actor: Actor | None, action: str, object_type: str, object_i
 
 
 def list_events(uow, actor: Actor, *, object_type: str | None = None, object_id: int | None = None,
-                action: str | None = None, limit: int = 50, before_id: int | None = None) -> list[dict]:
+                action: str | None = None, limit: int = 50, offset: int = 0,
+                before_id: int | None = None) -> tuple[int, list[dict]]:
+    """(how many events match, the page of them), newest first."""
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
-        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        query = select(AuditEvent)
         if object_type:
             query = query.where(AuditEvent.object_type == object_type)
         if object_id is not None:
@@ -37,8 +40,10 @@ def list_events(uow, actor: Actor, *, object_type: str | None = None, object_id:
             query = query.where(AuditEvent.action == action)
         if before_id:
             query = query.where(AuditEvent.id < before_id)
-        return [
+        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
+        page = query.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
+        return total, [
             {"id": e.id, "occurred_at": e.occurred_at, "actor_id": e.actor_id, "action": e.action,
              "object_type": e.object_type, "object_id": e.object_id, "before": e.before, "after": e.after}
-            for e in uow.session.scalars(query)
+            for e in uow.session.scalars(page)
         ]

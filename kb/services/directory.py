@@ -177,6 +177,8 @@ def list_tokens(uow, actor: Actor, user_id: int) -> list[dict]:
     if actor.user_id != user_id:
         require_role(actor, Role.OFFICE_ADMIN)
     with uow:
+        if uow.session.get(User, user_id) is None:
+            raise NotFound(f"用户 {user_id} 不存在", code="user_not_found")
         return [token_view(t) for t in uow.session.scalars(
             select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))]
 

@@ -70,11 +70,11 @@ def _published_query():
 
 def list_published(uow, actor: Actor, *, today: date, category_id: int | None = None,
                    unit_code: str | None = None, include_withdrawn: bool = False, limit: int = 20,
-                   offset: int = 0) -> tuple[int, list[dict]]:
+                   offset: int = 0, entry_ids: list[int] | None = None) -> tuple[int, list[dict]]:
     """Entries as operators see them: published and in effect, newest first.
 
     Unit roles and the office may ask for withdrawn ones too (their own unit's
-    for unit roles).
+    for unit roles). `entry_ids` (search hits) keeps only those, in that order.
     """
     require_role(actor, *READERS)
     with uow:
@@ -90,6 +90,10 @@ def list_published(uow, actor: Actor, *, today: date, category_id: int | None = 
             query = query.where(KnowledgeVersion.category_id.in_(subtree_ids(s, category_id)))
         if unit_code:
             query = query.where(Unit.code == unit_code)
+        if entry_ids is not None:
+            rows = s.execute(query.where(KnowledgeEntry.id.in_(entry_ids))).all()
+            found = {e.id: entry_view(e, u, c) for e, u, c in rows}
+            return len(found), [found[i] for i in entry_ids if i in found]
         total = s.scalar(select(func.count()).select_from(query.with_only_columns(KnowledgeEntry.id).subquery()))
         rows = s.execute(query.order_by(KnowledgeEntry.published_at.desc(), KnowledgeEntry.id.desc())
                          .limit(limit).offset(offset)).all()

@@ -12,7 +12,7 @@ from typing import Literal
 from sqlalchemy import func, insert, select
 
 from kb.access import Actor, require_role
-from kb.calendar import to_shanghai
+from kb.calendar import json_value, to_shanghai
 from kb.errors import NotFound, ValidationFailed
 from kb.db import UowFactory
 from kb.models import EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit
@@ -187,8 +187,13 @@ def _largest(buckets) -> list[tuple]:
 
 
 def _hit_view(hit) -> dict:
-    return {"entry_id": hit.entry_id, "score": round(hit.score, 4), "highlights": dict(hit.highlights),
+    view = {"entry_id": hit.entry_id, "score": round(hit.score, 4), "highlights": dict(hit.highlights),
             **dict(hit.payload)}
+    for name in ("updated_at", "verified_at"):  # an index built before times were stored at +08:00
+        value = view.get(name)
+        if value and value.endswith("+00:00"):
+            view[name] = json_value(datetime.fromisoformat(value))
+    return view
 
 
 def suggest(index, actor: Actor, *, prefix: str, today: date, limit: int = 8) -> dict:

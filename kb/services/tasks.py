@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import delete, func, select
 
 from kb.access import Actor, require_role
-from kb.calendar import END_OF_DAY, SHANGHAI, Deadline, WorkingCalendar, end_of_day, to_shanghai
+from kb.calendar import END_OF_DAY, SHANGHAI, Deadline, WorkingCalendar, end_of_day, json_value, to_shanghai
 from kb.db import UnitOfWork
 from kb.deadlines import TASK_SOURCE_TITLES, DEFAULT_RULES, DeadlineRules, FeedbackReason, TaskSource, due_for
 from kb.events import ChangePublished, EntryWithdrawn
@@ -127,7 +127,7 @@ def views_of(session, query, now: datetime) -> list[dict]:
 
 
 def _jsonable(data: dict) -> dict:
-    return json.loads(json.dumps(data, default=lambda v: v.isoformat() if isinstance(v, (date, datetime)) else str(v)))
+    return json.loads(json.dumps(data, default=json_value))
 
 
 def _event(session, task: CorrectionTask, kind: str, at: datetime, actor: Actor | None,

@@ -16,11 +16,9 @@ See docs/scoring.md, "Webhooks".
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets as _secrets
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -34,12 +32,14 @@ from kb.services.webhook_deliveries import (
 from kb.errors import InvalidTransition, NotFound, ValidationFailed
 from kb.models import Role, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from kb.services import audit
+from kb.services.receiver_hosts import DEFAULT as DEFAULT_RECEIVERS
+from kb.services.receiver_hosts import ReceiverHosts, unsafe_url_reason
 
 __all__ = [
     "EVENTS", "EVENT_LABELS", "STATE_LABELS", "DELIVERED", "FAILED", "PENDING", "PendingDelivery",
     "claim_due_deliveries", "record_attempt", "enqueue", "create_subscription", "list_subscriptions",
     "get_subscription", "update_subscription", "delete_subscription", "list_deliveries", "get_delivery",
-    "replay_delivery", "ReceiverHosts",
+    "replay_delivery", "ReceiverHosts", "DEFAULT_RECEIVERS",
 ]
 
 SECRET_MIN_LENGTH = 16
@@ -92,61 +92,6 @@ def delivery_view(delivery: WebhookDelivery, *, attempts: list[WebhookAttempt] |
 # --- where deliveries may go --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReceiverHosts:
-    """The hosts webhooks may be sent to (KB_WEBHOOK_ALLOWED_HOSTS); none listed allows any host.
-
-    An entry is a host name (``scoring.example.gov.cn``), ``*.`` and a domain
-    for the names under it (``*.licheng.gov.cn``), or an IP address or network
-    (``10.20.0.0/16``) for URLs written with an address. Matched against the
-    URL's host as written: the names' DNS is the deployment's, so an entry
-    for a name trusts what it resolves to.
-    """
-
-    names: frozenset[str] = frozenset()
-    domains: tuple[str, ...] = ()
-    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-
-    @classmethod
-    def parse(cls, raw: str | None) -> ReceiverHosts:
-        names, domains, networks = set(), [], []
-        for entry in (raw or "").replace(",", " ").split():
-            entry = entry.strip().lower().rstrip(".")
-            if entry.startswith("*."):
-                domain = entry[2:]
-                if not domain or "*" in domain or "/" in domain:
-                    raise ValueError(f"KB_WEBHOOK_ALLOWED_HOSTS: bad entry {entry!r}")
-                domains.append(domain)
-                continue
-            try:
-                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
-                continue
-            except ValueError:
-                pass
-            if "/" in entry or "*" in entry or ":" in entry or not entry:
-                raise ValueError(f"KB_WEBHOOK_ALLOWED_HOSTS: bad entry {entry!r}")
-            names.add(entry)
-        return cls(frozenset(names), tuple(domains), tuple(networks))
-
-    @property
-    def restricted(self) -> bool:
-        return bool(self.names or self.domains or self.networks)
-
-    def allows(self, url: str) -> bool:
-        if not self.restricted:
-            return True
-        try:
-            host = (urlsplit(url).hostname or "").rstrip(".")
-        except ValueError:
-            return False
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return host in self.names or any(host.endswith("." + domain) for domain in self.domains)
-        return any(address in network for network in self.networks)
-
-
-ANY_HOST = ReceiverHosts()
 
 
 # --- validation --------------------------------------------------------------------------------------------------
@@ -165,8 +110,12 @@ def _checked_url(raw, receiver_hosts: ReceiverHosts) -> str:
         raise ValidationFailed({"url": f"接收地址不能超过 {_URL_MAX} 个字符"})
     if any(ch.isspace() for ch in url):
         raise ValidationFailed({"url": "接收地址不能包含空白字符"})
+    reason = unsafe_url_reason(url)
+    if reason:
+        raise ValidationFailed({"url": reason})
     if not receiver_hosts.allows(url):
-        raise ValidationFailed({"url": f"接收地址的主机“{host}”不在本系统允许推送的范围内（KB_WEBHOOK_ALLOWED_HOSTS）"})
+        raise ValidationFailed({"url": f"接收地址的主机“{host}”不在本系统允许推送的范围内（KB_WEBHOOK_ALLOWED_HOSTS；"
+                                       "未设置时不允许本机、链路本地、云元数据和内网地址）"})
     return url
 
 
@@ -223,7 +172,7 @@ def _load_delivery(session, delivery_id: int, *, for_update: bool = False) -> We
 
 
 def create_subscription(uow, actor: Actor, *, url: str, events: list[str], now: datetime, secret: str | None = None,
-                        description: str | None = None, receiver_hosts: ReceiverHosts = ANY_HOST) -> dict:
+                        description: str | None = None, receiver_hosts: ReceiverHosts = DEFAULT_RECEIVERS) -> dict:
     """Register a receiver; the answer carries the secret, the only time it is shown."""
     require_role(actor, Role.OFFICE_ADMIN)
     url_, events_ = _checked_url(url, receiver_hosts), _checked_events(events)
@@ -256,7 +205,7 @@ def get_subscription(uow, actor: Actor, subscription_id: int) -> dict:
 
 
 def update_subscription(uow, actor: Actor, subscription_id: int, *, now: datetime, fields: dict,
-                        rotate_secret: bool = False, receiver_hosts: ReceiverHosts = ANY_HOST) -> dict:
+                        rotate_secret: bool = False, receiver_hosts: ReceiverHosts = DEFAULT_RECEIVERS) -> dict:
     """Change url, events, description or active; `rotate_secret` makes a new secret, shown in this answer only.
 
     Deliveries already waiting keep their body but are signed with the

@@ -1,7 +1,7 @@
 """The unit's report time on tasks, flag causes, expiry tasks, scheduled versions, reviewer amendments, declined suggestions
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-04 16:50:00
 
 * ``correction_tasks.unit_done_at``: the moment the unit reported the fix
@@ -29,7 +29,7 @@ import kb.models.types
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -21,7 +21,7 @@ def if_match_number(body_value: int | None, prefix: str) -> int | None:
     value = header.strip().removeprefix("W/").strip('"')
     if value.startswith(prefix):
         value = value[len(prefix):]
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:  # "２" and "²" are digits to isdigit()
         raise ValidationFailed({"If-Match": f"If-Match 应为 \"{prefix}<数字>\""})
     return int(value)
 

@@ -5,9 +5,10 @@ from datetime import date
 from flask.views import MethodView
 
 from kb.errors import ValidationFailed
+from kb.models import Role
 from kb.services import calendar_admin
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import ANY_ROLE, api_blueprint, documented_errors, roles
 from service.api.tasks import corrections
 from service.auth import current_actor
 from service.schemas.tasks import (
@@ -26,6 +27,7 @@ def _day(raw: str) -> date:
 
 @blp.route("/overrides")
 class Overrides(MethodView):
+    @roles(*ANY_ROLE)
     @blp.arguments(CalendarQueryArgs, location="query")
     @blp.response(200, CalendarSchema)
     @documented_errors(blp, 401, 422)
@@ -37,6 +39,7 @@ class Overrides(MethodView):
 
 @blp.route("/overrides/<string:day>")
 class Override(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(OverrideCreate)
     @blp.response(200, OverrideSchema)
     @documented_errors(blp, 401, 403, 422)
@@ -64,6 +67,7 @@ class ConfirmYear(MethodView):
 
 @blp.route("/deadline")
 class DeadlineRule(MethodView):
+    @roles(*ANY_ROLE)
     @blp.arguments(DeadlineQueryArgs, location="query")
     @blp.response(200, DeadlineSchema)
     @documented_errors(blp, 401, 422)

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import categories
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import ANY_ROLE, api_blueprint, documented_errors, roles
 from service.auth import current_actor
+from service.schemas.common import ShortListArgs, page, page_of
 from service.schemas.knowledge import CategoryCreate, CategorySchema, CategoryUpdate
 
 blp = api_blueprint("categories", __name__, "知识分类（第四条）")
@@ -13,13 +15,15 @@ blp = api_blueprint("categories", __name__, "知识分类（第四条）")
 
 @blp.route("")
 class Categories(MethodView):
-    @blp.response(200, CategorySchema(many=True))
-    @documented_errors(blp, 401)
-    def get(self):
-        """List the category tree, roots first"""
-        current_actor()
-        return categories.list_categories(kb().reader())
+    @roles(*ANY_ROLE)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(CategorySchema))
+    @documented_errors(blp, 401, 422)
+    def get(self, args):
+        """List the category tree, roots first ({items, total}, limit/offset)"""
+        return page(categories.list_categories(kb().reader()), args)
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(CategoryCreate)
     @blp.response(201, CategorySchema)
     @documented_errors(blp, 401, 403, 409, 422)
@@ -30,6 +34,7 @@ class Categories(MethodView):
 
 @blp.route("/<int:category_id>")
 class Category(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(CategoryUpdate)
     @blp.response(200, CategorySchema)
     @documented_errors(blp, 401, 403, 404, 422)

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import changes
 from service.api import if_match_number, kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
 from service.schemas.common import page_of
 from service.schemas.knowledge import (
@@ -25,6 +26,7 @@ def _with_etag(view: dict):
 
 @blp.route("")
 class ChangeRequests(MethodView):
+    @roles(Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(ChangeRequestQueryArgs, location="query")
     @blp.response(200, page_of(ChangeRequestSchema))
     @documented_errors(blp, 401, 403, 422)
@@ -35,6 +37,7 @@ class ChangeRequests(MethodView):
                                         limit=args["limit"], offset=args["offset"])
         return {"total": total, "items": items}
 
+    @roles(Role.MAINTAINER, Role.OFFICE_ADMIN)
     @blp.arguments(ChangeRequestCreate)
     @blp.response(201, ChangeRequestSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422, 428)
@@ -55,6 +58,7 @@ class ChangeRequest(MethodView):
         """Get a change request with its reviews and submission warnings"""
         return _with_etag(changes.get(kb().reader(), current_actor(), cr_id, _near_duplicates()))
 
+    @roles(Role.MAINTAINER, Role.OFFICE_ADMIN)
     @blp.arguments(ChangeRequestUpdate)
     @blp.response(200, ChangeRequestSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422, 428)
@@ -68,6 +72,7 @@ class ChangeRequest(MethodView):
 
 @blp.route("/<int:cr_id>/submit")
 class Submit(MethodView):
+    @roles(Role.MAINTAINER, Role.OFFICE_ADMIN)
     @blp.arguments(RevisionArgs)
     @blp.response(200, ChangeRequestSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)
@@ -79,6 +84,7 @@ class Submit(MethodView):
 
 @blp.route("/<int:cr_id>/unit-review")
 class UnitReview(MethodView):
+    @roles(Role.UNIT_REVIEWER)
     @blp.arguments(UnitReviewCreate)
     @blp.response(200, ChangeRequestSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)
@@ -92,6 +98,7 @@ class UnitReview(MethodView):
 
 @blp.route("/<int:cr_id>/office-review")
 class OfficeReview(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(OfficeReviewCreate)
     @blp.response(200, ChangeRequestSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)
@@ -107,6 +114,7 @@ class OfficeReview(MethodView):
 
 @blp.route("/<int:cr_id>/cancel")
 class Cancel(MethodView):
+    @roles(Role.MAINTAINER, Role.OFFICE_ADMIN)
     @blp.arguments(RevisionArgs)
     @blp.response(200, ChangeRequestSchema)
     @documented_errors(blp, 401, 403, 404, 409)

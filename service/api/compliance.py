@@ -12,7 +12,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 
 from kb import compliance
-from kb.access import require_role
+from kb.calendar import json_value
 from kb.errors import NotFound, ValidationFailed
 from kb.models import Role
 from scoring_hooks import exports
@@ -20,9 +20,10 @@ from scoring_hooks.profiles import SettingsError, get_profile, load_profiles
 from scoring_hooks.scoring import rule_sets, score_changes, score_report
 from service import config
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.api.tasks import corrections
 from service.auth import current_actor
+from service.schemas.common import ShortListArgs, page, page_of
 from service.schemas.scoring import (
     ClosedMonthCreate, ClosedMonthSchema, CloseResultSchema, ComplianceQueryArgs, ComplianceSchema, ProfileSchema,
     RecomputeResultSchema, ScoreQueryArgs, ScoresSchema)
@@ -79,8 +80,8 @@ def _file(body: bytes, fmt: str, name: str) -> Response:
 
 
 def _meta(report: compliance.ComplianceReport) -> dict:
-    return {"period": report.period.to_dict(), "as_of": report.as_of.isoformat(), "frozen": report.frozen,
-            "frozen_at": report.frozen_at.isoformat() if report.frozen_at else None,
+    return {"period": report.period.to_dict(), "as_of": json_value(report.as_of), "frozen": report.frozen,
+            "frozen_at": json_value(report.frozen_at) if report.frozen_at else None,
             "provisional": report.provisional}
 
 
@@ -93,6 +94,7 @@ def _service_rule_sets(settings):
 
 @blp.route("")
 class Compliance(MethodView):
+    @roles(Role.SCORER, Role.OFFICE_ADMIN)
     @blp.arguments(ComplianceQueryArgs, location="query")
     @blp.response(200, ComplianceSchema)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -112,12 +114,15 @@ class Compliance(MethodView):
 
 @blp.route("/closed-months")
 class ClosedMonths(MethodView):
-    @blp.response(200, ClosedMonthSchema(many=True))
-    @documented_errors(blp, 401, 403)
-    def get(self):
-        """Months closed so far, whose counts are frozen (scorer, office)"""
-        return compliance.closed_months(kb().reader(), current_actor())
+    @roles(Role.SCORER, Role.OFFICE_ADMIN)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(ClosedMonthSchema))
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """Months closed so far, whose counts are frozen ({items, total}, limit/offset; scorer, office)"""
+        return page(compliance.closed_months(kb().reader(), current_actor()), args)
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(ClosedMonthCreate)
     @blp.response(201, CloseResultSchema)
     @documented_errors(blp, 401, 403, 409, 422)
@@ -144,6 +149,7 @@ class Recompute(MethodView):
 
 @scores_blp.route("")
 class Scores(MethodView):
+    @roles(Role.SCORER, Role.OFFICE_ADMIN)
     @scores_blp.arguments(ScoreQueryArgs, location="query")
     @scores_blp.response(200, ScoresSchema)
     @documented_errors(scores_blp, 401, 403, 404, 422)
@@ -163,15 +169,16 @@ class Scores(MethodView):
 
 @profiles_blp.route("")
 class Profiles(MethodView):
-    @profiles_blp.response(200, ProfileSchema(many=True))
-    @documented_errors(profiles_blp, 401, 403)
-    def get(self):
-        """The scoring profiles this service knows, with their settings (scorer, office)"""
-        require_role(current_actor(), Role.SCORER, Role.OFFICE_ADMIN)
+    @roles(Role.SCORER, Role.OFFICE_ADMIN)
+    @profiles_blp.arguments(ShortListArgs, location="query")
+    @profiles_blp.response(200, page_of(ProfileSchema))
+    @documented_errors(profiles_blp, 401, 403, 422)
+    def get(self, args):
+        """The scoring profiles this service knows, with their settings ({items, total}; scorer, office)"""
         settings = scoring_settings()
-        return [{"name": name, "title": p.title, "defaults": _jsonable(p.defaults),
+        return page([{"name": name, "title": p.title, "defaults": _jsonable(p.defaults),
                  "settings": _jsonable(p.resolve_settings(settings.get(name))),
-                 "settings_schema": _jsonable(p.settings_schema)} for name, p in load_profiles().items()]
+                 "settings_schema": _jsonable(p.settings_schema)} for name, p in load_profiles().items()], args)
 
 
 # --- helpers --------------------------------------------------------------------------------------------------

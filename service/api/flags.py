@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import flags
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.api.tasks import corrections
 from service.auth import current_actor
 from service.schemas.common import page_of
@@ -20,6 +21,7 @@ blp = api_blueprint("flags", __name__, "话务员建议与纠错反馈（答案�
 
 @blp.route("/knowledge/<int:entry_id>/flags")
 class EntryFlags(MethodView):
+    @roles(Role.OPERATOR)
     @blp.arguments(FlagCreate)
     @blp.response(201, FlagSchema)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -31,6 +33,7 @@ class EntryFlags(MethodView):
 
 @blp.route("/flags")
 class Flags(MethodView):
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(FlagQueryArgs, location="query")
     @blp.response(200, page_of(FlagSchema))
     @documented_errors(blp, 401, 403, 422)
@@ -52,6 +55,7 @@ class Flag(MethodView):
 
 @blp.route("/flags/<int:flag_id>/triage")
 class Triage(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(FlagTriageCreate)
     @blp.response(200, FlagSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)

@@ -4,39 +4,45 @@ import os
 
 from flask import Response, send_file
 from flask.views import MethodView
+from marshmallow import fields
 
 from kb.calendar import SHANGHAI
+from kb.models import Role
 from kb.services import knowledge, knowledge_export
 from kb.services import search as search_service
 from kb.spreadsheets import StreamingXlsx, csv_chunks
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
-from service.schemas.common import page_of
+from service.schemas.common import ShortListArgs, page, page_of
 from service.schemas.imports import ExportQueryArgs
 from service.schemas.knowledge import KnowledgeQueryArgs, KnowledgeSchema, VersionSchema
-from service.schemas.search import HitSchema, SearchResultSchema, UsageCreate, UsageSchema
+from service.schemas.search import MAX_RELATED, HitSchema, RelatedArgs, UsageCreate, UsageSchema
+
+class KnowledgePage(page_of(KnowledgeSchema)):
+    search_id = fields.String(metadata={"description": "只在 ?q= 时：记录“使用了此答案”时带上"})
+
 
 blp = api_blueprint("knowledge", __name__, "已发布的知识")
 
 
 @blp.route("")
 class KnowledgeList(MethodView):
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(KnowledgeQueryArgs, location="query")
-    @blp.response(200, page_of(KnowledgeSchema))
-    @blp.alt_response(200, schema=SearchResultSchema, description="with ?q=: search results", success=True)
+    @blp.response(200, KnowledgePage)
     @documented_errors(blp, 401, 403, 422)
     def get(self, args):
-        """List published knowledge in effect today; with ?q= search it (same as /search)"""
+        """List published knowledge in effect today, newest first; with ?q=, best match first (same shape)"""
+        ctx = kb()
         if args.get("q") is not None:
-            from service.api.search import run_search
-
-            from flask import jsonify
-
-            result = run_search(args["q"], category_id=args.get("category_id"),
-                                units=[args["unit"]] if args.get("unit") else [],
-                                page=args["offset"] // args["limit"] + 1, per_page=min(args["limit"], 50))
-            return jsonify(SearchResultSchema().dump(result))
+            result = search_service.search(
+                ctx.search, ctx.search_log, current_actor(), text=args["q"], today=ctx.today(), now=ctx.now(),
+                category_id=args.get("category_id"), unit_codes=(args["unit"],) if args.get("unit") else (),
+                offset=args["offset"], limit=args["limit"], exact_total=True)
+            _, items = knowledge.list_published(ctx.reader(), current_actor(), today=ctx.today(),
+                                                entry_ids=[hit["entry_id"] for hit in result["hits"]])
+            return {"total": result["total"], "items": items, "search_id": result["search_id"]}
         total, items = knowledge.list_published(
             kb().reader(), current_actor(), today=kb().today(), category_id=args.get("category_id"),
             unit_code=args.get("unit"), include_withdrawn=args["include_withdrawn"], limit=args["limit"],
@@ -83,24 +89,30 @@ class KnowledgeItem(MethodView):
 
 @blp.route("/<int:entry_id>/versions")
 class KnowledgeVersions(MethodView):
-    @blp.response(200, VersionSchema(many=True))
-    @documented_errors(blp, 401, 403, 404)
-    def get(self, entry_id):
-        """Every published version of an entry (its unit and the office)"""
-        return knowledge.list_versions(kb().reader(), current_actor(), entry_id)
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(VersionSchema))
+    @documented_errors(blp, 401, 403, 404, 422)
+    def get(self, args, entry_id):
+        """Every published version of an entry ({items, total}, limit/offset; its unit and the office)"""
+        return page(knowledge.list_versions(kb().reader(), current_actor(), entry_id), args)
 
 
 @blp.route("/<int:entry_id>/related")
 class RelatedKnowledge(MethodView):
-    @blp.response(200, HitSchema(many=True))
-    @documented_errors(blp, 401, 403, 404)
-    def get(self, entry_id):
-        """Related knowledge in effect today"""
-        return search_service.related(kb().reader(), kb().search, current_actor(), entry_id, today=kb().today())
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    @blp.arguments(RelatedArgs, location="query")
+    @blp.response(200, page_of(HitSchema))
+    @documented_errors(blp, 401, 403, 404, 422)
+    def get(self, args, entry_id):
+        """Related knowledge in effect today, most alike first ({items, total}; total counts at most 50)"""
+        return page(search_service.related(kb().reader(), kb().search, current_actor(), entry_id, today=kb().today(),
+                                           limit=MAX_RELATED), args)
 
 
 @blp.route("/<int:entry_id>/usages")
 class KnowledgeUsages(MethodView):
+    @roles(Role.OPERATOR, Role.OFFICE_ADMIN)
     @blp.arguments(UsageCreate)
     @blp.response(201, UsageSchema)
     @documented_errors(blp, 401, 403, 404, 422)

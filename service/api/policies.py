@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import policies
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.api.tasks import corrections
 from service.auth import current_actor
 from service.schemas.common import page_of
@@ -15,6 +16,7 @@ blp = api_blueprint("policies", __name__, "政策文件登记：文号、标题�
 
 @blp.route("")
 class Policies(MethodView):
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(PolicyQueryArgs, location="query")
     @blp.response(200, page_of(PolicySchema))
     @documented_errors(blp, 401, 403, 422)
@@ -25,6 +27,7 @@ class Policies(MethodView):
                                               offset=args["offset"])
         return {"total": total, "items": items}
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(PolicyCreate)
     @blp.response(201, PolicySchema)
     @documented_errors(blp, 401, 403, 409, 422)
@@ -41,6 +44,7 @@ class Policy(MethodView):
         """Get a document and the published knowledge citing it"""
         return policies.get_policy(kb().reader(), current_actor(), policy_id)
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(PolicyUpdate)
     @blp.response(200, PolicySchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)
@@ -52,6 +56,7 @@ class Policy(MethodView):
 
 @blp.route("/<int:policy_id>/status")
 class StatusChange(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(PolicyStatusCreate)
     @blp.response(200, PolicySchema)
     @documented_errors(blp, 401, 403, 404, 422)

@@ -6,17 +6,22 @@ import orjson
 from flask import Response
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import gaps, search
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.api.tasks import corrections
 from service.auth import current_actor
 from service.schemas.search import (
     DirectRateArgs, DirectRateSchema, GapSchema, GapTaskCreate, HotSchema, RecommendCreate, SearchQueryArgs, SearchResultSchema, SinceArgs, SuggestArgs,
     SuggestionsSchema, dump_search_page)
+from service.schemas.common import page, page_of
 from service.schemas.tasks import TaskSchema
 
 blp = api_blueprint("search", __name__, "话务员检索：全文检索、联想、工单推荐、知识缺口")
+
+
+MAX_REPORT_ROWS = 5000  # rows of the hot list and the gap report counted in total; the page is sliced from them
 
 
 def run_search(text: str, *, category_id=None, units=(), page=1, per_page=10, mode="query", facets=False,
@@ -32,6 +37,7 @@ def run_search(text: str, *, category_id=None, units=(), page=1, per_page=10, mo
 class Search(MethodView):
     # The hot path: one schema instance for every request (webargs builds one per request from a class),
     # and the answer encoded by orjson from plain dicts (SearchResultSchema documents it, dumps nothing).
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(SearchQueryArgs(), location="query")
     @blp.response(200, SearchResultSchema)
     @documented_errors(blp, 401, 403, 422)
@@ -45,6 +51,7 @@ class Search(MethodView):
 
 @blp.route("/recommend")
 class Recommend(MethodView):
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(RecommendCreate)
     @blp.response(200, SearchResultSchema)
     @documented_errors(blp, 401, 403, 422)
@@ -56,6 +63,7 @@ class Recommend(MethodView):
 
 @blp.route("/suggest")
 class Suggest(MethodView):
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(SuggestArgs, location="query")
     @blp.response(200, SuggestionsSchema)
     @documented_errors(blp, 401, 403, 422)
@@ -67,30 +75,32 @@ class Suggest(MethodView):
 
 @blp.route("/hot")
 class Hot(MethodView):
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(SinceArgs, location="query")
-    @blp.response(200, HotSchema(many=True))
+    @blp.response(200, page_of(HotSchema))
     @documented_errors(blp, 401, 403, 422)
     def get(self, args):
-        """Most used answers in the last days"""
-        return search.hot_knowledge(kb().reader(), current_actor(), since=kb().now() - timedelta(days=args["days"]),
-                                    today=kb().today(), limit=args["limit"])
+        """Most used answers in the last days ({items, total}, limit/offset)"""
+        return page(search.hot_knowledge(kb().reader(), current_actor(), today=kb().today(), limit=MAX_REPORT_ROWS,
+                                         since=kb().now() - timedelta(days=args["days"])), args)
 
 
 @blp.route("/gaps")
 class Gaps(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SinceArgs, location="query")
-    @blp.response(200, GapSchema(many=True))
+    @blp.response(200, page_of(GapSchema))
     @documented_errors(blp, 401, 403, 422)
     def get(self, args):
-        """Knowledge-gap report: searches with no result, or whose results nobody used (office)"""
+        """Knowledge-gap report: searches with no result, or whose results nobody used ({items, total}; office)"""
         kb().search_log.flush()
-        return gaps.knowledge_gaps(kb().reader(), current_actor(),
-                                   since=kb().now() - timedelta(days=args["days"]), now=kb().now(),
-                                   limit=args["limit"])
+        return page(gaps.knowledge_gaps(kb().reader(), current_actor(), since=kb().now() - timedelta(days=args["days"]),
+                                        now=kb().now(), limit=MAX_REPORT_ROWS), args)
 
 
 @blp.route("/gaps/tasks")
 class GapTasks(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(GapTaskCreate)
     @blp.response(201, TaskSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import search
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
+from service.schemas.common import ShortListArgs, page, page_of
 from service.schemas.search import SynonymCreate, SynonymImport, SynonymImportResult, SynonymSchema
 
 blp = api_blueprint("synonyms", __name__, "同义词（口语 ↔ 规范词），检索时生效")
@@ -13,12 +15,15 @@ blp = api_blueprint("synonyms", __name__, "同义词（口语 ↔ 规范词）�
 
 @blp.route("")
 class Synonyms(MethodView):
-    @blp.response(200, SynonymSchema(many=True))
-    @documented_errors(blp, 401, 403)
-    def get(self):
-        """List synonym groups"""
-        return search.list_synonyms(kb().reader(), current_actor())
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(SynonymSchema))
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """List synonym groups ({items, total}, limit/offset)"""
+        return page(search.list_synonyms(kb().reader(), current_actor()), args)
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SynonymCreate)
     @blp.response(201, SynonymSchema)
     @documented_errors(blp, 401, 403, 422)
@@ -29,6 +34,7 @@ class Synonyms(MethodView):
 
 @blp.route("/<int:group_id>")
 class SynonymGroup(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SynonymCreate)
     @blp.response(200, SynonymSchema)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -45,6 +51,7 @@ class SynonymGroup(MethodView):
 
 @blp.route("/import")
 class SynonymImportView(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SynonymImport)
     @blp.response(200, SynonymImportResult)
     @documented_errors(blp, 401, 403, 422)

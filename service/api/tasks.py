@@ -3,10 +3,11 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import task_changes, tasks
 from kb.services.tasks import CorrectionSettings
 from service.api import if_match_number, kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
 from service.config import correction_settings
 from service.schemas.common import page_of
@@ -28,6 +29,7 @@ def corrections() -> CorrectionSettings:
 
 @blp.route("")
 class Tasks(MethodView):
+    @roles(Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(TaskQueryArgs, location="query")
     @blp.response(200, page_of(TaskSchema))
     @documented_errors(blp, 401, 403, 422)
@@ -39,6 +41,7 @@ class Tasks(MethodView):
             limit=args["limit"], offset=args["offset"])
         return {"total": total, "items": items}
 
+    @roles(Role.OFFICE_ADMIN, Role.MAINTAINER, Role.UNIT_REVIEWER)
     @blp.arguments(TaskCreate)
     @blp.response(201, TaskSchema)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -58,6 +61,7 @@ class Task(MethodView):
 
 @blp.route("/<int:task_id>/link")
 class Link(MethodView):
+    @roles(Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(TaskLinkCreate)
     @blp.response(200, TaskSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)
@@ -69,6 +73,7 @@ class Link(MethodView):
 
 @blp.route("/<int:task_id>/change-requests")
 class TaskChangeRequests(MethodView):
+    @roles(Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(TaskChangeRequestCreate)
     @blp.response(201, ChangeRequestSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)
@@ -85,6 +90,7 @@ class TaskChangeRequests(MethodView):
 
 @blp.route("/<int:task_id>/decline")
 class Decline(MethodView):
+    @roles(Role.MAINTAINER, Role.UNIT_REVIEWER)
     @blp.arguments(DeclineCreate)
     @blp.response(200, TaskSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)
@@ -96,6 +102,7 @@ class Decline(MethodView):
 
 @blp.route("/<int:task_id>/decline-ruling")
 class DeclineRuling(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(DeclineRulingCreate)
     @blp.response(200, TaskSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)

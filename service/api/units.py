@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import accounts, directory
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import ANY_ROLE, api_blueprint, documented_errors, roles
 from service.auth import current_actor
+from service.schemas.common import ShortListArgs, page, page_of
 from service.schemas.directory import UnitCreate, UnitSchema, UnitUpdate
 
 blp = api_blueprint("units", __name__, "承办单位")
@@ -13,13 +15,15 @@ blp = api_blueprint("units", __name__, "承办单位")
 
 @blp.route("")
 class Units(MethodView):
-    @blp.response(200, UnitSchema(many=True))
-    @documented_errors(blp, 401)
-    def get(self):
-        """List units"""
-        current_actor()
-        return directory.list_units(kb().reader())
+    @roles(*ANY_ROLE)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(UnitSchema))
+    @documented_errors(blp, 401, 422)
+    def get(self, args):
+        """List units ({items, total}, limit/offset)"""
+        return page(directory.list_units(kb().reader()), args)
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(UnitCreate)
     @blp.response(201, UnitSchema)
     @documented_errors(blp, 401, 403, 409, 422)

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import accounts, directory
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import ANY_ROLE, api_blueprint, documented_errors, roles
 from service.auth import current_actor
 from service.config import token_ttl
+from service.schemas.common import ShortListArgs, page, page_of
 from service.schemas.directory import (
     CreatedUserSchema, IssuedTokenSchema, PasswordChange, PasswordReset, TokenCreate, TokenSchema, UserActivation,
     UserCreate, UserSchema)
@@ -16,12 +18,15 @@ blp = api_blueprint("users", __name__, "用户与访问令牌")
 
 @blp.route("")
 class Users(MethodView):
-    @blp.response(200, UserSchema(many=True))
-    @documented_errors(blp, 401, 403)
-    def get(self):
-        """List users (office)"""
-        return directory.list_users(kb().reader(), current_actor())
+    @roles(Role.OFFICE_ADMIN)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(UserSchema))
+    @documented_errors(blp, 401, 403, 422)
+    def get(self, args):
+        """List users ({items, total}, limit/offset; office)"""
+        return page(directory.list_users(kb().reader(), current_actor()), args)
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(UserCreate)
     @blp.response(201, CreatedUserSchema)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -44,12 +49,15 @@ class Me(MethodView):
 
 @blp.route("/<int:user_id>/tokens")
 class Tokens(MethodView):
-    @blp.response(200, TokenSchema(many=True))
-    @documented_errors(blp, 401, 403)
-    def get(self, user_id):
-        """List a user's tokens (never the tokens themselves)"""
-        return directory.list_tokens(kb().reader(), current_actor(), user_id)
+    @roles(*ANY_ROLE)  # one's own tokens; another user's: the office (the use case checks)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(TokenSchema))
+    @documented_errors(blp, 401, 403, 404, 422)
+    def get(self, args, user_id):
+        """List a user's tokens, never the tokens themselves ({items, total}, limit/offset)"""
+        return page(directory.list_tokens(kb().reader(), current_actor(), user_id), args)
 
+    @roles(*ANY_ROLE)
     @blp.arguments(TokenCreate)
     @blp.response(201, IssuedTokenSchema)
     @documented_errors(blp, 401, 403, 404, 422)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import verification
 from service.api import if_match_number, kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.api.tasks import corrections
 from service.auth import current_actor
 from service.schemas.tasks import VerificationDueArgs, VerificationDueSchema, VerificationSchema, VerifyCreate
@@ -15,6 +16,7 @@ blp = api_blueprint("verification", __name__, "年度校核：每条知识每个
 
 @blp.route("/knowledge/<int:entry_id>/verify")
 class Verify(MethodView):
+    @roles(Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(VerifyCreate)
     @blp.response(200, VerificationSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)
@@ -26,6 +28,7 @@ class Verify(MethodView):
 
 @blp.route("/verification/due")
 class Due(MethodView):
+    @roles(Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(VerificationDueArgs, location="query")
     @blp.response(200, VerificationDueSchema)
     @documented_errors(blp, 401, 403, 422)

@@ -6,10 +6,11 @@ from flask.views import MethodView
 
 from kb.services import webhooks
 from service import config
+from kb.models import Role
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
-from service.schemas.common import page_of
+from service.schemas.common import page, page_of
 from service.schemas.webhooks import (
     DeliveryDetailSchema, DeliveryQueryArgs, DeliverySchema, SubscriptionCreate, SubscriptionQueryArgs,
     SubscriptionSchema, SubscriptionUpdate, SubscriptionWithSecretSchema)
@@ -25,13 +26,15 @@ def receiver_hosts() -> webhooks.ReceiverHosts:
 
 @blp.route("")
 class Subscriptions(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SubscriptionQueryArgs, location="query")
-    @blp.response(200, SubscriptionSchema(many=True))
+    @blp.response(200, page_of(SubscriptionSchema))
     @documented_errors(blp, 401, 403, 422)
     def get(self, args):
-        """List webhook subscriptions (office)"""
-        return webhooks.list_subscriptions(kb().reader(), current_actor(), active=args.get("active"))
+        """List webhook subscriptions ({items, total}, limit/offset; office)"""
+        return page(webhooks.list_subscriptions(kb().reader(), current_actor(), active=args.get("active")), args)
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SubscriptionCreate)
     @blp.response(201, SubscriptionWithSecretSchema)
     @documented_errors(blp, 401, 403, 422)
@@ -49,6 +52,7 @@ class Subscription(MethodView):
         """Get a subscription, without its secret (office)"""
         return webhooks.get_subscription(kb().reader(), current_actor(), subscription_id)
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(SubscriptionUpdate)
     @blp.response(200, SubscriptionWithSecretSchema)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -67,6 +71,7 @@ class Subscription(MethodView):
 
 @blp.route("/<int:subscription_id>/deliveries")
 class SubscriptionDeliveries(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(DeliveryQueryArgs, location="query")
     @blp.response(200, DeliveryPage)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -79,6 +84,7 @@ class SubscriptionDeliveries(MethodView):
 
 @blp.route("/deliveries")
 class Deliveries(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(DeliveryQueryArgs, location="query")
     @blp.response(200, DeliveryPage)
     @documented_errors(blp, 401, 403, 422)

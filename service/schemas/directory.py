@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from kb.models import Role, UnitKind
 from service.schemas.common import StrictSchema
+from service.schemas.fields import DateTime, Integer
 
 
 class UnitCreate(StrictSchema):
@@ -14,7 +15,7 @@ class UnitCreate(StrictSchema):
 
 
 class UnitSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     code = fields.String()
     name = fields.String()
     kind = fields.String()
@@ -42,7 +43,7 @@ class UserCreate(StrictSchema):
 
 
 class UserSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     name = fields.String()
     role = fields.String()
     unit_code = fields.String(allow_none=True)
@@ -70,14 +71,14 @@ class TokenCreate(StrictSchema):
 
 
 class TokenSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    user_id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
+    user_id = Integer(dump_only=True)
     prefix = fields.String(dump_only=True, metadata={"description": "令牌前几位，用于辨认"})
     label = fields.String()
-    created_at = fields.DateTime(dump_only=True)
-    last_used_at = fields.DateTime(dump_only=True, allow_none=True)
-    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
-    expires_at = fields.DateTime(dump_only=True, allow_none=True, metadata={"description": "到期时间；空为永不过期"})
+    created_at = DateTime(dump_only=True)
+    last_used_at = DateTime(dump_only=True, allow_none=True)
+    revoked_at = DateTime(dump_only=True, allow_none=True)
+    expires_at = DateTime(dump_only=True, allow_none=True, metadata={"description": "到期时间；空为永不过期"})
 
 
 class CreatedUserSchema(Schema):

@@ -7,17 +7,39 @@ shape.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timezone
 
 from marshmallow import ValidationError, fields, validate
 
-from kb.calendar import to_shanghai
+from kb.calendar import SHANGHAI
 
 MAX_ID = 2**31 - 1  # the largest PostgreSQL integer: every id column is one
 MIN_YEAR, MAX_YEAR = 1900, 2200  # dates deadlines are counted from; far from date arithmetic's limits
 
 
-class Id(fields.Integer):
+_DECIMAL_DIGITS = re.compile(r"[+-]?[0-9]{1,4000}")  # ASCII only: Python's int() also reads "１２" and "1_000"
+
+
+class Integer(fields.Integer):
+    """A whole number, exactly: a JSON integer, or (in a query string) ASCII decimal digits.
+
+    marshmallow's Integer truncates 1.9 to 1 and reads "１２" (full-width digits),
+    " 12 " and "1_000" as numbers; an input that says something else than a whole
+    number is refused instead. (Booleans are refused by marshmallow already.)
+    """
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and _DECIMAL_DIGITS.fullmatch(value):
+            return int(value)
+        raise self.make_error("invalid")
+
+
+class Id(Integer):
     """The id of a row (`entry_id`, `category_id`, ...): a whole number from 1 to 2**31 - 1."""
 
     def __init__(self, **kwargs):
@@ -33,10 +55,19 @@ def in_calendar_years(value: date) -> None:
         raise ValidationError(f"年份须在 {MIN_YEAR}–{MAX_YEAR} 之间")
 
 
-class ShanghaiDateTime(fields.DateTime):
-    """Dumps an aware datetime as the same instant in Asia/Shanghai (+08:00): kb returns instants, the schema
-    says how people read them."""
+class DateTime(fields.DateTime):
+    """A moment, always answered in RFC 3339 at +08:00 (Asia/Shanghai), whatever zone it was stored in.
 
-    def _serialize(self, value: datetime | None, attr, obj, **kwargs):
-        return super()._serialize(to_shanghai(value) if value is not None else None, attr, obj, **kwargs)
+    Stored times are UTC; one format in every answer saves callers comparing
+    "…T02:00:00+00:00" with "…T10:00:00+08:00". A naive value (none are stored)
+    is taken as UTC rather than failing the answer.
+    """
 
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, datetime):
+            value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(SHANGHAI)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+# The name the use-case schemas use for it.
+ShanghaiDateTime = DateTime

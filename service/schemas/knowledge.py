@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from kb.models import ChangeKind, EntryFormat
 from kb.workflow import Check, State
 from service.schemas.common import PageArgs, StrictSchema
-from service.schemas.fields import MAX_ID, Id
+from service.schemas.fields import MAX_ID, DateTime, Id, Integer
 
 _text = validate.Length(max=20_000)
 _position = validate.Range(-MAX_ID - 1, MAX_ID, error="排序号超出范围")
@@ -14,22 +14,22 @@ _position = validate.Range(-MAX_ID - 1, MAX_ID, error="排序号超出范围")
 class CategoryCreate(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 100))
     parent_id = Id(load_default=None, allow_none=True)
-    position = fields.Integer(load_default=0, validate=_position)
+    position = Integer(load_default=0, validate=_position)
     is_notice = fields.Boolean(load_default=None, allow_none=True)
 
 
 class CategoryUpdate(StrictSchema):
     name = fields.String(validate=validate.Length(1, 100))
     parent_id = Id(allow_none=True)
-    position = fields.Integer(validate=_position)
+    position = Integer(validate=_position)
     is_notice = fields.Boolean()
 
 
 class CategorySchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     name = fields.String()
-    parent_id = fields.Integer(allow_none=True)
-    position = fields.Integer()
+    parent_id = Integer(allow_none=True)
+    position = Integer()
     is_notice = fields.Boolean(metadata={"description": "通知公告类：过期后自动下架"})
 
 
@@ -46,7 +46,7 @@ class ContentFields(StrictSchema):
                                  metadata={"description": "政策依据：文件标题"})
     policy_number = fields.String(allow_none=True, validate=validate.Length(max=100),
                                   metadata={"description": "文号，如 鲁政办字〔2021〕126号"})
-    policy_attachments = fields.Integer(validate=validate.Range(0, 1000), metadata={"description": "附件数"})
+    policy_attachments = Integer(validate=validate.Range(0, 1000), metadata={"description": "附件数"})
     effective_on = fields.Date()
     expires_on = fields.Date(allow_none=True, metadata={"description": "临时性通知的失效日期"})
     urgent = fields.Boolean()
@@ -59,10 +59,10 @@ class ContentSchema(Schema):
     similar_questions = fields.List(fields.String())
     answer = fields.String()
     keywords = fields.List(fields.String())
-    category_id = fields.Integer(allow_none=True)
+    category_id = Integer(allow_none=True)
     policy_title = fields.String(allow_none=True)
     policy_number = fields.String(allow_none=True)
-    policy_attachments = fields.Integer()
+    policy_attachments = Integer()
     effective_on = fields.Date(allow_none=True)
     expires_on = fields.Date(allow_none=True)
     urgent = fields.Boolean()
@@ -83,32 +83,32 @@ class ScheduledUpdateSchema(Schema):
 
 
 class KnowledgeSchema(ContentSchema):
-    id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     status = fields.String(dump_only=True)
-    version = fields.Integer(dump_only=True, metadata={"description": "当前发布版本号；修改时作为 If-Match 或 base_version 提交"})
+    version = Integer(dump_only=True, metadata={"description": "当前发布版本号；修改时作为 If-Match 或 base_version 提交"})
     unit_code = fields.String(dump_only=True)
     unit_name = fields.String(dump_only=True)
     category_name = fields.String(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
-    verified_at = fields.DateTime(dump_only=True, allow_none=True)
-    withdrawn_at = fields.DateTime(dump_only=True, allow_none=True)
-    change_request_id = fields.Integer(dump_only=True, allow_none=True)
+    created_at = DateTime(dump_only=True)
+    updated_at = DateTime(dump_only=True)
+    verified_at = DateTime(dump_only=True, allow_none=True)
+    withdrawn_at = DateTime(dump_only=True, allow_none=True)
+    change_request_id = Integer(dump_only=True, allow_none=True)
     scheduled_update = fields.Nested(ScheduledUpdateSchema, dump_only=True, allow_none=True, metadata={
         "description": "已发布、尚未生效的修改：当前版本在其生效日之前继续有效"})
 
 
 class VersionSchema(ContentSchema):
-    number = fields.Integer(dump_only=True)
-    change_request_id = fields.Integer(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
+    number = Integer(dump_only=True)
+    change_request_id = Integer(dump_only=True, allow_none=True)
+    created_at = DateTime(dump_only=True)
 
 
 class ChangeRequestCreate(StrictSchema):
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in ChangeKind]),
                          metadata={"description": "new 新增 / modify 修改规范答案 / delete 失效知识上报删除 / revoke 知识撤销申请 / suggestion 知识建议"})
     entry_id = Id(load_default=None, allow_none=True)
-    base_version = fields.Integer(load_default=None, allow_none=True,
+    base_version = Integer(load_default=None, allow_none=True,
                                   metadata={"description": "所依据的发布版本号（也可用 If-Match 头）"})
     unit_code = fields.String(load_default=None, allow_none=True, metadata={"description": "热线办代为采集时指定单位"})
     proposal = fields.Nested(ContentFields, load_default=None, allow_none=True)
@@ -118,7 +118,7 @@ class ChangeRequestCreate(StrictSchema):
 class ChangeRequestUpdate(StrictSchema):
     proposal = fields.Nested(ContentFields)
     reason = fields.String(allow_none=True, validate=_text)
-    revision = fields.Integer(metadata={"description": "所依据的修订号（也可用 If-Match 头）"})
+    revision = Integer(metadata={"description": "所依据的修订号（也可用 If-Match 头）"})
 
 
 class ChangeRequestQueryArgs(PageArgs):
@@ -128,7 +128,7 @@ class ChangeRequestQueryArgs(PageArgs):
 
 
 class RevisionArgs(StrictSchema):
-    revision = fields.Integer(load_default=None, allow_none=True)
+    revision = Integer(load_default=None, allow_none=True)
 
 
 class UnitReviewCreate(StrictSchema):
@@ -137,7 +137,7 @@ class UnitReviewCreate(StrictSchema):
                          values=fields.Boolean(), required=True,
                          metadata={"description": "第九条四项检查：no_typos, clear, answer_matches, accurate_with_basis"})
     reason = fields.String(load_default=None, allow_none=True, validate=_text)
-    revision = fields.Integer(load_default=None, allow_none=True)
+    revision = Integer(load_default=None, allow_none=True)
     amendments = fields.Nested(ContentFields, load_default=None, allow_none=True, metadata={
         "description": "审核人修改或完善的内容（第八条（二）），仅随审核通过提交；须同时提交 revision 或 If-Match"})
 
@@ -147,7 +147,7 @@ class OfficeReviewCreate(StrictSchema):
                              metadata={"description": "知识变更：publish 发布 / return 退回；"
                                                       "知识建议：accept 采纳 / decline 不采纳（须说明理由） / return 退回"})
     reason = fields.String(load_default=None, allow_none=True, validate=_text)
-    revision = fields.Integer(load_default=None, allow_none=True)
+    revision = Integer(load_default=None, allow_none=True)
 
 
 class WarningSchema(Schema):
@@ -161,38 +161,38 @@ class ReviewSchema(Schema):
     decision = fields.String()
     checks = fields.Dict(keys=fields.String(), values=fields.Boolean())
     reason = fields.String(allow_none=True)
-    reviewer_id = fields.Integer()
-    decided_at = fields.DateTime()
+    reviewer_id = Integer()
+    decided_at = DateTime()
     amendments = fields.Dict(allow_none=True, metadata={
         "description": "审核人修改的内容：字段 → {before, after}"})
-    based_on_revision = fields.Integer(allow_none=True, metadata={"description": "审核人修改所基于的修订号"})
+    based_on_revision = Integer(allow_none=True, metadata={"description": "审核人修改所基于的修订号"})
 
 
 class SuggestionOutcomeSchema(Schema):
     outcome = fields.String(metadata={"description": "accepted 已采纳 / declined 未采纳"})
     reason = fields.String(allow_none=True)
     label = fields.String(metadata={"description": "如“未采纳：已有该分类”"})
-    decided_at = fields.DateTime()
+    decided_at = DateTime()
 
 
 class ChangeRequestSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     kind = fields.String()
     kind_label = fields.String()
     state = fields.String()
     state_label = fields.String()
     unit_code = fields.String()
-    entry_id = fields.Integer(allow_none=True)
-    base_version = fields.Integer(allow_none=True)
+    entry_id = Integer(allow_none=True)
+    base_version = Integer(allow_none=True)
     proposal = fields.Nested(ContentSchema)
     reason = fields.String(allow_none=True)
-    revision = fields.Integer(metadata={"description": "每次修改加一；下次修改或审核时提交"})
-    created_by = fields.Integer()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    submitted_at = fields.DateTime(allow_none=True)
-    published_at = fields.DateTime(allow_none=True)
-    published_version = fields.Integer(allow_none=True)
+    revision = Integer(metadata={"description": "每次修改加一；下次修改或审核时提交"})
+    created_by = Integer()
+    created_at = DateTime()
+    updated_at = DateTime()
+    submitted_at = DateTime(allow_none=True)
+    published_at = DateTime(allow_none=True)
+    published_version = Integer(allow_none=True)
     published_directly = fields.Boolean(metadata={"description": "热线办紧急直接发布（第十条第三项）"})
     return_reason = fields.String(allow_none=True)
     suggestion_outcome = fields.Nested(SuggestionOutcomeSchema, allow_none=True, metadata={
@@ -205,16 +205,17 @@ class AuditQueryArgs(StrictSchema):
     object_type = fields.String()
     object_id = Id()
     action = fields.String()
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
-    before_id = Id()
+    limit = Integer(load_default=50, validate=validate.Range(1, 500))
+    offset = Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+    before_id = Id(metadata={"description": "只看编号小于此的事件（翻页游标，比 offset 稳定）"})
 
 
 class AuditEventSchema(Schema):
-    id = fields.Integer()
-    occurred_at = fields.DateTime()
-    actor_id = fields.Integer(allow_none=True)
+    id = Integer()
+    occurred_at = DateTime()
+    actor_id = Integer(allow_none=True)
     action = fields.String()
     object_type = fields.String()
-    object_id = fields.Integer(allow_none=True)
+    object_id = Integer(allow_none=True)
     before = fields.Dict(allow_none=True)
     after = fields.Dict(allow_none=True)

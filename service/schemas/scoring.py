@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from service.schemas.common import StrictSchema
+from service.schemas.fields import Integer
 
 FORMATS = ("json", "csv", "xlsx")
 
@@ -46,17 +47,17 @@ class PeriodSchema(Schema):
 
 
 class TaskTallySchema(Schema):
-    received = fields.Integer(metadata={"description": "期内收到"})
-    resolved_on_time = fields.Integer(metadata={"description": "期内按时办结"})
-    resolved_late = fields.Integer(metadata={"description": "期内逾期办结"})
-    open_overdue = fields.Integer(metadata={"description": "期末仍未办结且已超期"})
-    declined = fields.Integer(metadata={"description": "期内经热线办同意退回"})
-    late_task_ids = fields.List(fields.Integer())
-    overdue_task_ids = fields.List(fields.Integer())
-    due_working_days = fields.Integer(allow_none=True, metadata={"description": "据以判断超期的工作日时限"})
-    office_late = fields.Integer(metadata={
+    received = Integer(metadata={"description": "期内收到"})
+    resolved_on_time = Integer(metadata={"description": "期内按时办结"})
+    resolved_late = Integer(metadata={"description": "期内逾期办结"})
+    open_overdue = Integer(metadata={"description": "期末仍未办结且已超期"})
+    declined = Integer(metadata={"description": "期内经热线办同意退回"})
+    late_task_ids = fields.List(Integer())
+    overdue_task_ids = fields.List(Integer())
+    due_working_days = Integer(allow_none=True, metadata={"description": "据以判断超期的工作日时限"})
+    office_late = Integer(metadata={
         "description": "单位按时报送、热线办发布超期（热线办自身的延误，不扣单位分）"})
-    office_late_task_ids = fields.List(fields.Integer())
+    office_late_task_ids = fields.List(Integer())
 
 
 class UnitComplianceSchema(Schema):
@@ -64,25 +65,25 @@ class UnitComplianceSchema(Schema):
     unit_name = fields.String()
     period = fields.Nested(PeriodSchema)
     as_of = fields.String(metadata={"description": "统计截至时刻（期末或当前）"})
-    uploads_qa = fields.Integer(metadata={"description": "新增知识（一问一答）"})
-    uploads_document = fields.Integer(metadata={"description": "新增知识（其他形式）"})
-    uploads_by_category = fields.Dict(keys=fields.String(), values=fields.Integer())
-    upload_entry_ids = fields.List(fields.Integer())
-    modifications = fields.Integer()
-    deletions = fields.Integer()
-    revocations = fields.Integer()
-    verifications = fields.Integer()
-    published_entries = fields.Integer(metadata={"description": "期末已发布且有效的知识"})
-    covered_entries = fields.Integer(metadata={"description": "其中近 12 个月内更新或校核过的"})
-    uncovered_entry_ids = fields.List(fields.Integer())
+    uploads_qa = Integer(metadata={"description": "新增知识（一问一答）"})
+    uploads_document = Integer(metadata={"description": "新增知识（其他形式）"})
+    uploads_by_category = fields.Dict(keys=fields.String(), values=Integer())
+    upload_entry_ids = fields.List(Integer())
+    modifications = Integer()
+    deletions = Integer()
+    revocations = Integer()
+    verifications = Integer()
+    published_entries = Integer(metadata={"description": "期末已发布且有效的知识"})
+    covered_entries = Integer(metadata={"description": "其中近 12 个月内更新或校核过的"})
+    uncovered_entry_ids = fields.List(Integer())
     coverage = fields.Float(allow_none=True)
     tasks_by_source = fields.Dict(keys=fields.String(), values=fields.Nested(TaskTallySchema))
-    suggestions_received = fields.Integer()
-    suggestions_acted_in_time = fields.Integer()
-    suggestions_not_acted = fields.Integer()
-    suggestion_ids_not_acted = fields.List(fields.Integer())
-    usages = fields.Integer()
-    usages_confirmed_wrong = fields.Integer()
+    suggestions_received = Integer()
+    suggestions_acted_in_time = Integer()
+    suggestions_not_acted = Integer()
+    suggestion_ids_not_acted = fields.List(Integer())
+    usages = Integer()
+    usages_confirmed_wrong = Integer()
     usage_error_rate = fields.Float(allow_none=True)
     months_without_update = fields.List(fields.String(), metadata={
         "description": "已结束的月份中既无发布的变更也无校核的月份（运行中的月份与单位成立前的月份不计）"})
@@ -102,7 +103,7 @@ class ComplianceSchema(Schema):
     frozen = fields.Boolean(metadata={"description": "是否为已结账月份的冻结数据"})
     frozen_at = fields.String(allow_none=True)
     provisional = fields.Boolean(metadata={"description": "期间尚未结束：计数与得分为临时数，运行中的月份不计"})
-    deadlines = fields.Dict(keys=fields.String(), values=fields.Integer(),
+    deadlines = fields.Dict(keys=fields.String(), values=Integer(),
                             metadata={"description": "判断超期所用的工作日时限"})
     units = fields.List(fields.Nested(UnitComplianceSchema))
 
@@ -156,24 +157,24 @@ class ProfileSchema(Schema):
 
 
 class ClosedMonthCreate(StrictSchema):
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$", error="应为 YYYY-MM"))
+    period = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}$", error="应为 YYYY-MM"))
 
 
 class ClosedMonthSchema(Schema):
     period = fields.String()
-    units = fields.Integer()
+    units = Integer()
     frozen_at = fields.String()
     recomputed_at = fields.String(allow_none=True)
 
 
 class CloseResultSchema(Schema):
     period = fields.String()
-    frozen = fields.Integer(metadata={"description": "本次冻结的单位×时限组合数；0 表示早已结账"})
+    frozen = Integer(metadata={"description": "本次冻结的单位×时限组合数；0 表示早已结账"})
     announced = fields.Boolean()
-    deliveries = fields.Integer()
+    deliveries = Integer()
 
 
 class RecomputeResultSchema(Schema):
     period = fields.String()
     changed_units = fields.List(fields.String())
-    deliveries = fields.Integer()
+    deliveries = Integer()

@@ -2,16 +2,19 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.schemas.common import StrictSchema
-from service.schemas.fields import Id
+from service.schemas.common import PageArgs, StrictSchema
+from service.schemas.fields import DateTime, Id, Integer
+
+
+MAX_RELATED = 50  # related entries are the index's best matches: total counts at most this many
 
 
 class SearchQueryArgs(StrictSchema):
     q = fields.String(load_default="", metadata={"description": "话务员输入的检索词，日常用语即可"})
     category_id = Id(metadata={"description": "分类（含下级分类）"})
     unit = fields.List(fields.String(), load_default=list, metadata={"description": "单位编码，可多个"})
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 500))
-    per_page = fields.Integer(load_default=10, validate=validate.Range(1, 50))
+    page = Integer(load_default=1, validate=validate.Range(1, 500))
+    per_page = Integer(load_default=10, validate=validate.Range(1, 50))
     facets = fields.Boolean(load_default=False, metadata={
         "description": "1：同时返回按分类、单位的命中数（分面）；不传则不计算，答案中没有 facets"})
     exact_total = fields.Boolean(load_default=False, metadata={
@@ -23,12 +26,12 @@ class RecommendCreate(StrictSchema):
                          metadata={"description": "工单内容或通话记录全文"})
     category_id = Id(load_default=None, allow_none=True)
     unit = fields.List(fields.String(), load_default=list)
-    limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
+    limit = Integer(load_default=5, validate=validate.Range(1, 20))
 
 
 class SuggestArgs(StrictSchema):
     prefix = fields.String(required=True, validate=validate.Length(1, 50))
-    limit = fields.Integer(load_default=8, validate=validate.Range(1, 20))
+    limit = Integer(load_default=8, validate=validate.Range(1, 20))
 
 
 class SuggestionsSchema(Schema):
@@ -37,12 +40,12 @@ class SuggestionsSchema(Schema):
 
 
 class HitSchema(Schema):
-    entry_id = fields.Integer()
+    entry_id = Integer()
     score = fields.Float()
-    version = fields.Integer()
+    version = Integer()
     unit_code = fields.String()
     unit_name = fields.String()
-    category_id = fields.Integer()
+    category_id = Integer()
     category_name = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True, metadata={"description": "最近发布时间"})
     verified_at = fields.String(allow_none=True, metadata={"description": "最近校核时间"})
@@ -59,13 +62,13 @@ class HitSchema(Schema):
 
 
 class CategoryFacetSchema(Schema):
-    category_id = fields.Integer()
-    count = fields.Integer()
+    category_id = Integer()
+    count = Integer()
 
 
 class UnitFacetSchema(Schema):
     unit_code = fields.String()
-    count = fields.Integer()
+    count = Integer()
 
 
 class FacetsSchema(Schema):
@@ -75,7 +78,7 @@ class FacetsSchema(Schema):
 
 class SearchResultSchema(Schema):
     search_id = fields.String(metadata={"description": "记录“使用了此答案”时带上"})
-    total = fields.Integer(metadata={"description": "命中数；total_exact 为 false 时是下限（还有下一页）"})
+    total = Integer(metadata={"description": "命中数；total_exact 为 false 时是下限（还有下一页）"})
     total_exact = fields.Boolean(metadata={
         "description": "true：total 是全部命中数；false：至少这么多（如 Elasticsearch 的 track_total_hits）"})
     took_ms = fields.Float()
@@ -133,29 +136,33 @@ class DirectRateSchema(Schema):
 
 
 class UsageSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     answered_directly = fields.Boolean()
-    entry_id = fields.Integer()
-    version = fields.Integer()
-    used_at = fields.DateTime()
+    entry_id = Integer()
+    version = Integer()
+    used_at = DateTime()
     search_id = fields.String(allow_none=True)
     ticket_number = fields.String(allow_none=True)
 
 
-class SinceArgs(StrictSchema):
-    days = fields.Integer(load_default=30, validate=validate.Range(1, 366))
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 200))
+class SinceArgs(PageArgs):
+    days = Integer(load_default=30, validate=validate.Range(1, 366))
+
+
+class RelatedArgs(StrictSchema):
+    limit = Integer(load_default=5, validate=validate.Range(1, MAX_RELATED))
+    offset = Integer(load_default=0, validate=validate.Range(0, MAX_RELATED - 1))
 
 
 class HotSchema(Schema):
-    entry_id = fields.Integer()
+    entry_id = Integer()
     question = fields.String()
     unit_code = fields.String()
-    usages = fields.Integer()
+    usages = Integer()
 
 
 class GapTaskRefSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     unit_code = fields.String()
     state = fields.String()
 
@@ -163,10 +170,10 @@ class GapTaskRefSchema(Schema):
 class GapSchema(Schema):
     query_key = fields.String(metadata={"description": "归一化的检索词；开缺漏任务时用它指明这一行"})
     query = fields.String()
-    searches = fields.Integer()
-    zero_results = fields.Integer()
-    abandoned = fields.Integer(metadata={"description": "有结果但没有人使用"})
-    last_searched_at = fields.DateTime()
+    searches = Integer()
+    zero_results = Integer()
+    abandoned = Integer(metadata={"description": "有结果但没有人使用"})
+    last_searched_at = DateTime()
     tasks = fields.List(fields.Nested(GapTaskRefSchema), metadata={"description": "已由此行开出的缺漏任务"})
 
 
@@ -177,7 +184,7 @@ class GapTaskCreate(StrictSchema):
                               metadata={"description": "应补充知识的承办单位"})
     detail = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20_000),
                            metadata={"description": "热线办的说明；检索次数等数据会自动附上"})
-    days = fields.Integer(load_default=30, validate=validate.Range(1, 366),
+    days = Integer(load_default=30, validate=validate.Range(1, 366),
                           metadata={"description": "与缺口报告相同的统计天数"})
 
 
@@ -188,10 +195,10 @@ class SynonymCreate(StrictSchema):
 
 
 class SynonymSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     terms = fields.List(fields.String())
     note = fields.String(allow_none=True)
-    updated_at = fields.DateTime()
+    updated_at = DateTime()
 
 
 class SynonymImport(StrictSchema):
@@ -201,5 +208,5 @@ class SynonymImport(StrictSchema):
 
 
 class SynonymImportResult(Schema):
-    added = fields.Integer()
-    groups = fields.Integer()
+    added = Integer()
+    groups = Integer()

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, pre_load, validate
 from kb.deadlines import FeedbackReason, TaskSource
 from kb.models import FlagKind, FlagState, OverrideKind, PolicyStatus, TaskState
 from service.schemas.common import PageArgs, StrictSchema
-from service.schemas.fields import Id, ShanghaiDateTime, in_calendar_years
+from service.schemas.fields import DateTime, Id, Integer, in_calendar_years
 from service.schemas.knowledge import ContentFields
 
 _text = validate.Length(max=20_000)
@@ -47,48 +47,48 @@ class TaskCreate(StrictSchema):
 
 class TaskEventSchema(Schema):
     kind = fields.String()
-    at = fields.DateTime()
-    actor_id = fields.Integer(allow_none=True)
+    at = DateTime()
+    actor_id = Integer(allow_none=True)
     note = fields.String(allow_none=True)
     data = fields.Dict()
 
 
 class TaskSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     unit_code = fields.String()
     unit_name = fields.String()
-    entry_id = fields.Integer(allow_none=True)
+    entry_id = Integer(allow_none=True)
     entry_question = fields.String(allow_none=True)
     source = fields.String()
     source_label = fields.String()
     reason = fields.String(allow_none=True)
     reason_label = fields.String(allow_none=True)
     detail = fields.String()
-    received_at = fields.DateTime()
-    due_at = fields.DateTime(metadata={"description": "办理期限（北京时间，当日 23:59:59）"})
+    received_at = DateTime()
+    due_at = DateTime(metadata={"description": "办理期限（北京时间，当日 23:59:59）"})
     provisional = fields.Boolean(metadata={"description": "期限含日历尚未确认的日期，日历更新后会重新计算"})
-    working_days = fields.Integer(allow_none=True)
+    working_days = Integer(allow_none=True)
     state = fields.String()
     state_label = fields.String()
-    change_request_id = fields.Integer(allow_none=True)
+    change_request_id = Integer(allow_none=True)
     change_request_state = fields.String(allow_none=True)
-    policy_document_id = fields.Integer(allow_none=True)
+    policy_document_id = Integer(allow_none=True)
     cycle_starts_on = fields.Date(allow_none=True)
     cycle_ends_on = fields.Date(allow_none=True)
     decline_justification = fields.String(allow_none=True)
-    decline_requested_at = fields.DateTime(allow_none=True)
+    decline_requested_at = DateTime(allow_none=True)
     decline_rejection = fields.String(allow_none=True)
-    declined_at = fields.DateTime(allow_none=True)
-    resolved_at = fields.DateTime(allow_none=True)
-    resolved_version = fields.Integer(allow_none=True, metadata={"description": "修正（或校核）后的知识版本"})
+    declined_at = DateTime(allow_none=True)
+    resolved_at = DateTime(allow_none=True)
+    resolved_version = Integer(allow_none=True, metadata={"description": "修正（或校核）后的知识版本"})
     on_time = fields.Boolean(allow_none=True)
-    overdue_marked_at = fields.DateTime(allow_none=True)
+    overdue_marked_at = DateTime(allow_none=True)
     outcome = fields.String(metadata={
         "description": "open / open_overdue / resolved_on_time / resolved_late / declined"})
     outcome_label = fields.String()
-    created_by = fields.Integer(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_by = Integer(allow_none=True)
+    created_at = DateTime()
+    updated_at = DateTime()
     events = fields.List(fields.Nested(TaskEventSchema))
 
 
@@ -100,7 +100,7 @@ class TaskChangeRequestCreate(StrictSchema):
     kind = fields.String(load_default=None, allow_none=True,
                          validate=validate.OneOf(["new", "modify", "delete", "revoke"]),
                          metadata={"description": "默认：有知识的任务为 modify，缺漏为 new"})
-    base_version = fields.Integer(load_default=None, allow_none=True)
+    base_version = Integer(load_default=None, allow_none=True)
     proposal = fields.Nested(ContentFields, load_default=None, allow_none=True)
     reason = fields.String(load_default=None, allow_none=True, validate=_text)
 
@@ -139,25 +139,25 @@ class FlagTriageCreate(StrictSchema):
 
 
 class FlagSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    entry_id = fields.Integer()
-    entry_version = fields.Integer()
+    id = Integer(dump_only=True)
+    entry_id = Integer()
+    entry_version = Integer()
     entry_question = fields.String(allow_none=True)
     unit_code = fields.String(allow_none=True)
     kind = fields.String()
     kind_label = fields.String()
     text = fields.String()
-    raised_by = fields.Integer()
-    raised_at = fields.DateTime()
+    raised_by = Integer()
+    raised_at = DateTime()
     state = fields.String()
     state_label = fields.String()
-    triaged_at = fields.DateTime(allow_none=True)
+    triaged_at = DateTime(allow_none=True)
     triage_reason = fields.String(allow_none=True)
     cause = fields.String(allow_none=True, metadata={"description": "热线办认定的错误原因：late_policy 新政策对接不及时"})
     cause_label = fields.String(allow_none=True)
-    task_id = fields.Integer(allow_none=True)
+    task_id = Integer(allow_none=True)
     task_state = fields.String(allow_none=True)
-    fixed_in_version = fields.Integer(allow_none=True)
+    fixed_in_version = Integer(allow_none=True)
     fate = fields.String(metadata={"description": "pending / dismissed / in_task / fixed / withdrawn / declined"})
     fate_label = fields.String(metadata={"description": "处理结果，如“已在第 3 版修正”"})
 
@@ -202,7 +202,7 @@ class PolicyStatusCreate(StrictSchema):
 
 
 class PolicySchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     doc_number = fields.String()
     title = fields.String()
     issuer = fields.String()
@@ -212,11 +212,11 @@ class PolicySchema(Schema):
     status_label = fields.String()
     unit_code = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    status_changed_at = fields.DateTime()
-    citing_entry_ids = fields.List(fields.Integer(), metadata={"description": "引用此文件的已发布知识"})
-    opened_task_ids = fields.List(fields.Integer(), metadata={"description": "本次操作下达的任务"})
+    created_at = DateTime()
+    updated_at = DateTime()
+    status_changed_at = DateTime()
+    citing_entry_ids = fields.List(Integer(), metadata={"description": "引用此文件的已发布知识"})
+    opened_task_ids = fields.List(Integer(), metadata={"description": "本次操作下达的任务"})
 
 
 # --- calendar ----------------------------------------------------------------------------------------------------
@@ -233,17 +233,17 @@ class OverrideSchema(Schema):
     kind = fields.String()
     kind_label = fields.String()
     note = fields.String(allow_none=True)
-    set_by = fields.Integer(allow_none=True)
-    set_at = fields.DateTime()
-    recomputed_task_ids = fields.List(fields.Integer(), metadata={"description": "期限因此改变的任务"})
+    set_by = Integer(allow_none=True)
+    set_at = DateTime()
+    recomputed_task_ids = fields.List(Integer(), metadata={"description": "期限因此改变的任务"})
 
 
 class ConfirmedYearSchema(Schema):
-    year = fields.Integer()
-    confirmed_at = fields.DateTime()
-    confirmed_by = fields.Integer(allow_none=True)
-    overrides = fields.Integer()
-    recomputed_task_ids = fields.List(fields.Integer())
+    year = Integer()
+    confirmed_at = DateTime()
+    confirmed_by = Integer(allow_none=True)
+    overrides = Integer()
+    recomputed_task_ids = fields.List(Integer())
 
 
 class CalendarSchema(Schema):
@@ -252,12 +252,12 @@ class CalendarSchema(Schema):
 
 
 class CalendarQueryArgs(StrictSchema):
-    year = fields.Integer(validate=validate.Range(2000, 2100))
+    year = Integer(validate=validate.Range(2000, 2100))
 
 
 class OverrideDeletedSchema(Schema):
     date = fields.Date()
-    recomputed_task_ids = fields.List(fields.Integer())
+    recomputed_task_ids = fields.List(Integer())
 
 
 _OFFSET_AS_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
@@ -266,7 +266,7 @@ _OFFSET_AS_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2
 class DeadlineQueryArgs(StrictSchema):
     received = fields.AwareDateTime(required=True, validate=in_calendar_years, metadata={
         "description": "收到时间，须带时区，如 2026-09-30T10:00:00+08:00（查询串中 + 写作 %2B）；1900–2200 年"})
-    days = fields.Integer(validate=validate.Range(1, 365), metadata={"description": "工作日数"})
+    days = Integer(validate=validate.Range(1, 365), metadata={"description": "工作日数"})
     source = fields.String(validate=validate.OneOf([s.value for s in TaskSource]),
                            metadata={"description": "按任务来源的规则计算（代替 days）"})
     policy_effective_on = fields.Date(validate=in_calendar_years,
@@ -283,10 +283,10 @@ class DeadlineQueryArgs(StrictSchema):
 
 
 class DeadlineSchema(Schema):
-    received_at = fields.DateTime()
-    due_at = fields.DateTime(metadata={"description": "期限：第 N 个工作日 23:59:59（北京时间）"})
+    received_at = DateTime()
+    due_at = DateTime(metadata={"description": "期限：第 N 个工作日 23:59:59（北京时间）"})
     provisional = fields.Boolean(metadata={"description": "含日历尚未确认的日期，可能随日历更新而变"})
-    working_days = fields.Integer(allow_none=True)
+    working_days = Integer(allow_none=True)
     source = fields.String(allow_none=True)
 
 
@@ -294,7 +294,7 @@ class DeadlineSchema(Schema):
 
 
 class VerifyCreate(StrictSchema):
-    version = fields.Integer(load_default=None, allow_none=True,
+    version = Integer(load_default=None, allow_none=True,
                              metadata={"description": "所校核的版本号（也可用 If-Match 头）；已变则 409"})
     note = fields.String(load_default=None, allow_none=True, validate=_short)
 
@@ -302,36 +302,36 @@ class VerifyCreate(StrictSchema):
 class VerificationSchema(Schema):
     """kb.services.verification.Verified, dumped."""
 
-    entry_id = fields.Integer()
-    version = fields.Integer()
-    verified_at = ShanghaiDateTime()
-    verified_by = fields.Integer()
-    resolved_task_ids = fields.List(fields.Integer(), metadata={"description": "因此办结的年度校核任务"})
+    entry_id = Integer()
+    version = Integer()
+    verified_at = DateTime()
+    verified_by = Integer()
+    resolved_task_ids = fields.List(Integer(), metadata={"description": "因此办结的年度校核任务"})
 
 
 class VerificationDueArgs(PageArgs):
     unit = fields.String(metadata={"description": "单位编码（热线办；承办单位只看本单位）"})
-    within_days = fields.Integer(validate=validate.Range(0, 366),
+    within_days = Integer(validate=validate.Range(0, 366),
                                  metadata={"description": "只在本周期 N 天内结束时列出（即将到期的）"})
 
 
 class VerificationDueItemSchema(Schema):
-    entry_id = fields.Integer()
+    entry_id = Integer()
     unit_code = fields.String()
     unit_name = fields.String()
     question = fields.String()
-    version = fields.Integer()
-    published_at = fields.DateTime(allow_none=True)
-    verified_at = fields.DateTime(allow_none=True)
-    last_checked_at = fields.DateTime(allow_none=True)
+    version = Integer()
+    published_at = DateTime(allow_none=True)
+    verified_at = DateTime(allow_none=True)
+    last_checked_at = DateTime(allow_none=True)
     due_on = fields.Date()
-    task_id = fields.Integer(allow_none=True)
+    task_id = Integer(allow_none=True)
 
 
 class VerificationDueSchema(Schema):
     cycle_starts_on = fields.Date()
     cycle_ends_on = fields.Date()
-    total = fields.Integer()
+    total = Integer()
     items = fields.List(fields.Nested(VerificationDueItemSchema))
 
 
@@ -339,34 +339,34 @@ class VerificationDueSchema(Schema):
 
 
 class InboxChangeRequestSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     kind = fields.String()
     kind_label = fields.String()
     state = fields.String()
     state_label = fields.String()
     unit_code = fields.String()
-    entry_id = fields.Integer(allow_none=True)
+    entry_id = Integer(allow_none=True)
     question = fields.String(allow_none=True)
     return_reason = fields.String(allow_none=True)
-    updated_at = fields.DateTime()
+    updated_at = DateTime()
 
 
 class ReminderSchema(Schema):
-    id = fields.Integer()
-    task_id = fields.Integer()
+    id = Integer()
+    task_id = Integer()
     kind = fields.String()
     kind_label = fields.String()
-    due_at = fields.DateTime()
-    created_at = fields.DateTime()
+    due_at = DateTime()
+    created_at = DateTime()
     unit_code = fields.String()
-    entry_id = fields.Integer(allow_none=True)
+    entry_id = Integer(allow_none=True)
     detail = fields.String()
     message = fields.String()
 
 
 class VerificationDueCountSchema(Schema):
     cycle_ends_on = fields.Date()
-    entries = fields.Integer()
+    entries = Integer()
 
 
 class InboxSchema(Schema):
@@ -382,4 +382,4 @@ class InboxSchema(Schema):
     my_flags = fields.List(fields.Nested(FlagSchema), metadata={"description": "我提交的建议/纠错及处理结果"})
     my_tasks = fields.List(fields.Nested(TaskSchema), metadata={"description": "我下达或登记的任务及结果"})
     verification_due = fields.Nested(VerificationDueCountSchema, allow_none=True)
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    counts = fields.Dict(keys=fields.String(), values=Integer())

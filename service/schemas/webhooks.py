@@ -4,7 +4,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from kb.services.webhooks import EVENT_LABELS, EVENTS, STATE_LABELS
-from service.schemas.common import PageArgs, StrictSchema
+from service.schemas.common import PageArgs, ShortListArgs, StrictSchema
+from service.schemas.fields import DateTime, Integer
 
 _EVENTS_HELP = "事件：" + "；".join(f"{e} {EVENT_LABELS[e]}" for e in EVENTS)
 
@@ -17,7 +18,7 @@ def _events(**kwargs):
 # --- in ------------------------------------------------------------------------------------------------------------
 
 
-class SubscriptionQueryArgs(StrictSchema):
+class SubscriptionQueryArgs(ShortListArgs):
     active = fields.Boolean(metadata={"description": "true：只看启用的；false：只看已停用的"})
 
 
@@ -50,16 +51,16 @@ class DeliveryQueryArgs(PageArgs):
 
 
 class SubscriptionSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     url = fields.String()
     events = fields.List(fields.String())
     event_labels = fields.List(fields.String(), dump_only=True)
     description = fields.String(allow_none=True)
     active = fields.Boolean()
-    created_by = fields.Integer(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
-    cancelled_deliveries = fields.Integer(dump_only=True, metadata={"description": "删除时取消的待发送推送数"})
+    created_by = Integer(dump_only=True, allow_none=True)
+    created_at = DateTime(dump_only=True)
+    updated_at = DateTime(dump_only=True)
+    cancelled_deliveries = Integer(dump_only=True, metadata={"description": "删除时取消的待发送推送数"})
 
 
 class SubscriptionWithSecretSchema(SubscriptionSchema):
@@ -68,30 +69,30 @@ class SubscriptionWithSecretSchema(SubscriptionSchema):
 
 
 class AttemptSchema(Schema):
-    number = fields.Integer(dump_only=True)
-    attempted_at = fields.DateTime(dump_only=True)
+    number = Integer(dump_only=True)
+    attempted_at = DateTime(dump_only=True)
     ok = fields.Boolean(dump_only=True)
-    status = fields.Integer(dump_only=True, allow_none=True, metadata={"description": "HTTP 状态；无应答为空"})
+    status = Integer(dump_only=True, allow_none=True, metadata={"description": "HTTP 状态；无应答为空"})
     error = fields.String(dump_only=True, allow_none=True)
-    duration_ms = fields.Integer(dump_only=True)
+    duration_ms = Integer(dump_only=True)
     replay = fields.Boolean(dump_only=True, metadata={"description": "热线办手动重发"})
 
 
 class DeliverySchema(Schema):
-    id = fields.Integer(dump_only=True)
-    subscription_id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
+    subscription_id = Integer(dump_only=True)
     event = fields.String(dump_only=True)
     event_label = fields.String(dump_only=True)
     delivery_key = fields.String(dump_only=True, metadata={"description": "X-KB-Delivery，重试和重发时不变"})
     state = fields.String(dump_only=True)
     state_label = fields.String(dump_only=True)
-    attempts = fields.Integer(dump_only=True, metadata={"description": "已尝试次数"})
-    next_attempt_at = fields.DateTime(dump_only=True, allow_none=True)
-    last_status = fields.Integer(dump_only=True, allow_none=True)
+    attempts = Integer(dump_only=True, metadata={"description": "已尝试次数"})
+    next_attempt_at = DateTime(dump_only=True, allow_none=True)
+    last_status = Integer(dump_only=True, allow_none=True)
     last_error = fields.String(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
-    delivered_at = fields.DateTime(dump_only=True, allow_none=True)
-    replay_requested_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = DateTime(dump_only=True)
+    delivered_at = DateTime(dump_only=True, allow_none=True)
+    replay_requested_at = DateTime(dump_only=True, allow_none=True)
 
 
 class DeliveryDetailSchema(DeliverySchema):

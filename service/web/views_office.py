@@ -360,17 +360,17 @@ def office_audit():
     events: list[dict] = []
     if object_type == "entry" and object_id.isdigit():
         entry_id = int(object_id)
-        events = audit.list_events(ctx.reader(), current_user(), object_type="knowledge_entry", object_id=entry_id,
-                                   limit=200)
+        _, events = audit.list_events(ctx.reader(), current_user(), object_type="knowledge_entry",
+                                      object_id=entry_id, limit=200)
         with ctx.reader() as uow:
             cr_ids = uow.session.scalars(select(ChangeRequest.id).where(ChangeRequest.entry_id == entry_id)).all()
         for cr_id in cr_ids:
-            events += audit.list_events(ctx.reader(), current_user(), object_type="change_request", object_id=cr_id,
-                                        limit=200)
+            events += audit.list_events(ctx.reader(), current_user(), object_type="change_request",
+                                        object_id=cr_id, limit=200)[1]
         events.sort(key=lambda e: e["id"], reverse=True)
         heading = f"知识 #{entry_id} 的操作记录"
     else:
-        events = audit.list_events(ctx.reader(), current_user(), limit=100)
+        _, events = audit.list_events(ctx.reader(), current_user(), limit=100)
         heading = "最近的操作记录"
     users = {u["id"]: u["name"] for u in directory.list_users(ctx.reader(), current_user())}
     return render_template("console/office_audit.html", title="操作记录", events=events, heading=heading,

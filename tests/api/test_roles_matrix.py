@@ -95,7 +95,7 @@ def _closed_month(people):
 def _gap_report_row(people):
     """A query operators searched for in vain, as the office's knowledge-gap report keys it."""
     people.operator.get("/api/v1/search", query_string={"q": "护照过期了怎么换"})
-    return next(g["query_key"] for g in people.office.get("/api/v1/search/gaps").json
+    return next(g["query_key"] for g in people.office.get("/api/v1/search/gaps").json["items"]
                 if g["query"] == "护照过期了怎么换")
 
 

@@ -62,7 +62,8 @@ def suggest(caller, prefix, **params):
 def related(caller, entry_id):
     r = caller.get(f"/api/v1/knowledge/{entry_id}/related")
     assert r.status_code == 200, r.json
-    return r.json
+    assert r.json["total"] >= len(r.json["items"])
+    return r.json["items"]
 
 
 def withdraw(people, entry_id):
@@ -202,12 +203,12 @@ def test_usage_feeds_the_hot_list_and_unused_searches_form_the_gap_report(people
     r = people.operator.post(f"/api/v1/knowledge/{corpus['social']}/usages",
                              json={"search_id": result["search_id"], "ticket_number": "GD20261102001"})
     assert r.status_code == 201
-    hot = people.operator.get("/api/v1/search/hot").json
+    hot = people.operator.get("/api/v1/search/hot").json["items"]
     assert hot[0]["entry_id"] == corpus["social"] and hot[0]["usages"] == 1
     search(people.operator, "护照过期了怎么换")  # nothing about passports
     search(people.operator, "公积金租房")  # found but nobody used it
     clock.set("2026-11-02T11:00:00+08:00")
-    gaps = {g["query"]: g for g in people.office.get("/api/v1/search/gaps").json}
+    gaps = {g["query"]: g for g in people.office.get("/api/v1/search/gaps").json["items"]}
     assert gaps["护照过期了怎么换"]["zero_results"] == 1
     assert gaps["公积金租房"]["abandoned"] == 1
     assert "社保断交了怎么补" not in gaps
@@ -216,7 +217,13 @@ def test_usage_feeds_the_hot_list_and_unused_searches_form_the_gap_report(people
 
 def test_knowledge_list_with_q_searches(people, corpus):
     r = people.operator.get("/api/v1/knowledge", query_string={"q": "社保断交了怎么补"})
-    assert r.status_code == 200 and r.json["hits"][0]["entry_id"] == corpus["social"]
+    assert r.status_code == 200 and r.json["items"][0]["id"] == corpus["social"]
+    plain = people.operator.get("/api/v1/knowledge").json
+    assert set(r.json) - {"search_id"} == set(plain) == {"total", "items"}  # one shape, with or without q
+    assert set(r.json["items"][0]) == set(plain["items"][0])
+    assert r.json["total"] >= len(r.json["items"]) and r.json["search_id"]
+    second = people.operator.get("/api/v1/knowledge", query_string={"q": "社保断交了怎么补", "limit": 1, "offset": 1})
+    assert [e["id"] for e in second.json["items"]] == [e["id"] for e in r.json["items"][1:2]]
 
 
 def test_a_nearly_identical_question_is_flagged_at_submission(people, corpus):
@@ -276,14 +283,14 @@ def test_the_search_log_keeps_no_caller_data_and_tickets_stay_out_of_the_gap_rep
     assert "13805318888" not in logged and "370102198001011234" not in logged
 
     clock.set("2026-11-02T11:00:00+08:00")
-    gaps = people.office.get("/api/v1/search/gaps").json
+    gaps = people.office.get("/api/v1/search/gaps").json["items"]
     assert sorted(g["query"] for g in gaps) == sorted(["驾驶证 *** 补办", "护照 ***"])
 
 
 def test_the_office_opens_a_gap_task_for_a_unit_straight_from_a_gap_report_row(people, corpus, clock):
     search(people.operator, "护照过期了怎么换")
     search(people.operator, "护照过期了怎么换")
-    row = next(g for g in people.office.get("/api/v1/search/gaps").json if g["query"] == "护照过期了怎么换")
+    row = next(g for g in people.office.get("/api/v1/search/gaps").json["items"] if g["query"] == "护照过期了怎么换")
     assert row["zero_results"] == 2 and row["tasks"] == []
 
     r = people.office.post("/api/v1/search/gaps/tasks", json={
@@ -297,7 +304,7 @@ def test_the_office_opens_a_gap_task_for_a_unit_straight_from_a_gap_report_row(p
     assert task["due_at"] == "2026-11-09T23:59:59+08:00"  # five working days from Monday 2 November
 
     assert people.maint_b.get(f"/api/v1/tasks/{task['id']}").json["id"] == task["id"]  # the unit sees it
-    row = next(g for g in people.office.get("/api/v1/search/gaps").json if g["query"] == "护照过期了怎么换")
+    row = next(g for g in people.office.get("/api/v1/search/gaps").json["items"] if g["query"] == "护照过期了怎么换")
     assert row["tasks"] == [{"id": task["id"], "unit_code": "RSJ", "state": "open"}]
 
     again = people.office.post("/api/v1/search/gaps/tasks", json={"query_key": row["query_key"], "unit_code": "RSJ"})
@@ -309,7 +316,7 @@ def test_the_office_opens_a_gap_task_for_a_unit_straight_from_a_gap_report_row(p
 
 def test_a_gap_task_needs_a_row_of_the_report_a_real_unit_and_the_office(people, corpus):
     search(people.operator, "护照过期了怎么换")
-    key = people.office.get("/api/v1/search/gaps").json[0]["query_key"]
+    key = people.office.get("/api/v1/search/gaps").json["items"][0]["query_key"]
     r = people.office.post("/api/v1/search/gaps/tasks", json={"query_key": "从没人搜过的话", "unit_code": "RSJ"})
     assert r.status_code == 404 and r.json["code"] == "gap_not_found"
     r = people.office.post("/api/v1/search/gaps/tasks", json={"query_key": key, "unit_code": "NOPE"})

@@ -25,8 +25,8 @@ def test_a_unit_reviewer_verifies_an_entry_unchanged_and_it_is_recorded(people, 
     assert r.json == {"entry_id": entry_id, "version": 1, "verified_at": "2027-03-01T09:30:00+08:00",
                       "verified_by": people.rev_a.actor.user_id, "resolved_task_ids": []}
     entry = people.operator.get(f"/api/v1/knowledge/{entry_id}").json
-    assert entry["verified_at"].startswith("2027-03-01T01:30:00")  # stored and shown in UTC by the knowledge API
-    events = people.office.get(f"/api/v1/audit-events?action=knowledge.verify&object_id={entry_id}").json
+    assert entry["verified_at"] == "2027-03-01T09:30:00+08:00"  # stored in UTC, shown at +08:00 like every time
+    events = people.office.get(f"/api/v1/audit-events?action=knowledge.verify&object_id={entry_id}").json["items"]
     assert events[0]["actor_id"] == people.rev_a.actor.user_id and events[0]["after"]["note"] == "政策未变"
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(SearchOutbox)) == outbox_before + 1

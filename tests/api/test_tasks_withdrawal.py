@@ -33,7 +33,7 @@ def test_withdrawing_an_expired_notice_resolves_its_open_tasks_as_of_the_withdra
         assert done["events"][-1]["kind"] == "resolved" and done["events"][-1]["note"] == WITHDRAWN
     assert _task(people, waiting["id"])["outcome"] == "resolved_on_time"
     assert _task(people, already_late["id"])["outcome"] == "resolved_late"
-    audit = people.office.get(f"/api/v1/audit-events?action=task.resolve&object_id={waiting['id']}").json
+    audit = people.office.get(f"/api/v1/audit-events?action=task.resolve&object_id={waiting['id']}").json["items"]
     assert audit[0]["actor_id"] is None and audit[0]["after"]["note"] == WITHDRAWN
     # The fix in flight is left as it was; nothing is overdue against the unit later.
     assert people.maint_a.get(f"/api/v1/change-requests/{draft['id']}").json["state"] == "draft"

@@ -88,7 +88,7 @@ def test_office_publishes_urgent_knowledge_directly_and_it_is_recorded(people):
     r = people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review", json={"decision": "publish"})
     assert r.status_code == 200
     assert r.json["published_directly"] is True
-    events = people.office.get("/api/v1/audit-events?action=change_request.publish_urgent").json
+    events = people.office.get("/api/v1/audit-events?action=change_request.publish_urgent").json["items"]
     assert [e["object_id"] for e in events] == [cr["id"]]
 
 
@@ -115,7 +115,7 @@ def test_modification_keeps_the_published_version_live_until_it_is_published(peo
     r = people.operator.get(f"/api/v1/knowledge/{entry_id}")
     assert r.json["version"] == 2 and "不动产权证书" in r.json["answer"]
     assert r.headers["ETag"] == '"v2"'
-    versions = people.maint_a.get(f"/api/v1/knowledge/{entry_id}/versions").json
+    versions = people.maint_a.get(f"/api/v1/knowledge/{entry_id}/versions").json["items"]
     assert [v["number"] for v in versions] == [1, 2]
     assert "户口簿原件" in versions[0]["answer"]
 
@@ -157,7 +157,7 @@ def test_deleting_invalid_knowledge_withdraws_it_but_keeps_its_history(people):
     assert people.operator.get("/api/v1/knowledge").json["total"] == 0
     history = people.maint_a.get(f"/api/v1/knowledge/{entry_id}").json
     assert history["status"] == "withdrawn"
-    assert len(people.maint_a.get(f"/api/v1/knowledge/{entry_id}/versions").json) == 1
+    assert len(people.maint_a.get(f"/api/v1/knowledge/{entry_id}/versions").json["items"]) == 1
 
 
 def test_submission_help_warns_but_saves(people):
@@ -176,7 +176,7 @@ def test_submission_help_warns_but_saves(people):
 
 def test_every_state_change_is_in_the_audit_log_with_before_and_after(people):
     cr = publish(people, new_draft(people))
-    events = people.office.get(f"/api/v1/audit-events?object_type=change_request&object_id={cr['id']}").json
+    events = people.office.get(f"/api/v1/audit-events?object_type=change_request&object_id={cr['id']}").json["items"]
     actions = [e["action"] for e in reversed(events)]
     assert actions == ["change_request.create", "change_request.submit", "change_request.unit_approve",
                        "change_request.publish"]

@@ -109,7 +109,7 @@ def test_operators_flags_were_passed_on_dismissed_or_are_waiting(demo):
     assert all(f["triage_reason"] for f in flags if f["state"] == "dismissed")
     policies = get(client, tokens["office_admin"], "/api/v1/policies?limit=50")["items"]
     assert {p["status"] for p in policies} == {"in_force", "repealed"}
-    hot = get(client, tokens["operator"], "/api/v1/search/hot?days=180")
+    hot = get(client, tokens["operator"], "/api/v1/search/hot?days=180")["items"]
     assert hot and hot[0]["usages"] > 1
 
 

@@ -13,9 +13,11 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -100,10 +102,16 @@ def throwaway_cluster():
 
 @contextmanager
 def postgres_server():
-    url = os.environ.get("KB_TEST_DATABASE_URL", DEFAULT_PG_URL)
+    named = os.environ.get("KB_TEST_DATABASE_URL")
+    url = named or DEFAULT_PG_URL
     if _answers(url):
         yield url
         return
+    shown = make_url(url).render_as_string(hide_password=True)
+    message = (f"KB_TEST_DATABASE_URL={shown} did not answer: testing a throwaway PostgreSQL cluster instead"
+               if named else f"no PostgreSQL at {shown}: testing a throwaway PostgreSQL cluster")
+    warnings.warn(message, stacklevel=2)
+    print(f"\n*** {message} ***", file=sys.__stderr__, flush=True)  # plainly, whatever pytest captures
     with throwaway_cluster() as cluster_url:
         deadline = time.monotonic() + 20
         while not _answers(cluster_url):

@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 
 
-def serve(url: str, index_dir: Path, workers: int, **env_overrides: str) -> tuple[subprocess.Popen, int]:
-    """Start it on a free loopback port, without the scheduler; returns the master process and the port."""
+def serve(url: str, index_dir: Path, workers: int, *, stdout=subprocess.DEVNULL,
+          **env_overrides: str) -> tuple[subprocess.Popen, int]:
+    """Start it on a free loopback port, without the scheduler; returns the master process and the port.
+
+    ``stdout`` receives the access log (a file to read it back).
+    """
     from service.cli import gunicorn_arguments
 
     with socket.socket() as s:
@@ -19,7 +23,7 @@ def serve(url: str, index_dir: Path, workers: int, **env_overrides: str) -> tupl
     env = {**os.environ, "KB_DATABASE_URL": url, "KB_INDEX_DIR": str(index_dir), "KB_RUN_SCHEDULER": "0",
            **env_overrides}
     proc = subprocess.Popen([sys.executable, "-m", *gunicorn_arguments("127.0.0.1", port, workers)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=stdout, stderr=subprocess.PIPE, start_new_session=True)
     return proc, port
 
 

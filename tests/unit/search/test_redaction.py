@@ -17,6 +17,8 @@ TICKET = ("市民张建国来电反映，联系电话13805318888，身份证号3
     ("138 0531 8888 公积金", "*** 公积金"),
     ("１３８０５３１８８８８ 医保", "*** 医保"),
     ("银行卡6222021234567890123挂失", "银行卡***挂失"),
+    ("邮箱 zhang.san+1@example.com.cn 收不到通知", "邮箱 *** 收不到通知"),
+    ("zhangsan＠qq.com 退订", "*** 退订"),
 ])
 def test_phone_and_id_numbers_in_a_typed_query_are_masked(typed, logged):
     assert mask_numbers(typed) == logged
