@@ -162,10 +162,12 @@ def reindex(env: Env, index_dir, backend) -> None:
     """Rebuild this host's search index from the database."""
     import time
 
+    from kb.search.embedding import embedder_from_setting
     from kb.search.sync import SearchIndex
 
     index = SearchIndex(env.uow, backend or os.environ.get("KB_SEARCH_BACKEND", "tantivy"),
-                        Path(index_dir or os.environ.get("KB_INDEX_DIR", "var/index")))
+                        Path(index_dir or os.environ.get("KB_INDEX_DIR", "var/index")),
+                        embedder=embedder_from_setting(os.environ.get("KB_EMBEDDER")))
     started = time.perf_counter()
     count = index.rebuild()
     click.echo(f"indexed {count} published entries in {time.perf_counter() - started:.1f} s")

@@ -38,7 +38,7 @@ import json
 import struct
 import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -434,6 +434,29 @@ class TantivyBackend:
                     highlights=highlighter.highlights(stored),
                 )
             )
+        return hits
+
+    def hits_for(self, phrasings: Mapping[int, int], query: SearchQuery) -> list[SearchHit]:
+        """Hits for the entries ``phrasings`` names (entry id -> the phrasing a semantic match came by) that
+        pass the query's filters and the in-effect rule, in no particular order; score 0."""
+        if not phrasings:
+            return []
+        searcher = self._searcher()
+        wanted = Query.boolean_query(
+            [(Occur.Should, Query.term_query(self.schema, "entry_id", int(e))) for e in phrasings])
+        engine_query = Query.boolean_query([
+            (Occur.Must, Query.term_query(self.schema, "kind", "entry")), (Occur.Must, wanted),
+            *self._filter_clauses(pipeline.filters_for(query), searcher)])
+        found = searcher.search(engine_query, limit=len(phrasings))
+        if not found.hits:
+            return []
+        highlighter = pipeline.Highlighter(pipeline.query_terms(query, self.synonyms))
+        ids = searcher.fast_field_values("entry_id", [addr for _, addr in found.hits])
+        hits = []
+        for (_, address), entry_id in zip(found.hits, ids):
+            stored = pipeline.load_stored(searcher.doc(address).get_first("data"))
+            hits.append(SearchHit(entry_id=int(entry_id), score=0.0, payload=stored.get("payload", {}),
+                                  highlights=highlighter.highlights(stored, phrasings[int(entry_id)])))
         return hits
 
     def _facets(self, searcher: tantivy.Searcher, engine_query: Query) -> dict[str, dict[Any, int]]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -344,6 +344,23 @@ class WhooshBackend:
                     highlights=highlighter.highlights(stored),
                 )
             )
+        return hits
+
+    def hits_for(self, phrasings: Mapping[int, int], query: SearchQuery) -> list[SearchHit]:
+        """Hits for the entries ``phrasings`` names that pass the query's filters (see ``SearchBackend``)."""
+        if not phrasings:
+            return []
+        searcher = self._searcher()
+        wanted = Or([Term("entry_id", str(int(e))) for e in phrasings])
+        results = self._restricted(searcher, wanted, pipeline.filters_for(query), limit=len(phrasings),
+                                   scored=False)
+        highlighter = pipeline.Highlighter(pipeline.query_terms(query, self.synonyms))
+        hits = []
+        for hit in results or ():
+            stored = pipeline.load_stored(hit["data"])
+            entry_id = int(hit["entry_id"])
+            hits.append(SearchHit(entry_id=entry_id, score=0.0, payload=stored.get("payload", {}),
+                                  highlights=highlighter.highlights(stored, phrasings[entry_id])))
         return hits
 
     def suggest(self, prefix: str, today: date, limit: int = 8) -> list[str]:

@@ -1,0 +1,106 @@
+"""Hybrid ranking: the lexical index's results fused with the nearest phrasings by meaning.
+
+Method: weighted reciprocal rank fusion (Cormack et al., 2009). Each side
+gives a ranked candidate list (lexical: the backend's own search, filters and
+in-effect rule included; semantic: the entries whose best phrasing is nearest
+the query's vector, then passed through the same filters by the backend's
+``hits_for``); an entry scores ``Σ weight / (RRF_K + rank)`` over the lists
+it is on. Ranks, not scores, are fused: BM25 scores and cosines are on
+unrelated scales, and ranks need no calibration per index.
+
+The weights per query kind (a short typed query; a pasted ticket, where the
+lexical side is strong: long texts share many exact terms with the right
+entry, while one vector of a 300-character text blurs) were chosen by
+cross-validation on the development sets (benchmarks/relevance.py
+``--cross-validate``, docs/search.md): the grid's value that wins on most
+folds, not the best point on all of them. A semantic candidate under
+``MIN_SIMILARITY`` is not added (a query about nothing in the knowledge base
+still has nearest neighbours), but can still lift a lexical match.
+
+What stays as it was: ``total`` counts as the backends do (to one past this
+page unless ``exact_total``: then every lexical match plus the semantic
+candidates added, which facets count too); ``SearchQuery.
+semantic=False`` (``mode=lexical`` in the API) gives the lexical index alone.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from kb.search.backend import SearchBackend, SearchQuery, SearchResult
+from kb.search.vectors import VectorStore
+
+RRF_K = 60  # the usual constant: rank 1 weighs 1/61, rank 10 1/70, so agreement matters more than rank
+CANDIDATES = 50  # from each side (at least the page's end)
+MIN_SIMILARITY = 0.45  # cosine under which a semantic candidate is not added by itself
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    lexical: float
+    semantic: float
+
+
+# Chosen by 5-fold cross-validation on the development sets (docs/search.md).
+WEIGHTS: Mapping[str, FusionWeights] = {
+    "query": FusionWeights(lexical=1.0, semantic=1.0),
+    "ticket": FusionWeights(lexical=1.0, semantic=0.5),
+}
+
+
+def fuse(lexical_ids: list[int], semantic_ids: list[int], weights: FusionWeights,
+         k: int = RRF_K) -> list[tuple[int, float]]:
+    """Entry ids by fused score, best first (ties: the lexical order, then the semantic one)."""
+    scores: dict[int, float] = {}
+    order: dict[int, int] = {}
+    for rank, entry_id in enumerate(lexical_ids, 1):
+        scores[entry_id] = scores.get(entry_id, 0.0) + weights.lexical / (k + rank)
+        order.setdefault(entry_id, len(order))
+    for rank, entry_id in enumerate(semantic_ids, 1):
+        scores[entry_id] = scores.get(entry_id, 0.0) + weights.semantic / (k + rank)
+        order.setdefault(entry_id, len(order))
+    return sorted(scores.items(), key=lambda item: (-item[1], order[item[0]]))
+
+
+def hybrid_search(backend: SearchBackend, vectors: VectorStore, encode_query: Callable[[str], np.ndarray],
+                  query: SearchQuery, weights: Mapping[str, FusionWeights] = WEIGHTS,
+                  min_similarity: float = MIN_SIMILARITY) -> SearchResult:
+    text = (query.text or "").strip()
+    if not text or query.limit <= 0:
+        return backend.search(query)
+    window = max(CANDIDATES, query.offset + query.limit)
+    lexical = backend.search(replace(query, offset=0, limit=window))
+    nearest = vectors.nearest(encode_query(text), window)
+    lexical_hits = {hit.entry_id: hit for hit in lexical.hits}
+    # Semantic candidates the lexical side did not find: through the backend's filters, with a snippet.
+    wanted = {entry: phrasing for entry, similarity, phrasing in nearest
+              if entry not in lexical_hits and similarity >= min_similarity}
+    added = {hit.entry_id: hit for hit in backend.hits_for(wanted, query)} if wanted else {}
+    semantic_ids = [entry for entry, _, _ in nearest if entry in lexical_hits or entry in added]
+    fused = fuse([hit.entry_id for hit in lexical.hits], semantic_ids, weights[query.mode])
+    page = fused[query.offset:query.offset + query.limit]
+    hits = tuple(replace(lexical_hits.get(entry) or added[entry], score=round(score, 6)) for entry, score in page)
+    facets = lexical.facets
+    if query.facets and added:
+        facets = _with(facets, added.values())
+    if query.exact_total or query.facets:
+        return SearchResult(total=lexical.total + len(added), hits=hits, facets=facets, total_exact=True)
+    end = query.offset + query.limit
+    if len(fused) > end:  # as the backends count: one more than this page reaches, "at least"
+        return SearchResult(total=end + 1, hits=hits, facets=facets, total_exact=False)
+    return SearchResult(total=len(fused), hits=hits, facets=facets, total_exact=lexical.total <= len(lexical.hits))
+
+
+def _with(facets: Mapping[str, Mapping], hits) -> dict[str, dict]:
+    category = dict(facets.get("category", {}))
+    unit = dict(facets.get("unit", {}))
+    for hit in hits:
+        leaf = hit.payload.get("category_id")
+        if leaf is not None:
+            category[int(leaf)] = category.get(int(leaf), 0) + 1
+        code = hit.payload.get("unit_code")
+        if code:
+            unit[code] = unit.get(code, 0) + 1
+    return {"category": category, "unit": unit}
