@@ -199,7 +199,7 @@ class HybridEvaluation:
         return out
 
 
-SEMANTIC_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)  # against lexical 1.0
+SEMANTIC_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)  # against lexical 1.0
 
 
 def fused_ranks(candidates, queries: Sequence[EvalQuery], semantic_weight: float,

@@ -85,7 +85,7 @@ def test_pages_of_a_hybrid_result_do_not_overlap(loaded_backend, corpus_vectors,
     assert first.hits[0].entry_id == 2
     assert len(second.hits) == 3
     assert not {h.entry_id for h in first.hits} & {h.entry_id for h in second.hits}
-    assert first.total >= 6
+    assert (first.total, first.total_exact) == (4, False)  # as the backends count: one past the page, "at least"
 
 
 def test_facets_count_the_entries_found_by_meaning(loaded_backend, corpus_vectors, encode_query):
