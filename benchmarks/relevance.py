@@ -171,12 +171,14 @@ class HybridEvaluation:
         from kb.search.vectors import VectorStore
 
         self.backend = backend
-        self.embedder = embedder or embedding.UniversalSentenceEncoder()
+        self.embedder = embedder or embedding.shared_encoder()
         self.encode_query = embedding.QueryEncoder(self.embedder)
         self.weights = weights or hybrid.WEIGHTS
         self.vectors = VectorStore(folder)
         started = time.perf_counter()
-        self.vectors.build(((d.entry_id, pipeline.phrasings(d)) for d in documents), self.embedder.encode,
+        processes = os.cpu_count() or 1
+        self.vectors.build(((d.entry_id, pipeline.phrasings(d)) for d in documents),
+                           lambda texts: embedding.encode_in_processes(self.embedder, texts, processes),
                            self.embedder.name, self.embedder.dimensions, applied_sequence=1)
         self.build_seconds = round(time.perf_counter() - started, 2)
 

@@ -75,20 +75,25 @@ def hybrid_search(backend: SearchBackend, vectors: VectorStore, encode_query: Ca
     if not text or query.limit <= 0 or not weights[query.mode].semantic:
         return backend.search(query)
     window = max(CANDIDATES, query.offset + query.limit)
-    lexical = backend.search(replace(query, offset=0, limit=window))
+    # Candidates as ids and ranks only: stored fields and highlights are read for the page alone.
+    lexical = backend.search(replace(query, offset=0, limit=window, detail=False))
     nearest = vectors.nearest(encode_query(text), window)
-    lexical_hits = {hit.entry_id: hit for hit in lexical.hits}
-    # Semantic candidates the lexical side did not find: through the backend's filters, with a snippet.
+    lexical_ids = [hit.entry_id for hit in lexical.hits]
+    found = set(lexical_ids)
+    # Semantic candidates the lexical side did not find pass through the backend's filters.
     wanted = {entry: phrasing for entry, similarity, phrasing in nearest
-              if entry not in lexical_hits and similarity >= min_similarity}
-    added = {hit.entry_id: hit for hit in backend.hits_for(wanted, query)} if wanted else {}
-    semantic_ids = [entry for entry, _, _ in nearest if entry in lexical_hits or entry in added]
-    fused = fuse([hit.entry_id for hit in lexical.hits], semantic_ids, weights[query.mode])
+              if entry not in found and similarity >= min_similarity}
+    added = {hit.entry_id for hit in backend.hits_for(wanted, replace(query, detail=False))} if wanted else set()
+    semantic_ids = [entry for entry, _, _ in nearest if entry in found or entry in added]
+    fused = fuse(lexical_ids, semantic_ids, weights[query.mode])
     page = fused[query.offset:query.offset + query.limit]
-    hits = tuple(replace(lexical_hits.get(entry) or added[entry], score=round(score, 6)) for entry, score in page)
+    shown = {hit.entry_id: hit for hit in backend.hits_for(
+        {entry: wanted.get(entry) if entry in added else None for entry, _ in page}, query)}
+    hits = tuple(replace(shown[entry], score=round(score, 6)) for entry, score in page if entry in shown)
     facets = lexical.facets
     if query.facets and added:
-        facets = _with(facets, added.values())
+        # facets need the added entries' unit and category: read for them alone
+        facets = _with(facets, backend.hits_for({entry: None for entry in added}, replace(query, facets=False)))
     if query.exact_total or query.facets:
         return SearchResult(total=lexical.total + len(added), hits=hits, facets=facets, total_exact=True)
     end = query.offset + query.limit

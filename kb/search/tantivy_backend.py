@@ -414,7 +414,12 @@ class TantivyBackend:
             total, exact = offset + len(found.hits), True  # the last page: nothing after it
         else:  # past the end: how far it went needs the count
             total, exact = searcher.search(engine_query, limit=1, count=True).count, True
-        hits = self._hits(searcher, scored, weighted) if query.limit > 0 else ()
+        if query.limit <= 0:
+            hits = ()
+        elif query.detail:
+            hits = self._hits(searcher, scored, weighted)
+        else:
+            hits = self._bare_hits(searcher, scored)
         facets = self._facets(searcher, engine_query) if query.facets else {}
         return SearchResult(total=total, hits=tuple(hits), facets=facets, total_exact=exact)
 
@@ -436,7 +441,14 @@ class TantivyBackend:
             )
         return hits
 
-    def hits_for(self, phrasings: Mapping[int, int], query: SearchQuery) -> list[SearchHit]:
+    @staticmethod
+    def _bare_hits(searcher: tantivy.Searcher, scored: list) -> list[SearchHit]:
+        if not scored:
+            return []
+        ids = searcher.fast_field_values("entry_id", [addr for _, addr in scored])
+        return [SearchHit(int(entry_id), float(score), {}, {}) for (score, _), entry_id in zip(scored, ids)]
+
+    def hits_for(self, phrasings: Mapping[int, int | None], query: SearchQuery) -> list[SearchHit]:
         """Hits for the entries ``phrasings`` names (entry id -> the phrasing a semantic match came by) that
         pass the query's filters and the in-effect rule, in no particular order; score 0."""
         if not phrasings:
@@ -448,8 +460,8 @@ class TantivyBackend:
             (Occur.Must, Query.term_query(self.schema, "kind", "entry")), (Occur.Must, wanted),
             *self._filter_clauses(pipeline.filters_for(query), searcher)])
         found = searcher.search(engine_query, limit=len(phrasings))
-        if not found.hits:
-            return []
+        if not found.hits or not query.detail:
+            return self._bare_hits(searcher, found.hits)
         highlighter = pipeline.Highlighter(pipeline.query_terms(query, self.synonyms))
         ids = searcher.fast_field_values("entry_id", [addr for _, addr in found.hits])
         hits = []

@@ -319,7 +319,7 @@ class WhooshBackend:
             return EMPTY_RESULT
         total = len(results)
         page = [hit for hit in results[offset : offset + limit]] if query.limit > 0 else []
-        hits = self._hits(page, weighted)
+        hits = self._hits(page, weighted) if query.detail else self._bare_hits(page)
         facets: dict[str, dict[Any, int]] = {}
         if query.facets:
             facets = {
@@ -346,7 +346,11 @@ class WhooshBackend:
             )
         return hits
 
-    def hits_for(self, phrasings: Mapping[int, int], query: SearchQuery) -> list[SearchHit]:
+    @staticmethod
+    def _bare_hits(page) -> list[SearchHit]:
+        return [SearchHit(int(hit["entry_id"]), float(hit.score or 0.0), {}, {}) for hit in page]
+
+    def hits_for(self, phrasings: Mapping[int, int | None], query: SearchQuery) -> list[SearchHit]:
         """Hits for the entries ``phrasings`` names that pass the query's filters (see ``SearchBackend``)."""
         if not phrasings:
             return []
@@ -354,6 +358,8 @@ class WhooshBackend:
         wanted = Or([Term("entry_id", str(int(e))) for e in phrasings])
         results = self._restricted(searcher, wanted, pipeline.filters_for(query), limit=len(phrasings),
                                    scored=False)
+        if not query.detail:
+            return self._bare_hits(results or ())
         highlighter = pipeline.Highlighter(pipeline.query_terms(query, self.synonyms))
         hits = []
         for hit in results or ():
