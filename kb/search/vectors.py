@@ -106,13 +106,24 @@ class VectorStore:
                 self._stamp = stamp
 
     def _load(self) -> None:
+        for _ in range(3):
+            try:
+                return self._load_once()
+            except FileNotFoundError:  # a writer replaced the state and removed the files it named meanwhile
+                continue
+        raise IndexCorrupt(f"the vectors in {self.folder} keep changing under the reader")
+
+    def _load_once(self) -> None:
         try:
             state = json.loads((self.folder / STATE_NAME).read_text(encoding="utf-8"))
             base = None
             if state.get("base"):
                 from usearch.index import Index
 
-                base = Index.restore(str(self.folder / state["base"]), view=True)
+                path = self.folder / state["base"]
+                if not path.exists():
+                    raise FileNotFoundError(path)
+                base = Index.restore(str(path), view=True)
                 if base is None:
                     raise ValueError(f"{state['base']} is not a usearch index")
                 base.expansion_search = EXPANSION_SEARCH
@@ -122,6 +133,8 @@ class VectorStore:
                     keys = delta["keys"].astype(np.uint64)
                     vectors = delta["vectors"].astype(np.float32)
                     superseded = frozenset(int(i) for i in delta["superseded"])
+        except FileNotFoundError:
+            raise
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise IndexCorrupt(f"the vectors in {self.folder} cannot be read: {exc}") from exc
         self._state, self._base = state, base
