@@ -39,10 +39,11 @@ def by_meaning(index, text: str) -> dict[int, str | None]:
             for h in index.search(SearchQuery(text=text, today=TODAY)).hits}
 
 
-def test_a_new_host_builds_vectors_and_finds_an_entry_by_meaning(host, tmp_path, encoder):
+@pytest.mark.parametrize("kind", ["tantivy", "whoosh"])
+def test_a_new_host_builds_vectors_and_finds_an_entry_by_meaning(host, tmp_path, encoder, kind):
     bike = host.publish(E_BIKE)
     host.publish(ELDERLY_CARD)
-    index = host.index(tmp_path / "index", embedder=encoder)
+    index = host.index(tmp_path / "index", kind, embedder=encoder)
     index.open()
     assert index.last_repair == "missing"
     assert index.health()["vectors"] == 6  # each entry's question and the factory's two similar phrasings
