@@ -355,6 +355,8 @@ class SearchIndex:
                 self._repair(wait_seconds=self.startup_wait_seconds)
         if self._backend is not None:
             self.catch_up()
+        if self._encode_query is not None:
+            self._encode_query("预热")  # the encoder's weights load now (~3 s), not in an operator's first search
 
     def _repair(self, wait_seconds: float) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
