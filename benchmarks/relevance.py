@@ -160,6 +160,92 @@ def evaluate(
     return {kind: _metrics(values) for kind, values in ranks.items()}
 
 
+class HybridEvaluation:
+    """Our lexical index fused with the default embedder's vectors (``kb.search.hybrid``), as
+    ``SearchIndex`` runs it; implements ``search`` for ``evaluate``."""
+
+    kind = "hybrid"
+
+    def __init__(self, backend: SearchBackend, documents: Sequence[SearchDocument], folder: Path,
+                 embedder=None, weights=None) -> None:
+        from kb.search import embedding, hybrid, pipeline
+        from kb.search.vectors import VectorStore
+
+        self.backend = backend
+        self.embedder = embedder or embedding.shared_encoder()
+        self.encode_query = embedding.QueryEncoder(self.embedder)
+        self.weights = weights or hybrid.WEIGHTS
+        self.vectors = VectorStore(folder)
+        started = time.perf_counter()
+        processes = os.cpu_count() or 1
+        self.vectors.build(((d.entry_id, pipeline.phrasings(d)) for d in documents),
+                           lambda texts: embedding.encode_in_processes(self.embedder, texts, processes),
+                           self.embedder.name, self.embedder.dimensions, applied_sequence=1)
+        self.build_seconds = round(time.perf_counter() - started, 2)
+
+    def search(self, query: SearchQuery):
+        from kb.search import hybrid
+
+        return hybrid.hybrid_search(self.backend, self.vectors, self.encode_query, query, self.weights)
+
+    def candidates(self, queries: Sequence[EvalQuery], today: date = EVAL_DAY,
+                   ticket_kinds: frozenset[str] = TICKET_KINDS) -> list[tuple[str, list[int], list[tuple[int, float]]]]:
+        """Per query: its kind, the lexical candidates and the (entry, cosine) semantic ones, for fusing offline."""
+        from kb.search import hybrid
+
+        out = []
+        for query in queries:
+            mode = "ticket" if query.kind in ticket_kinds else "query"
+            lexical = self.backend.search(SearchQuery(query.text, today, limit=hybrid.CANDIDATES, mode=mode))
+            nearest = self.vectors.nearest(self.encode_query(query.text), hybrid.CANDIDATES)
+            out.append((mode, [h.entry_id for h in lexical.hits], [(e, s) for e, s, _ in nearest]))
+        return out
+
+
+SEMANTIC_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)  # against lexical 1.0
+
+
+def fused_ranks(candidates, queries: Sequence[EvalQuery], semantic_weight: float,
+                min_similarity: float | None = None) -> list[int | None]:
+    from kb.search import hybrid
+
+    min_similarity = hybrid.MIN_SIMILARITY if min_similarity is None else min_similarity
+    ranks = []
+    for (_, lexical, nearest), query in zip(candidates, queries):
+        found = set(lexical)
+        semantic = [e for e, s in nearest if e in found or s >= min_similarity]
+        fused = hybrid.fuse(lexical, semantic, hybrid.FusionWeights(1.0, semantic_weight))
+        ranks.append(next((i for i, (e, _) in enumerate(fused[:10], 1) if e in query.relevant), None))
+    return ranks
+
+
+def cross_validate(candidates, queries: Sequence[EvalQuery], folds: int = 5) -> dict:
+    """Per query kind: the semantic weight each fold's training part prefers (MRR), and the held-out metrics
+    of those choices. The weight to ship is the one most folds choose, not the best on all queries."""
+    report = {}
+    for kind in sorted({q.kind for q in queries}):
+        index = [i for i, q in enumerate(queries) if q.kind == kind]
+        chosen, held_out = [], []
+        for fold in range(folds):
+            test = [i for n, i in enumerate(index) if n % folds == fold]
+            train = [i for n, i in enumerate(index) if n % folds != fold]
+            if not test or not train:
+                continue
+
+            def mrr(weight: float, rows: list[int]) -> float:
+                ranks = fused_ranks([candidates[i] for i in rows], [queries[i] for i in rows], weight)
+                return _metrics(ranks).mrr
+
+            best = max(SEMANTIC_WEIGHTS, key=lambda w: (round(mrr(w, train), 4), -abs(w - 1.0)))
+            chosen.append(best)
+            held_out.extend(fused_ranks([candidates[i] for i in test], [queries[i] for i in test], best))
+        report[kind] = {"chosen_per_fold": chosen, "held_out": asdict(_metrics(held_out)),
+                        "by_weight": {str(w): asdict(_metrics(fused_ranks(
+                            [candidates[i] for i in index], [queries[i] for i in index], w)))
+                            for w in SEMANTIC_WEIGHTS}}
+    return report
+
+
 def _metrics(ranks: Sequence[int | None]) -> Metrics:
     n = len(ranks) or 1
     return Metrics(
@@ -228,7 +314,8 @@ class PlainBaseline:
         return SearchResult(len(ids), tuple(SearchHit(int(i), s, {}, {}) for (s, _), i in zip(found.hits, ids)))
 
 
-def run(dataset: str, backend_kind: str, data_dir: Path, per_kind: int | None, workdir: Path) -> dict:
+def run(dataset: str, backend_kind: str, data_dir: Path, per_kind: int | None, workdir: Path,
+        hybrid: bool = True, folds: int = 0) -> dict:
     corpus = load_corpus(data_dir, dataset)
     queries = load_queries(data_dir, corpus, dataset, per_kind)
     report: dict = {"dataset": dataset, "documents": len(corpus.documents), "queries": len(queries)}
@@ -240,6 +327,14 @@ def run(dataset: str, backend_kind: str, data_dir: Path, per_kind: int | None, w
     started = time.perf_counter()
     report["ours"] = {k: asdict(m) for k, m in evaluate(ours, queries).items()}
     report["ours_search_seconds"] = round(time.perf_counter() - started, 2)
+    if hybrid:
+        evaluation = HybridEvaluation(ours, corpus.documents, workdir / f"{dataset}-vectors")
+        report["hybrid_vectors_seconds"] = evaluation.build_seconds
+        started = time.perf_counter()
+        report["hybrid"] = {k: asdict(m) for k, m in evaluate(evaluation, queries).items()}
+        report["hybrid_search_seconds"] = round(time.perf_counter() - started, 2)
+        if folds:
+            report["cross_validation"] = cross_validate(evaluation.candidates(queries), queries, folds)
     ours.close()
 
     baseline = PlainBaseline(workdir / f"{dataset}-baseline")
@@ -255,8 +350,9 @@ def markdown(report: dict) -> str:
         "| kind | system | queries | recall@1 | recall@5 | recall@10 | MRR |",
         "|---|---|---|---|---|---|---|",
     ]
+    systems = [s for s in ("baseline", "ours", "hybrid") if s in report]
     for kind in sorted(report["ours"], key=lambda k: (k == "all", k)):
-        for system in ("baseline", "ours"):
+        for system in systems:
             m = Metrics(**report[system][kind])
             lines.append(f"| {kind} | {system} | {m.row()} |")
     return "\n".join(lines)
@@ -268,6 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backend", default="tantivy")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--per-kind", type=int, default=None, help="first N queries of each kind")
+    parser.add_argument("--lexical-only", action="store_true", help="skip the hybrid (no vectors)")
+    parser.add_argument("--cross-validate", type=int, default=0, metavar="FOLDS",
+                        help="choose the semantic fusion weight per query kind by k-fold cross-validation")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "out")
     args = parser.parse_args(argv)
     data_dir = args.data_dir or default_data_dir()
@@ -279,11 +378,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="kb-relevance-"))
     try:
         for dataset in datasets:
-            report = run(dataset, args.backend, data_dir, args.per_kind, workdir)
+            report = run(dataset, args.backend, data_dir, args.per_kind, workdir,
+                         hybrid=not args.lexical_only, folds=args.cross_validate)
             report["backend"] = args.backend
             out = args.out / f"relevance-{dataset}-{args.backend}.json"
             out.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
             print(markdown(report))
+            for kind, cv in report.get("cross_validation", {}).items():
+                held = Metrics(**cv["held_out"])
+                print(f"cross-validation {kind}: weights chosen per fold {cv['chosen_per_fold']}; "
+                      f"held out {held.row()}")
             print(f"\nindexed in {report['ours_index_seconds']} s, searched in {report['ours_search_seconds']} s; "
                   f"written to {out}\n")
     finally:

@@ -134,11 +134,13 @@ def _init_search(app: Flask) -> None:
     import atexit
     from pathlib import Path
 
+    from kb.search.embedding import embedder_from_setting
     from kb.search.sync import SearchIndex
     from kb.services.search import SearchLogBuffer
 
     ctx: KbContext = app.extensions["kb"]
-    ctx.search = SearchIndex(ctx.uow, app.config["SEARCH_BACKEND"], Path(app.config["INDEX_DIR"]), today=ctx.today)
+    ctx.search = SearchIndex(ctx.uow, app.config["SEARCH_BACKEND"], Path(app.config["INDEX_DIR"]), today=ctx.today,
+                             embedder=embedder_from_setting(app.config.get("EMBEDDER")))
     ctx.search_log = SearchLogBuffer(ctx.uow, max_rows=app.config.get("SEARCH_LOG_BATCH", 100),
                                      full_batch_in_background=app.config.get("SEARCH_LOG_IN_BACKGROUND", True))
     atexit.register(_flush_quietly, ctx.search_log)

@@ -205,10 +205,12 @@ def reindex(env: Env, index_dir, backend) -> None:
     """Rebuild this host's search index from the database."""
     import time
 
+    from kb.search.embedding import embedder_from_setting
     from kb.search.sync import SearchIndex
 
     index = SearchIndex(env.uow, backend or env.settings["SEARCH_BACKEND"],
-                        Path(index_dir or env.settings["INDEX_DIR"]))
+                        Path(index_dir or env.settings["INDEX_DIR"]),
+                        embedder=embedder_from_setting(env.settings["EMBEDDER"]))
     started = time.perf_counter()
     count = index.rebuild()
     click.echo(f"indexed {count} published entries in {time.perf_counter() - started:.1f} s")

@@ -54,6 +54,8 @@ class SearchQuery:
     offset: int = 0
     limit: int = 10
     mode: Literal["query", "ticket"] = "query"  # ticket: a citizen's long description
+    semantic: bool = True  # hybrid ranking where this host has vectors; False: the lexical index alone
+    detail: bool = True  # False: hits carry entry id and score only (no payload, no highlights): fusion candidates
     facets: bool = False
     # Count every match (as Elasticsearch's track_total_hits=true). Otherwise the total is exact only up
     # to the end of this page, and past it a lower bound (SearchResult.total_exact False): the engine then
@@ -155,6 +157,13 @@ class SearchBackend(Protocol):
         ...
 
     def search(self, query: SearchQuery) -> SearchResult: ...
+
+    def hits_for(self, phrasings: Mapping[int, int | None], query: SearchQuery) -> list[SearchHit]:
+        """Hits (score 0, any order) for the entries ``phrasings`` names that pass ``query``'s filters and the
+        in-effect rule: the semantic candidates of hybrid search, and its page. Highlights add
+        ``matched_question``, the phrasing (0 the question, then the similar questions) an entry's
+        mapping names (None: none). ``query.detail`` False: ids only, as in ``search``."""
+        ...
 
     def suggest(self, prefix: str, today: date, limit: int = 8) -> list[str]:
         """Type-ahead: questions and similar phrasings of in-effect entries."""

@@ -116,6 +116,11 @@ def analyze_document(doc: SearchDocument) -> AnalyzedDocument:
     )
 
 
+def phrasings(doc: SearchDocument) -> tuple[str, ...]:
+    """What an entry's vectors are computed from: its question, then each similar question."""
+    return (doc.question, *doc.similar_questions)
+
+
 def split_suggestion(term: str) -> tuple[str, str]:
     normalized, _, display = term.partition(SUGGEST_SEPARATOR)
     return normalized, display or normalized
@@ -197,6 +202,12 @@ class Filters:
     category_id: int | None = None
     unit_codes: tuple[str, ...] = ()
     exclude_entry_id: int | None = None
+
+
+def query_terms(query: SearchQuery, synonyms: SynonymSet) -> tuple[str, ...]:
+    """The tokens a page of results for ``query`` highlights (none when nothing searchable is left)."""
+    weighted = build_query(query, synonyms)
+    return weighted.terms if weighted is not None else ()
 
 
 def filters_for(query: SearchQuery) -> Filters:
@@ -444,13 +455,21 @@ class Highlighter:
             parts.append("…")
         return "".join(parts)
 
-    def highlights(self, stored: Mapping[str, Any]) -> dict[str, str]:
-        return {
+    def highlights(self, stored: Mapping[str, Any], phrasing: int | None = None) -> dict[str, str]:
+        """Question and answer snippets; with ``phrasing`` (0 the question, then the similar questions: the
+        one a semantic match came by), also ``matched_question``, so a match sharing no word with the
+        query still shows why it was found."""
+        marked = {
             "question": self.mark(stored.get("question", ""), folded=stored.get("folded_question")),
             "answer": self.mark(
                 stored.get("answer", ""), window=ANSWER_SNIPPET_CHARS, folded=stored.get("folded_answer")
             ),
         }
+        if phrasing is not None:
+            phrases = [stored.get("question", ""), *stored.get("similar_questions", ())]
+            if 0 <= phrasing < len(phrases):
+                marked["matched_question"] = self.mark(" ".join(phrases[phrasing].split()))
+        return marked
 
 
 def load_stored(raw: str | bytes) -> dict[str, Any]:

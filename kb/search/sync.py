@@ -30,12 +30,14 @@ from kb.calendar import json_value
 from kb.db import UowFactory
 from kb.models import Category, EntryStatus, KnowledgeEntry, KnowledgeVersion, SearchOutbox, Unit
 from kb.models.search import SearchSettingsRevision, SynonymGroup
-from kb.search import analyzer, outbox
+from kb.search import analyzer, outbox, pipeline
 from kb.search.backend import (
     EMPTY_RESULT, IndexBusy, IndexCorrupt, SearchBackend, SearchDocument, SearchHit, SearchQuery, SearchResult)
 from kb.search.factory import open_backend
+from kb.search.embedding import Embedder, QueryEncoder, encode_in_processes
 from kb.search.locking import WriterLock
 from kb.search.synonyms import SynonymSet
+from kb.search.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +208,7 @@ def load_synonyms(session) -> tuple[int, SynonymSet]:
 
 
 POINTER_NAME = "CURRENT"  # names the generation folder in use
+VECTORS_FOLDER = "vectors"  # inside a generation: kb.search.vectors
 REBUILD_LOCK_NAME = ".rebuild.lock"
 GENERATION_PREFIX = "gen-"
 STARTUP_WAIT_SECONDS = 20.0  # waiting for another process's rebuild; below gunicorn's 30 s worker timeout
@@ -239,8 +242,14 @@ class SearchIndex:
     def __init__(self, uow_factory: UowFactory, kind: str, path: Path, *,
                  startup_wait_seconds: float = STARTUP_WAIT_SECONDS,
                  background_rebuild_entries: int = BACKGROUND_REBUILD_ENTRIES,
-                 analysis_processes: int | None = None, today: Callable[[], date] | None = None):
-        """``today``: the service's calendar day (Asia/Shanghai), the day a rebuild marks in-effect entries for."""
+                 analysis_processes: int | None = None, today: Callable[[], date] | None = None,
+                 embedder: Embedder | None = None):
+        """``today``: the service's calendar day (Asia/Shanghai), the day a rebuild marks in-effect entries for.
+        ``embedder``: with one, each generation also holds its entries' vectors and searches are hybrid
+        (``kb.search.hybrid``); without, lexical only."""
+        self.embedder = embedder
+        self._encode_query = QueryEncoder(embedder) if embedder is not None else None
+        self._vectors: VectorStore | None = None
         self._uow_factory = uow_factory
         self._today = today or _shanghai_today
         self.kind = kind
@@ -306,10 +315,26 @@ class SearchIndex:
                 log.warning("search index generation %s is corrupt (%s)", self.path / name, exc)
                 return None if self._backend is not None else "corrupt"
             old, self._backend = self._backend, backend
+            self._vectors = self._vectors_of(name)
             self._generation, self._pointer_stamp, self._synonyms_revision = name, stamp, -1
             if old is not None:
                 old.close()
             return None
+
+    def _vectors_of(self, generation: str) -> VectorStore | None:
+        return VectorStore(self.path / generation / VECTORS_FOLDER) if self.embedder is not None else None
+
+    def _vectors_problem(self) -> str | None:
+        """Why the open generation's vectors need a rebuild: none yet, unreadable, or another embedder's."""
+        vectors = self._vectors
+        if vectors is None:
+            return None
+        try:
+            vectors.check()
+        except IndexCorrupt as exc:
+            log.warning("search index %s: %s", self._generation, exc)
+            return "vectors"
+        return "embedder" if vectors.embedder_name() != self.embedder.name else None
 
     def _problem(self) -> str | None:
         """Why this host's index must be rebuilt, or None when catching up on the outbox is enough."""
@@ -320,6 +345,9 @@ class SearchIndex:
         built = backend.analyzer_version()
         if built is not None and built != analyzer.ANALYZER_VERSION:
             return "analyzer"
+        vectors_problem = self._vectors_problem()
+        if vectors_problem:
+            return vectors_problem
         with self._uow_factory(write=False) as uow:
             latest = outbox.latest_sequence(uow.session)
             db_entries = uow.session.scalar(
@@ -348,6 +376,8 @@ class SearchIndex:
                 self._repair(wait_seconds=self.startup_wait_seconds)
         if self._backend is not None:
             self.catch_up()
+        if self._encode_query is not None:
+            self._encode_query("预热")  # the encoder's weights load now (~3 s), not in an operator's first search
 
     def _repair(self, wait_seconds: float) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -487,8 +517,22 @@ class SearchIndex:
                 latest = outbox.latest_sequence(uow.session)
                 revision, synonyms = load_synonyms(uow.session)
                 backend.synonyms = synonyms
-                count = write_documents(backend, all_documents(uow.session), published_count(uow.session),
+                phrasings: list[tuple[int, tuple[str, ...]]] = []
+
+                def noting(docs: Iterable[SearchDocument]) -> Iterator[SearchDocument]:
+                    for doc in docs:
+                        if self.embedder is not None:
+                            phrasings.append((doc.entry_id, pipeline.phrasings(doc)))
+                        yield doc
+
+                count = write_documents(backend, noting(all_documents(uow.session)), published_count(uow.session),
                                         self.analysis_processes)
+            vectors = self._vectors_of(name)
+            if vectors is not None:
+                processes = self.analysis_processes if self.analysis_processes is not None else os.cpu_count()
+                vectors.build(phrasings, lambda texts: encode_in_processes(self.embedder, texts, processes or 1),
+                              self.embedder.name, self.embedder.dimensions, latest)
+                del phrasings
             backend.commit(latest)
             backend.refresh()
         except BaseException:
@@ -500,6 +544,7 @@ class SearchIndex:
         with self._mutex:
             old, previous = self._backend, self._generation
             self._backend, self._generation, self._synonyms_revision = backend, name, revision
+            self._vectors = vectors
             self._pointer_stamp = self._read_pointer()[1]
             if old is not None:
                 old.close()
@@ -537,37 +582,54 @@ class SearchIndex:
         backend = self.backend
         if backend is None:
             return 0
+        vectors = self._vectors if self._vectors is not None and self._vectors.exists() else None
         with self._uow_factory(write=False) as uow:
             latest, revision = uow.session.execute(_DATABASE_STATE).one()  # one round trip per search
             if (revision or 0) != self._synonyms_revision:
                 self._load_synonyms(uow.session, backend)
-            if latest <= backend.applied_sequence():
+            if latest <= self._applied(backend, vectors):
                 return 0
             backend.refresh()  # another process of this host may have applied it already
-            applied = backend.applied_sequence()
+            applied = self._applied(backend, vectors)
             if latest <= applied:
                 return 0
             with self._mutex:
+                # The lexical index and the vectors each record what they applied; after a crash between
+                # their commits, the one behind catches up from its own sequence.
                 entry_ids = outbox.entries_since(uow.session, applied, latest)
                 docs, deleted = documents_for(uow.session, entry_ids)
-                try:
-                    if deleted:
-                        backend.delete(deleted)
-                    if docs:
-                        backend.upsert(docs)
-                    backend.commit(latest)
-                except IndexBusy:
-                    backend.rollback()
-                    self._wait_for_other_writer(backend, latest)
-                    return 0
-                backend.refresh()
+                if backend.applied_sequence() < latest:
+                    try:
+                        if deleted:
+                            backend.delete(deleted)
+                        if docs:
+                            backend.upsert(docs)
+                        backend.commit(latest)
+                    except IndexBusy:
+                        backend.rollback()
+                        self._wait_for_other_writer(backend, vectors, latest)
+                        return 0
+                    backend.refresh()
+                if vectors is not None and vectors.applied_sequence() < latest:
+                    try:
+                        vectors.apply([(d.entry_id, pipeline.phrasings(d)) for d in docs], deleted,
+                                      self.embedder.encode, latest, wait_seconds=0.0)
+                    except IndexBusy:
+                        self._wait_for_other_writer(backend, vectors, latest)
+                        return 0
                 return len(entry_ids)
 
-    def _wait_for_other_writer(self, backend: SearchBackend, latest: int) -> None:
+    @staticmethod
+    def _applied(backend: SearchBackend, vectors: VectorStore | None) -> int:
+        """The outbox sequence both the lexical index and the vectors have applied."""
+        applied = backend.applied_sequence()
+        return min(applied, vectors.applied_sequence()) if vectors is not None else applied
+
+    def _wait_for_other_writer(self, backend: SearchBackend, vectors: VectorStore | None, latest: int) -> None:
         deadline = time.monotonic() + BUSY_WAIT_SECONDS
         while time.monotonic() < deadline:
             backend.refresh()
-            if backend.applied_sequence() >= latest:
+            if self._applied(backend, vectors) >= latest:
                 return
             time.sleep(0.02)
 
@@ -612,7 +674,14 @@ class SearchIndex:
         self.keep_in_step()
         self.keep_effect_day(query.today)
         backend = self.backend
-        return backend.search(query) if backend is not None else EMPTY_RESULT
+        if backend is None:
+            return EMPTY_RESULT
+        vectors = self._vectors
+        if query.semantic and vectors is not None and self._encode_query is not None and vectors.exists():
+            from kb.search.hybrid import hybrid_search
+
+            return hybrid_search(backend, vectors, self._encode_query, query)
+        return backend.search(query)
 
     def suggest(self, prefix: str, today: date, limit: int = 8) -> list[str]:
         self.keep_in_step()
@@ -647,7 +716,10 @@ class SearchIndex:
         self.catch_up()
         backend = self.backend
         rebuilding = self._rebuilding is not None and self._rebuilding.is_alive()
+        vectors = self._vectors if self._vectors is not None and self._vectors.exists() else None
         return {"backend": self.kind, "generation": self._generation,
+                "embedder": self.embedder.name if self.embedder is not None else None,
+                "vectors": vectors.size() if vectors is not None else 0,
                 "documents": backend.doc_count() if backend is not None else 0,
                 "applied_sequence": backend.applied_sequence() if backend is not None else 0,
                 "last_repair": self.last_repair, "rebuilding": rebuilding}

@@ -38,7 +38,7 @@ import json
 import struct
 import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -414,7 +414,12 @@ class TantivyBackend:
             total, exact = offset + len(found.hits), True  # the last page: nothing after it
         else:  # past the end: how far it went needs the count
             total, exact = searcher.search(engine_query, limit=1, count=True).count, True
-        hits = self._hits(searcher, scored, weighted) if query.limit > 0 else ()
+        if query.limit <= 0:
+            hits = ()
+        elif query.detail:
+            hits = self._hits(searcher, scored, weighted)
+        else:
+            hits = self._bare_hits(searcher, scored)
         facets = self._facets(searcher, engine_query) if query.facets else {}
         return SearchResult(total=total, hits=tuple(hits), facets=facets, total_exact=exact)
 
@@ -434,6 +439,36 @@ class TantivyBackend:
                     highlights=highlighter.highlights(stored),
                 )
             )
+        return hits
+
+    @staticmethod
+    def _bare_hits(searcher: tantivy.Searcher, scored: list) -> list[SearchHit]:
+        if not scored:
+            return []
+        ids = searcher.fast_field_values("entry_id", [addr for _, addr in scored])
+        return [SearchHit(int(entry_id), float(score), {}, {}) for (score, _), entry_id in zip(scored, ids)]
+
+    def hits_for(self, phrasings: Mapping[int, int | None], query: SearchQuery) -> list[SearchHit]:
+        """Hits for the entries ``phrasings`` names (entry id -> the phrasing a semantic match came by) that
+        pass the query's filters and the in-effect rule, in no particular order; score 0."""
+        if not phrasings:
+            return []
+        searcher = self._searcher()
+        wanted = Query.boolean_query(
+            [(Occur.Should, Query.term_query(self.schema, "entry_id", int(e))) for e in phrasings])
+        engine_query = Query.boolean_query([
+            (Occur.Must, Query.term_query(self.schema, "kind", "entry")), (Occur.Must, wanted),
+            *self._filter_clauses(pipeline.filters_for(query), searcher)])
+        found = searcher.search(engine_query, limit=len(phrasings))
+        if not found.hits or not query.detail:
+            return self._bare_hits(searcher, found.hits)
+        highlighter = pipeline.Highlighter(pipeline.query_terms(query, self.synonyms))
+        ids = searcher.fast_field_values("entry_id", [addr for _, addr in found.hits])
+        hits = []
+        for (_, address), entry_id in zip(found.hits, ids):
+            stored = pipeline.load_stored(searcher.doc(address).get_first("data"))
+            hits.append(SearchHit(entry_id=int(entry_id), score=0.0, payload=stored.get("payload", {}),
+                                  highlights=highlighter.highlights(stored, phrasings[int(entry_id)])))
         return hits
 
     def _facets(self, searcher: tantivy.Searcher, engine_query: Query) -> dict[str, dict[Any, int]]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -319,7 +319,7 @@ class WhooshBackend:
             return EMPTY_RESULT
         total = len(results)
         page = [hit for hit in results[offset : offset + limit]] if query.limit > 0 else []
-        hits = self._hits(page, weighted)
+        hits = self._hits(page, weighted) if query.detail else self._bare_hits(page)
         facets: dict[str, dict[Any, int]] = {}
         if query.facets:
             facets = {
@@ -344,6 +344,29 @@ class WhooshBackend:
                     highlights=highlighter.highlights(stored),
                 )
             )
+        return hits
+
+    @staticmethod
+    def _bare_hits(page) -> list[SearchHit]:
+        return [SearchHit(int(hit["entry_id"]), float(hit.score or 0.0), {}, {}) for hit in page]
+
+    def hits_for(self, phrasings: Mapping[int, int | None], query: SearchQuery) -> list[SearchHit]:
+        """Hits for the entries ``phrasings`` names that pass the query's filters (see ``SearchBackend``)."""
+        if not phrasings:
+            return []
+        searcher = self._searcher()
+        wanted = Or([Term("entry_id", str(int(e))) for e in phrasings])
+        results = self._restricted(searcher, wanted, pipeline.filters_for(query), limit=len(phrasings),
+                                   scored=False)
+        if not query.detail:
+            return self._bare_hits(results or ())
+        highlighter = pipeline.Highlighter(pipeline.query_terms(query, self.synonyms))
+        hits = []
+        for hit in results or ():
+            stored = pipeline.load_stored(hit["data"])
+            entry_id = int(hit["entry_id"])
+            hits.append(SearchHit(entry_id=entry_id, score=0.0, payload=stored.get("payload", {}),
+                                  highlights=highlighter.highlights(stored, phrasings[entry_id])))
         return hits
 
     def suggest(self, prefix: str, today: date, limit: int = 8) -> list[str]:

@@ -147,8 +147,11 @@ class SearchLogBuffer:
 
 def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str, today: date, now: datetime,
            category_id: int | None = None, unit_codes: tuple[str, ...] = (), offset: int = 0, limit: int = 10,
-           mode: Literal["query", "ticket"] = "query", facets: bool = False, exact_total: bool = False) -> dict:
+           mode: Literal["query", "ticket"] = "query", facets: bool = False, exact_total: bool = False,
+           semantic: bool = True) -> dict:
     """One page of results; with ``facets``, also counts by leaf category and unit over all matches.
+
+    ``semantic`` False: the lexical index alone, as before hybrid search (for comparison).
 
     Facets cost about as much as the search itself at 100k entries, so they are
     computed only when asked for (as Elasticsearch computes aggregations only
@@ -159,7 +162,7 @@ def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str
     started = time.perf_counter()
     result = index.search(SearchQuery(text=text, today=today, category_id=category_id, unit_codes=unit_codes,
                                       offset=offset, limit=limit, mode=mode, facets=facets,
-                                      exact_total=exact_total))
+                                      exact_total=exact_total, semantic=semantic))
     latency_ms = (time.perf_counter() - started) * 1000
     # Links answers used to this search; unique, not secret. random reseeds in each forked worker, and
     # os.urandom (secrets) costs ~35 µs a call on this kind of VM.

@@ -25,12 +25,12 @@ MAX_REPORT_ROWS = 5000  # rows of the hot list and the gap report counted in tot
 
 
 def run_search(text: str, *, category_id=None, units=(), page=1, per_page=10, mode="query", facets=False,
-               exact_total=False):
+               exact_total=False, ranking="hybrid"):
     ctx = kb()
     return search.search(ctx.search, ctx.search_log, current_actor(), text=text, today=ctx.today(),
                          now=ctx.now(), category_id=category_id, unit_codes=tuple(units),
                          offset=(page - 1) * per_page, limit=per_page, mode=mode, facets=facets,
-                         exact_total=exact_total)
+                         exact_total=exact_total, semantic=ranking != "lexical")
 
 
 @blp.route("")
@@ -45,7 +45,7 @@ class Search(MethodView):
         """Search published knowledge in effect today, best first, with highlights (and facets with facets=1)"""
         page = run_search(args["q"], category_id=args.get("category_id"), units=args["unit"],
                           page=args["page"], per_page=args["per_page"], facets=args["facets"],
-                          exact_total=args["exact_total"])
+                          exact_total=args["exact_total"], ranking=args["mode"])
         return Response(orjson.dumps(dump_search_page(page)), mimetype="application/json")
 
 
@@ -58,7 +58,7 @@ class Recommend(MethodView):
     def post(self, body):
         """Recommend knowledge for a ticket: paste the citizen's description or the call notes"""
         return run_search(body["text"], category_id=body["category_id"], units=body["unit"],
-                          per_page=body["limit"], mode="ticket", facets=True)
+                          per_page=body["limit"], mode="ticket", facets=True, ranking=body["mode"])
 
 
 @blp.route("/suggest")

@@ -9,6 +9,9 @@ from service.schemas.fields import DateTime, Id, Integer
 MAX_RELATED = 50  # related entries are the index's best matches: total counts at most this many
 
 
+RANKING_MODES = ("hybrid", "lexical")
+
+
 class SearchQueryArgs(StrictSchema):
     q = fields.String(load_default="", metadata={"description": "话务员输入的检索词，日常用语即可"})
     category_id = Id(metadata={"description": "分类（含下级分类）"})
@@ -19,6 +22,8 @@ class SearchQueryArgs(StrictSchema):
         "description": "1：同时返回按分类、单位的命中数（分面）；不传则不计算，答案中没有 facets"})
     exact_total = fields.Boolean(load_default=False, metadata={
         "description": "1：total 为全部命中数；不传时只数到本页之后一条（total_exact 为 false 时表示“至少”），检索更快"})
+    mode = fields.String(load_default="hybrid", validate=validate.OneOf(RANKING_MODES), metadata={
+        "description": "hybrid（默认）：关键词与语义相结合；lexical：只按关键词（与以前相同，供对比）"})
 
 
 class RecommendCreate(StrictSchema):
@@ -27,6 +32,8 @@ class RecommendCreate(StrictSchema):
     category_id = Id(load_default=None, allow_none=True)
     unit = fields.List(fields.String(), load_default=list)
     limit = Integer(load_default=5, validate=validate.Range(1, 20))
+    mode = fields.String(load_default="hybrid", validate=validate.OneOf(RANKING_MODES),
+                         metadata={"description": "hybrid（默认）或 lexical（只按关键词）"})
 
 
 class SuggestArgs(StrictSchema):
@@ -58,7 +65,8 @@ class HitSchema(Schema):
     scheduled_update = fields.Dict(allow_none=True, metadata={
         "description": "已发布、尚未生效的修改：{version, effective_on, label: “将于 YYYY-MM-DD 更新”}"})
     highlights = fields.Dict(keys=fields.String(), values=fields.String(),
-                             metadata={"description": "命中片段，<em> 标出命中词"})
+                             metadata={"description": "命中片段，<em> 标出命中词：question、answer；按语义找到的"
+                                                      "知识另有 matched_question（与检索词意思最接近的问法）"})
 
 
 class CategoryFacetSchema(Schema):

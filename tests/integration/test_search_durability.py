@@ -102,8 +102,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_host(url: str, index_dir: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "KB_DATABASE_URL": url, "KB_INDEX_DIR": str(index_dir), "KB_RUN_SCHEDULER": "0"}
+def _start_host(url: str, index_dir: Path, port: int, embedder: str = "off") -> subprocess.Popen:
+    env = {**os.environ, "KB_DATABASE_URL": url, "KB_INDEX_DIR": str(index_dir), "KB_RUN_SCHEDULER": "0",
+           "KB_EMBEDDER": embedder}
     return subprocess.Popen([sys.executable, "-m", "gunicorn", "--chdir", str(ROOT), "--bind", f"127.0.0.1:{port}",
                              "--workers", "2", "wsgi:app"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -135,7 +136,9 @@ def test_two_hosts_with_their_own_index_share_one_postgresql(committed_database_
     _, office = world.make_user("office_admin")
     _, operator = world.make_user("operator")
     ports = [_free_port(), _free_port()]
-    hosts = [_start_host(committed_database_url, tmp_path / f"index-{i}", p) for i, p in enumerate(ports)]
+    # hybrid search on: each host keeps its own vectors in step too
+    hosts = [_start_host(committed_database_url, tmp_path / f"index-{i}", p, embedder="use-m3")
+             for i, p in enumerate(ports)]
     try:
         for port, proc in zip(ports, hosts):
             _wait_healthy(port, proc)
@@ -154,7 +157,8 @@ def test_two_hosts_with_their_own_index_share_one_postgresql(committed_database_
         call(a, "POST", f"/change-requests/{cr['id']}/unit-review", rev,
              {"approve": True, "checks": {"no_typos": True, "clear": True, "answer_matches": True,
                                           "accurate_with_basis": True}})
-        call(a, "POST", f"/change-requests/{cr['id']}/office-review", office, {"decision": "publish"})
+        entry_id = call(a, "POST", f"/change-requests/{cr['id']}/office-review", office,
+                        {"decision": "publish"})["entry_id"]
         published_at = time.monotonic()
         assert call(a, "GET", "/search?q=犬只登记", office)["total"] == 1  # the publisher sees it at once
         while True:
@@ -162,8 +166,12 @@ def test_two_hosts_with_their_own_index_share_one_postgresql(committed_database_
                 break
             assert time.monotonic() - published_at < 1.0, "host B did not see the publish within a second"
             time.sleep(0.02)
+        # in the caller's words, sharing no word with the entry: found by meaning on host B too
+        by_meaning = call(b, "GET", "/search?q=家里的狗要去哪办证", operator)["hits"]
+        assert by_meaning and by_meaning[0]["entry_id"] == entry_id
         health = [requests.get(f"http://127.0.0.1:{p}/healthz", timeout=5).json() for p in ports]
         assert health[0]["search"]["applied_sequence"] == health[1]["search"]["applied_sequence"] >= 1
+        assert health[0]["search"]["vectors"] == health[1]["search"]["vectors"] == 1
         assert json.dumps(health)
     finally:
         for proc in hosts:

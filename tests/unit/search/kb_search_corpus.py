@@ -144,7 +144,8 @@ def make_document(entry_id: int, **changes) -> SearchDocument:
     values = dict(
         entry_id=entry_id, question=question, similar_questions=similar, keywords=keywords, answer=answer,
         category_path=path, unit_code=unit, effective_on=effective, expires_on=expires,
-        payload={"unit_name": UNIT_NAMES[unit], "category_name": CATEGORY_NAMES[path[-1]],
+        payload={"unit_code": unit, "unit_name": UNIT_NAMES[unit], "category_id": path[-1],
+                 "category_name": CATEGORY_NAMES[path[-1]],
                  "effective_on": effective.isoformat(),
                  "expires_on": expires.isoformat() if expires else None},
     )

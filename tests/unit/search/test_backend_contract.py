@@ -81,6 +81,22 @@ def test_hits_carry_payload_and_score(loaded_backend):
     assert hit.score > 0
 
 
+def test_candidates_without_detail_rank_the_same_and_read_no_stored_fields(loaded_backend):
+    full = search(loaded_backend, "社保卡丢了怎么办", limit=20)
+    bare = loaded_backend.search(SearchQuery("社保卡丢了怎么办", corpus.TODAY, limit=20, detail=False))
+    assert [(h.entry_id, round(h.score, 4)) for h in bare.hits] == [(h.entry_id, round(h.score, 4)) for h in full.hits]
+    assert all(h.payload == {} and h.highlights == {} for h in bare.hits)
+
+
+def test_hits_for_named_entries_apply_the_filters_and_the_in_effect_rule(loaded_backend):
+    query = SearchQuery("家里没水了", corpus.TODAY, unit_codes=("SWJ", "RSJ"))
+    hits = {h.entry_id: h for h in loaded_backend.hits_for({28: 1, 29: 0, 2: None, corpus.EXPIRED_ID: 0}, query)}
+    assert set(hits) == {28, 2}  # 29 is another unit's; the expired entry is not in effect
+    assert hits[28].highlights["matched_question"] == "<em>家里</em><em>没水</em>了怎么回事"  # the query's words marked
+    assert "matched_question" not in hits[2].highlights
+    assert hits[28].payload["unit_name"] == "市水务集团"
+
+
 # -- the in-effect rule ---------------------------------------------------------
 def test_expired_and_not_yet_effective_entries_are_never_found(loaded_backend):
     for text in ("2023年度城乡居民医保集中缴费期", "社会保险补缴新规定2030年", "社保断缴补缴新政策"):

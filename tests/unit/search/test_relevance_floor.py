@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.relevance import evaluate, index_corpus, load_corpus, load_queries, open_for_evaluation
+from benchmarks.relevance import (
+    HybridEvaluation, evaluate, index_corpus, load_corpus, load_queries, open_for_evaluation)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # The data is never copied into the repository: it is read beside the checkout (../shared/data), or
@@ -23,6 +24,12 @@ _CANDIDATES = [REPO_ROOT / ".." / "shared" / "data", Path("/work/shared/data")]
 DATA_DIR = Path(os.environ.get("KB_DEV_DATA_DIR")
                 or next((p for p in _CANDIDATES if (p / "gov_qa_kb.jsonl").exists()), _CANDIDATES[0]))
 
+# Hybrid (lexical fused with the packaged encoder's vectors), measured on the same queries: paraphrase
+# recall@1 0.870 / MRR 0.927 (lexical alone 0.815 / 0.890); tickets stay lexical (0.824 / 0.879).
+HYBRID_FLOORS = {  # kind: (recall@1, MRR)
+    "detail_to_title": (0.80, 0.85),
+    "paraphrase": (0.85, 0.91),
+}
 FLOORS = {  # kind: (recall@10, MRR)
     "detail_to_title": (0.95, 0.85),
     "paraphrase": (0.95, 0.86),
@@ -40,7 +47,14 @@ def test_gov_development_queries_stay_above_the_relevance_floors(tmp_path):
     backend = open_for_evaluation("tantivy", tmp_path / "index")
     index_corpus(backend, corpus.documents)
     metrics = evaluate(backend, queries)
-    backend.close()
     for kind, (recall_floor, mrr_floor) in FLOORS.items():
         assert metrics[kind].recall_at_10 >= recall_floor, (kind, metrics[kind])
         assert metrics[kind].mrr >= mrr_floor, (kind, metrics[kind])
+
+    # The hybrid: every question encoded (~15 s on 2 cores), the paraphrases and the same 300 tickets.
+    hybrid = evaluate(HybridEvaluation(backend, corpus.documents, tmp_path / "vectors"), queries)
+    backend.close()
+    for kind, (recall_floor, mrr_floor) in HYBRID_FLOORS.items():
+        assert hybrid[kind].recall_at_1 >= recall_floor, (kind, hybrid[kind])
+        assert hybrid[kind].mrr >= mrr_floor, (kind, hybrid[kind])
+    assert hybrid["paraphrase"].mrr > metrics["paraphrase"].mrr  # the reason for the vectors

@@ -1,0 +1,141 @@
+"""Hybrid search: the lexical index fused with the packaged sentence encoder's vectors, on both backends."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+import kb_search_corpus as corpus
+from kb.search import embedding, pipeline
+from kb.search.backend import SearchBackend, SearchQuery
+from kb.search.hybrid import FusionWeights, fuse, hybrid_search
+from kb.search.vectors import COMPACT_ROWS, VectorStore
+
+
+@pytest.fixture(scope="session")
+def encoder() -> embedding.Embedder:
+    return embedding.shared_encoder()
+
+
+@pytest.fixture(scope="session")
+def encode_query(encoder) -> embedding.QueryEncoder:
+    return embedding.QueryEncoder(encoder)
+
+
+@pytest.fixture(scope="module")
+def corpus_vectors(tmp_path_factory, encoder) -> Iterator[VectorStore]:
+    store = VectorStore(tmp_path_factory.mktemp("vectors"))
+    store.build(((d.entry_id, pipeline.phrasings(d)) for d in corpus.all_documents()), encoder.encode,
+                encoder.name, encoder.dimensions, applied_sequence=1)
+    yield store
+    store.close()
+
+
+def hybrid(backend: SearchBackend, vectors: VectorStore, encode_query, text: str, **options):
+    return hybrid_search(backend, vectors, encode_query, SearchQuery(text, corpus.TODAY, **options))
+
+
+def test_an_entry_found_by_both_sides_ranks_above_one_found_first_by_a_single_side():
+    fused = fuse([1, 2, 3], [4, 2, 5], FusionWeights(1.0, 1.0))
+    assert [entry for entry, _ in fused][:2] == [2, 1]
+
+
+def test_a_zero_semantic_weight_keeps_the_lexical_order():
+    fused = fuse([3, 1, 2], [2, 9, 1], FusionWeights(1.0, 0.0))
+    assert [entry for entry, _ in fused][:3] == [3, 1, 2]
+
+
+def test_a_caller_s_own_words_find_an_entry_sharing_no_word_with_them(loaded_backend, corpus_vectors,
+                                                                    encode_query):
+    text = "水龙头拧开没有水"  # 小区突然停水什么时候恢复供水 / 家里没水了怎么回事
+    lexical = loaded_backend.search(SearchQuery(text, corpus.TODAY))
+    assert 28 not in [h.entry_id for h in lexical.hits]
+    hits = hybrid(loaded_backend, corpus_vectors, encode_query, text).hits
+    found = {h.entry_id: h for h in hits[:3]}
+    assert 28 in found
+    # no word in common: the snippet is the phrasing that matched by meaning
+    assert found[28].highlights["matched_question"] == "家里没水了怎么回事"
+    assert found[28].payload["unit_code"] == "SWJ"
+
+
+def test_entries_not_in_effect_are_never_found_by_meaning(loaded_backend, corpus_vectors, encode_query):
+    # the expired 2023 residents' medical insurance entry is among the nearest phrasings of these
+    for text in ("丢了医保卡", "居民医保什么时候交钱", "2023年居民医保怎么交", "社保断交了以后能补吗"):
+        hits = hybrid(loaded_backend, corpus_vectors, encode_query, text, limit=20).hits
+        assert not {h.entry_id for h in hits} & corpus.NEVER_SHOWN, text
+
+
+def test_filters_hold_for_entries_found_by_meaning(loaded_backend, corpus_vectors, encode_query):
+    by_unit = hybrid(loaded_backend, corpus_vectors, encode_query, "孩子刚生下来要去哪登记", unit_codes=("GAJ",),
+                     limit=20)
+    assert 12 in {h.entry_id for h in by_unit.hits}
+    assert {h.payload["unit_code"] for h in by_unit.hits} == {"GAJ"}
+    other_unit = hybrid(loaded_backend, corpus_vectors, encode_query, "水龙头拧开没有水", unit_codes=("RQ", "GAJ"),
+                        limit=20)
+    assert 28 not in {h.entry_id for h in other_unit.hits}
+    by_category = hybrid(loaded_backend, corpus_vectors, encode_query, "孩子刚生下来要去哪登记",
+                         category_id=31, limit=20)
+    assert by_category.hits and {h.entry_id for h in by_category.hits} <= {11, 12}
+
+
+def test_pages_of_a_hybrid_result_do_not_overlap(loaded_backend, corpus_vectors, encode_query):
+    first = hybrid(loaded_backend, corpus_vectors, encode_query, "社保卡丢了怎么办", limit=3)
+    second = hybrid(loaded_backend, corpus_vectors, encode_query, "社保卡丢了怎么办", limit=3, offset=3)
+    assert first.hits[0].entry_id == 2
+    assert len(second.hits) == 3
+    assert not {h.entry_id for h in first.hits} & {h.entry_id for h in second.hits}
+    assert (first.total, first.total_exact) == (4, False)  # as the backends count: one past the page, "at least"
+
+
+def test_facets_count_the_entries_found_by_meaning(loaded_backend, corpus_vectors, encode_query):
+    result = hybrid(loaded_backend, corpus_vectors, encode_query, "水龙头拧开没有水", facets=True, limit=20)
+    assert result.facets["unit"].get("SWJ", 0) >= 1
+    assert sum(result.facets["unit"].values()) == result.total
+
+
+def test_changed_and_withdrawn_entries_leave_their_old_vectors_behind(tmp_path, encoder, encode_query):
+    store = VectorStore(tmp_path / "vectors")
+    store.build([(1, ["居住证如何申领"]), (2, ["身份证掉了怎么补"])], encoder.encode, encoder.name,
+                encoder.dimensions, applied_sequence=1)
+    store.apply([(1, ["家里没水了怎么回事"])], deleted={2}, encode=encoder.encode, applied_sequence=2)
+    reopened = VectorStore(tmp_path / "vectors")
+    assert reopened.applied_sequence() == 2
+    nearest = reopened.nearest(encode_query("身份证丢了"), 5)
+    assert [entry for entry, _, _ in nearest] == [1]  # entry 2 is gone; entry 1 now says something else
+    assert nearest[0][1] < 0.5
+
+
+def test_a_large_delta_is_folded_into_the_base_and_searches_the_same(tmp_path, monkeypatch, encoder,
+                                                                     encode_query):
+    monkeypatch.setattr("kb.search.vectors.COMPACT_ROWS", 2)
+    store = VectorStore(tmp_path / "vectors")
+    store.build([(1, ["居住证如何申领"]), (2, ["身份证掉了怎么补"])], encoder.encode, encoder.name,
+                encoder.dimensions, applied_sequence=1)
+    store.apply([(3, ["新生儿出生后怎么落户", "宝宝上户口需要什么"]), (4, ["二手房怎么过户"])], deleted={1},
+                encode=encoder.encode, applied_sequence=2)
+    state = (tmp_path / "vectors" / "state.json").read_text()
+    assert '"delta": null' in state  # folded
+    assert len(list((tmp_path / "vectors").glob("base-*.usearch"))) == 1  # the old base removed
+    nearest = VectorStore(tmp_path / "vectors").nearest(encode_query("小孩刚出生怎么上户口"), 5)
+    assert nearest[0][0] == 3 and 1 not in {entry for entry, _, _ in nearest}
+    assert COMPACT_ROWS > 1000  # the shipped threshold keeps folding rare
+
+
+def test_the_packaged_encoder_needs_nothing_from_the_network_and_gives_unit_vectors(encoder):
+    vectors = encoder.encode(["社保卡丢了怎么办", "社会保障卡丢失如何挂失和补办", "新房燃气开户怎么办理"])
+    assert vectors.shape == (3, encoder.dimensions)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    assert encoder.name.startswith("use-m3/")
+
+
+def test_the_embedder_setting_turns_hybrid_off_or_names_a_model_folder(tmp_path):
+    assert embedding.embedder_from_setting("off") is None
+    assert embedding.embedder_from_setting(None) is None  # lexical by default (docs/search.md: why)
+    assert embedding.embedder_from_setting("use-m3") is embedding.shared_encoder()
+    with pytest.raises(embedding.EmbedderUnavailable):
+        embedding.embedder_from_setting(str(tmp_path))  # a folder without model.onnx and tokenizer.json
+    with pytest.raises(embedding.EmbedderUnavailable):
+        embedding.embedder_from_setting("text-embedding-from-the-internet")
+
