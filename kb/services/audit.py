@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from kb.access import Actor, require_role
+from kb.db import UnitOfWork
 from kb.models import AuditEvent, Role
 
 
@@ -24,7 +25,7 @@ def record(session, actor: Actor | None, action: str, object_type: str, object_i
         after=_jsonable(after) if after is not None else None))
 
 
-def list_events(uow, actor: Actor, *, object_type: str | None = None, object_id: int | None = None,
+def list_events(uow: UnitOfWork, actor: Actor, *, object_type: str | None = None, object_id: int | None = None,
                 action: str | None = None, limit: int = 50, before_id: int | None = None) -> list[dict]:
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
