@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from kb.access import Actor, require_role
 from kb.calendar import json_value
+from kb.db import UnitOfWork
 from kb.models import AuditEvent, Role
 
 
@@ -25,7 +26,7 @@ def record(session, actor: Actor | None, action: str, object_type: str, object_i
         after=_jsonable(after) if after is not None else None))
 
 
-def list_events(uow, actor: Actor, *, object_type: str | None = None, object_id: int | None = None,
+def list_events(uow: UnitOfWork, actor: Actor, *, object_type: str | None = None, object_id: int | None = None,
                 action: str | None = None, limit: int = 50, offset: int = 0,
                 before_id: int | None = None) -> tuple[int, list[dict]]:
     """(how many events match, the page of them), newest first."""
@@ -40,7 +41,7 @@ def list_events(uow, actor: Actor, *, object_type: str | None = None, object_id:
             query = query.where(AuditEvent.action == action)
         if before_id:
             query = query.where(AuditEvent.id < before_id)
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
+        total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         page = query.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
         return total, [
             {"id": e.id, "occurred_at": e.occurred_at, "actor_id": e.actor_id, "action": e.action,

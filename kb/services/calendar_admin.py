@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from kb.access import Actor, require_role
 from kb.calendar import to_shanghai
+from kb.db import UnitOfWork
 from kb.deadlines import TaskSource
 from kb.errors import NotFound, ValidationFailed
 from kb.models import CalendarOverride, ConfirmedYear, OverrideKind, Role
@@ -33,7 +34,7 @@ def _recompute(session, settings, now: datetime, *, only_provisional: bool = Fal
                                      only_provisional=only_provisional)
 
 
-def list_overrides(uow, *, year: int | None = None) -> dict:
+def list_overrides(uow: UnitOfWork, *, year: int | None = None) -> dict:
     with uow:
         query = select(CalendarOverride).order_by(CalendarOverride.day)
         if year is not None:
@@ -44,7 +45,7 @@ def list_overrides(uow, *, year: int | None = None) -> dict:
                                      "confirmed_by": y.confirmed_by_id} for y in years]}
 
 
-def set_override(uow, actor: Actor | None, day: date, *, kind: str, note: str | None, now: datetime,
+def set_override(uow: UnitOfWork, actor: Actor | None, day: date, *, kind: str, note: str | None, now: datetime,
                  settings) -> dict:
     """Declare `day` a holiday or a working day (a second call for the same date replaces the first)."""
     _require_office(actor)
@@ -67,7 +68,7 @@ def set_override(uow, actor: Actor | None, day: date, *, kind: str, note: str | 
         return view
 
 
-def delete_override(uow, actor: Actor | None, day: date, *, now: datetime, settings) -> dict:
+def delete_override(uow: UnitOfWork, actor: Actor | None, day: date, *, now: datetime, settings) -> dict:
     _require_office(actor)
     with uow:
         s = uow.session
@@ -83,7 +84,7 @@ def delete_override(uow, actor: Actor | None, day: date, *, now: datetime, setti
         return {"date": day, "recomputed_task_ids": recomputed}
 
 
-def confirm_year(uow, actor: Actor | None, year: int, *, now: datetime, settings) -> dict:
+def confirm_year(uow: UnitOfWork, actor: Actor | None, year: int, *, now: datetime, settings) -> dict:
     """The office has entered `year` in full: its days no longer make deadlines provisional.
 
     Confirming again changes nothing.
@@ -107,7 +108,7 @@ def confirm_year(uow, actor: Actor | None, year: int, *, now: datetime, settings
                 "overrides": overrides, "recomputed_task_ids": recomputed}
 
 
-def deadline(uow, *, received_at: datetime, settings, days: int | None = None, source: str | None = None,
+def deadline(uow: UnitOfWork, *, received_at: datetime, settings, days: int | None = None, source: str | None = None,
              policy_effective_on: date | None = None) -> dict:
     """The deadline rule, exposed: `days` working days after receipt, or the rule for a task source."""
     if (days is None) == (source is None):

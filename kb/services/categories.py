@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from kb.access import Actor, require_role
+from kb.db import UnitOfWork
 from kb.errors import Conflict, NotFound, ValidationFailed
 from kb.models import Category, KnowledgeEntry, KnowledgeVersion, Role
 from kb.search import outbox
@@ -28,7 +29,7 @@ def seed_categories(session) -> None:
     session.flush()
 
 
-def list_categories(uow) -> list[dict]:
+def list_categories(uow: UnitOfWork) -> list[dict]:
     with uow:
         return [category_view(c) for c in uow.session.scalars(
             select(Category).order_by(Category.parent_id.is_not(None), Category.position, Category.id))]
@@ -59,7 +60,7 @@ def entries_under(session, category_id: int) -> list[int]:
         .order_by(KnowledgeEntry.id)))
 
 
-def create_category(uow, actor: Actor, *, name: str, parent_id: int | None, position: int,
+def create_category(uow: UnitOfWork, actor: Actor, *, name: str, parent_id: int | None, position: int,
                     is_notice: bool | None, now: datetime) -> dict:
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
@@ -83,7 +84,7 @@ def create_category(uow, actor: Actor, *, name: str, parent_id: int | None, posi
         return view
 
 
-def update_category(uow, actor: Actor, category_id: int, *, changes: dict, now: datetime) -> dict:
+def update_category(uow: UnitOfWork, actor: Actor, category_id: int, *, changes: dict, now: datetime) -> dict:
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
         category = uow.session.get(Category, category_id)
@@ -109,7 +110,7 @@ def update_category(uow, actor: Actor, category_id: int, *, changes: dict, now: 
         return view
 
 
-def delete_category(uow, actor: Actor, category_id: int, now: datetime) -> None:
+def delete_category(uow: UnitOfWork, actor: Actor, category_id: int, now: datetime) -> None:
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
         category = uow.session.get(Category, category_id)

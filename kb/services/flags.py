@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from kb.access import Actor, require_role
 from kb.calendar import to_shanghai
+from kb.db import UnitOfWork
 from kb.deadlines import TaskSource
 from kb.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from kb.models import (
@@ -71,7 +72,7 @@ def _one_view(session, flag: KnowledgeFlag) -> dict:
     return views_of(session, rows_query().where(KnowledgeFlag.id == flag.id))[0]
 
 
-def raise_flag(uow, actor: Actor, entry_id: int, *, kind: str, text: str, now: datetime) -> dict:
+def raise_flag(uow: UnitOfWork, actor: Actor, entry_id: int, *, kind: str, text: str, now: datetime) -> dict:
     require_role(actor, Role.OPERATOR)
     kind_ = FlagKind(kind)
     if not (text or "").strip():
@@ -84,7 +85,7 @@ def raise_flag(uow, actor: Actor, entry_id: int, *, kind: str, text: str, now: d
         live = (entry is not None and version is not None and entry.status == EntryStatus.PUBLISHED.value
                 and version.effective_on <= today
                 and (version.expires_on is None or version.expires_on >= today))
-        if not live:
+        if entry is None or not live:
             raise NotFound(f"知识 {entry_id} 不存在或已下架", code="entry_not_found")
         flag = KnowledgeFlag(entry_id=entry.id, entry_version=entry.published_number, kind=kind_.value,
                              text=text.strip(), raised_by_id=actor.user_id, raised_at=now,
@@ -97,7 +98,7 @@ def raise_flag(uow, actor: Actor, entry_id: int, *, kind: str, text: str, now: d
         return view
 
 
-def list_flags(uow, actor: Actor, *, state: str | None = None, entry_id: int | None = None, limit: int = 50,
+def list_flags(uow: UnitOfWork, actor: Actor, *, state: str | None = None, entry_id: int | None = None, limit: int = 50,
                offset: int = 0) -> tuple[int, list[dict]]:
     """The office sees every flag, an operator their own, a unit those on its knowledge."""
     require_role(actor, Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
@@ -112,11 +113,11 @@ def list_flags(uow, actor: Actor, *, state: str | None = None, entry_id: int | N
             query = query.where(KnowledgeFlag.state == state)
         if entry_id is not None:
             query = query.where(KnowledgeFlag.entry_id == entry_id)
-        total = s.scalar(select(func.count()).select_from(query.with_only_columns(KnowledgeFlag.id).subquery()))
+        total = s.scalar(select(func.count()).select_from(query.with_only_columns(KnowledgeFlag.id).subquery())) or 0
         return total, views_of(s, query.order_by(KnowledgeFlag.id.desc()).limit(limit).offset(offset))
 
 
-def get_flag(uow, actor: Actor, flag_id: int) -> dict:
+def get_flag(uow: UnitOfWork, actor: Actor, flag_id: int) -> dict:
     require_role(actor, Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     with uow:
         s = uow.session
@@ -131,7 +132,7 @@ def get_flag(uow, actor: Actor, flag_id: int) -> dict:
         return _one_view(s, flag)
 
 
-def triage(uow, actor: Actor, flag_id: int, *, decision: str, reason: str | None, now: datetime,
+def triage(uow: UnitOfWork, actor: Actor, flag_id: int, *, decision: str, reason: str | None, now: datetime,
            settings=tasks.DEFAULT_SETTINGS, cause: str | None = None) -> dict:
     """The office passes the flag to the entry's unit as a task, or dismisses it with a reason.
 
@@ -158,7 +159,7 @@ def triage(uow, actor: Actor, flag_id: int, *, decision: str, reason: str | None
         if cause is not None and flag.kind != FlagKind.WRONG_ANSWER.value:
             raise ValidationFailed({"cause": "只有答错标记才认定错误原因"})
         flag.cause = cause
-        entry = s.get(KnowledgeEntry, flag.entry_id)
+        entry = s.get_one(KnowledgeEntry, flag.entry_id)  # the flag's foreign key: always there
         flag.triaged_by_id, flag.triaged_at = actor.user_id, now
         flag.triage_reason = (reason or "").strip() or None
         if decision == "dismiss":

@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, select
 
 from kb.access import Actor, require_role
 from kb.calendar import to_shanghai
+from kb.db import UnitOfWork
 from kb.deadlines import FeedbackReason, TaskSource
 from kb.errors import Conflict, NotFound, ValidationFailed
 from kb.models import AuditEvent, CorrectionTask, Role, Unit
@@ -63,7 +64,7 @@ def _gap_tasks(session) -> dict[str, list[tuple[int, str, str]]]:
     return found
 
 
-def knowledge_gaps(uow, actor: Actor, *, since: datetime, now: datetime, limit: int = 50) -> list[dict]:
+def knowledge_gaps(uow: UnitOfWork, actor: Actor, *, since: datetime, now: datetime, limit: int = 50) -> list[dict]:
     """Queries that found nothing, or whose results nobody used: what the knowledge base lacks.
 
     Typed queries only: ticket recommendations are left out, since every ticket is a row of its own
@@ -79,7 +80,7 @@ def knowledge_gaps(uow, actor: Actor, *, since: datetime, now: datetime, limit: 
         return rows
 
 
-def open_gap_task(uow, actor: Actor, *, query_key: str, unit_code: str, detail: str | None, since: datetime,
+def open_gap_task(uow: UnitOfWork, actor: Actor, *, query_key: str, unit_code: str, detail: str | None, since: datetime,
                   now: datetime, settings: tasks.CorrectionSettings = tasks.DEFAULT_SETTINGS) -> dict:
     """The office opens a gap task (缺漏, no entry) for a unit from a row of the gap report."""
     require_role(actor, Role.OFFICE_ADMIN)

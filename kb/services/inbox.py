@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from kb.access import Actor, require_role
 from kb.calendar import to_shanghai
+from kb.db import UnitOfWork
 from kb.models import (
     ChangeKind, ChangeRequest, CorrectionTask, FlagState, KnowledgeEntry, KnowledgeFlag, ReminderKind, Role,
     TaskReminder, TaskState, Unit)
@@ -44,7 +45,7 @@ def _page(session, query, limit: int) -> tuple[int, list]:
     return total, list(session.execute(query.limit(limit)))
 
 
-def inbox(uow, actor: Actor, *, now: datetime, cycle_months: int = 12, limit: int = 50) -> dict:
+def inbox(uow: UnitOfWork, actor: Actor, *, now: datetime, cycle_months: int = 12, limit: int = 50) -> dict:
     require_role(actor, Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     out: dict = {key: [] for key in ("change_requests", "tasks_overdue", "tasks_due_soon", "tasks_open",
                                      "reminders", "flags_to_triage", "declines_to_rule", "my_flags", "my_tasks")}
@@ -73,7 +74,7 @@ def inbox(uow, actor: Actor, *, now: datetime, cycle_months: int = 12, limit: in
             for key, condition in buckets.items():
                 query = open_tasks.where(condition)
                 counts[key] = s.scalar(select(func.count()).select_from(
-                    query.with_only_columns(CorrectionTask.id).order_by(None).subquery()))
+                    query.with_only_columns(CorrectionTask.id).order_by(None).subquery())) or 0
                 out[key] = tasks.views_of(s, query.limit(limit), now)
 
             reminders = (select(TaskReminder, CorrectionTask, Unit)
@@ -97,25 +98,25 @@ def inbox(uow, actor: Actor, *, now: datetime, cycle_months: int = 12, limit: in
             query = flags.rows_query().where(KnowledgeFlag.state == FlagState.PENDING.value) \
                 .order_by(KnowledgeFlag.id)
             counts["flags_to_triage"] = s.scalar(select(func.count()).select_from(KnowledgeFlag).where(
-                KnowledgeFlag.state == FlagState.PENDING.value))
+                KnowledgeFlag.state == FlagState.PENDING.value)) or 0
             out["flags_to_triage"] = flags.views_of(s, query.limit(limit))
             query = tasks.rows_query().where(CorrectionTask.state == TaskState.DECLINE_REQUESTED.value) \
                 .order_by(CorrectionTask.decline_requested_at, CorrectionTask.id)
             counts["declines_to_rule"] = s.scalar(select(func.count()).select_from(CorrectionTask).where(
-                CorrectionTask.state == TaskState.DECLINE_REQUESTED.value))
+                CorrectionTask.state == TaskState.DECLINE_REQUESTED.value)) or 0
             out["declines_to_rule"] = tasks.views_of(s, query.limit(limit), now)
 
         if actor.role is Role.OPERATOR:
             query = flags.rows_query().where(KnowledgeFlag.raised_by_id == actor.user_id) \
                 .order_by(KnowledgeFlag.id.desc())
             counts["my_flags"] = s.scalar(select(func.count()).select_from(KnowledgeFlag).where(
-                KnowledgeFlag.raised_by_id == actor.user_id))
+                KnowledgeFlag.raised_by_id == actor.user_id)) or 0
             out["my_flags"] = flags.views_of(s, query.limit(limit))
         else:
             query = tasks.rows_query().where(CorrectionTask.created_by_id == actor.user_id) \
                 .order_by(CorrectionTask.id.desc())
             counts["my_tasks"] = s.scalar(select(func.count()).select_from(CorrectionTask).where(
-                CorrectionTask.created_by_id == actor.user_id))
+                CorrectionTask.created_by_id == actor.user_id)) or 0
             out["my_tasks"] = tasks.views_of(s, query.limit(limit), now)
 
         out["verification_due"] = None

@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import object_session
 
 from kb.access import Actor, can_see_unpublished, require_role
+from kb.db import UnitOfWork
 from kb.errors import NotFound, PermissionDenied
 from kb.models import Category, EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit
 from kb.services.categories import subtree_ids
@@ -68,7 +69,7 @@ def _published_query():
             .join(Category, Category.id == KnowledgeVersion.category_id))
 
 
-def list_published(uow, actor: Actor, *, today: date, category_id: int | None = None,
+def list_published(uow: UnitOfWork, actor: Actor, *, today: date, category_id: int | None = None,
                    unit_code: str | None = None, include_withdrawn: bool = False, limit: int = 20,
                    offset: int = 0, entry_ids: list[int] | None = None) -> tuple[int, list[dict]]:
     """Entries as operators see them: published and in effect, newest first.
@@ -94,13 +95,13 @@ def list_published(uow, actor: Actor, *, today: date, category_id: int | None = 
             rows = s.execute(query.where(KnowledgeEntry.id.in_(entry_ids))).all()
             found = {e.id: entry_view(e, u, c) for e, u, c in rows}
             return len(found), [found[i] for i in entry_ids if i in found]
-        total = s.scalar(select(func.count()).select_from(query.with_only_columns(KnowledgeEntry.id).subquery()))
+        total = s.scalar(select(func.count()).select_from(query.with_only_columns(KnowledgeEntry.id).subquery())) or 0
         rows = s.execute(query.order_by(KnowledgeEntry.published_at.desc(), KnowledgeEntry.id.desc())
                          .limit(limit).offset(offset)).all()
         return total, [entry_view(e, u, c) for e, u, c in rows]
 
 
-def get_entry(uow, actor: Actor, entry_id: int, *, today: date) -> dict:
+def get_entry(uow: UnitOfWork, actor: Actor, entry_id: int, *, today: date) -> dict:
     require_role(actor, *READERS)
     with uow:
         row = uow.session.execute(_published_query().where(KnowledgeEntry.id == entry_id)).first()
@@ -116,7 +117,7 @@ def get_entry(uow, actor: Actor, entry_id: int, *, today: date) -> dict:
         return entry_view(entry, unit, category)
 
 
-def list_versions(uow, actor: Actor, entry_id: int) -> list[dict]:
+def list_versions(uow: UnitOfWork, actor: Actor, entry_id: int) -> list[dict]:
     require_role(actor, *READERS)
     with uow:
         entry = uow.session.get(KnowledgeEntry, entry_id)

@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 
 from kb.access import Actor, require_role
 from kb.calendar import to_shanghai
+from kb.db import UnitOfWork
 from kb.deadlines import FeedbackReason, TaskSource
 from kb.errors import Conflict, NotFound, ValidationFailed
 from kb.models import (
@@ -114,7 +115,7 @@ def _open_policy_change_task(session, actor: Actor | None, doc: PolicyDocument, 
     return task.id
 
 
-def register(uow, actor: Actor | None, *, doc_number: str, title: str, issuer: str, published_on: date,
+def register(uow: UnitOfWork, actor: Actor | None, *, doc_number: str, title: str, issuer: str, published_on: date,
              now: datetime, settings, effective_on: date | None = None, status: str = PolicyStatus.IN_FORCE.value,
              unit_code: str | None = None, note: str | None = None) -> dict:
     if actor is not None:
@@ -159,7 +160,7 @@ def _load(session, policy_id: int, *, for_update: bool = False) -> PolicyDocumen
     return doc
 
 
-def change_status(uow, actor: Actor | None, policy_id: int, *, status: str, now: datetime, settings,
+def change_status(uow: UnitOfWork, actor: Actor | None, policy_id: int, *, status: str, now: datetime, settings,
                   note: str | None = None) -> dict:
     """Mark a document in force, amended or repealed. The same status again changes nothing."""
     if actor is not None:
@@ -192,7 +193,7 @@ def change_status(uow, actor: Actor | None, policy_id: int, *, status: str, now:
         return view
 
 
-def update(uow, actor: Actor, policy_id: int, *, now: datetime, settings, fields: dict) -> dict:
+def update(uow: UnitOfWork, actor: Actor, policy_id: int, *, now: datetime, settings, fields: dict) -> dict:
     """Correct the register: title, issuer, dates, note; the unit only while no policy-change task exists.
 
     A new date of effect or of publication recounts the open policy-change
@@ -230,14 +231,14 @@ def update(uow, actor: Actor, policy_id: int, *, now: datetime, settings, fields
         return view
 
 
-def get_policy(uow, actor: Actor, policy_id: int) -> dict:
+def get_policy(uow: UnitOfWork, actor: Actor, policy_id: int) -> dict:
     require_role(actor, *READERS)
     with uow:
         doc = _load(uow.session, policy_id)
         return policy_view(doc, citing_entry_ids=[e.id for e in citing_entries(uow.session, doc.doc_number)])
 
 
-def list_policies(uow, actor: Actor, *, status: str | None = None, q: str | None = None,
+def list_policies(uow: UnitOfWork, actor: Actor, *, status: str | None = None, q: str | None = None,
                   unit_code: str | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
     require_role(actor, *READERS)
     with uow:
@@ -252,7 +253,7 @@ def list_policies(uow, actor: Actor, *, status: str | None = None, q: str | None
             like = f"%{q.strip()}%"
             query = query.where(or_(PolicyDocument.title.like(like), PolicyDocument.doc_number.like(like),
                                     PolicyDocument.doc_number == (number or q)))
-        total = s.scalar(select(func.count()).select_from(query.with_only_columns(PolicyDocument.id).subquery()))
+        total = s.scalar(select(func.count()).select_from(query.with_only_columns(PolicyDocument.id).subquery())) or 0
         rows = s.scalars(query.order_by(PolicyDocument.published_on.desc(), PolicyDocument.id.desc())
                          .limit(limit).offset(offset))
         return total, [policy_view(d) for d in rows]

@@ -13,8 +13,8 @@ from sqlalchemy import func, insert, select
 
 from kb.access import Actor, require_role
 from kb.calendar import json_value, to_shanghai
+from kb.db import UnitOfWork, UowFactory
 from kb.errors import NotFound, ValidationFailed
-from kb.db import UowFactory
 from kb.models import EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit
 from kb.models.search import KnowledgeUsage, SearchLog, SearchSettingsRevision, SynonymGroup
 from kb.search import outbox
@@ -205,13 +205,13 @@ def suggest(index, actor: Actor, *, prefix: str, today: date, limit: int = 8) ->
     return {"prefix": prefix, "suggestions": index.suggest(_clean(prefix, MAX_QUERY_CHARS), today, limit)}
 
 
-def related(uow, index, actor: Actor, entry_id: int, *, today: date, limit: int = 5) -> list[dict]:
+def related(uow: UnitOfWork, index, actor: Actor, entry_id: int, *, today: date, limit: int = 5) -> list[dict]:
     """Entries in effect like this one; 404 when the caller cannot read the entry itself."""
     get_entry(uow, actor, entry_id, today=today)  # NotFound for unknown ids, and for operators on unpublished ones
     return [_hit_view(h) for h in index.related(entry_id, today, limit)]
 
 
-def record_usage(uow, actor: Actor, entry_id: int, *, search_id: str | None, ticket_number: str | None,
+def record_usage(uow: UnitOfWork, actor: Actor, entry_id: int, *, search_id: str | None, ticket_number: str | None,
                  now: datetime, answered_directly: bool = True) -> dict:
     """An operator used this answer on a call."""
     require_role(actor, Role.OPERATOR, Role.OFFICE_ADMIN)
@@ -235,7 +235,7 @@ def record_usage(uow, actor: Actor, entry_id: int, *, search_id: str | None, tic
         return view
 
 
-def hot_knowledge(uow, actor: Actor, *, since: datetime, today: date, limit: int = 20) -> list[dict]:
+def hot_knowledge(uow: UnitOfWork, actor: Actor, *, since: datetime, today: date, limit: int = 20) -> list[dict]:
     require_role(actor, *SEARCHERS)
     with uow:
         # Count the window's usages first (an index range on used_at), then join the few entries used:
@@ -277,13 +277,13 @@ def _check_terms(terms: list[str]) -> list[str]:
     return cleaned
 
 
-def list_synonyms(uow, actor: Actor) -> list[dict]:
+def list_synonyms(uow: UnitOfWork, actor: Actor) -> list[dict]:
     require_role(actor, *SEARCHERS)
     with uow:
         return [_synonym_view(g) for g in uow.session.scalars(select(SynonymGroup).order_by(SynonymGroup.id))]
 
 
-def create_synonyms(uow, actor: Actor, *, terms: list[str], note: str | None, now: datetime) -> dict:
+def create_synonyms(uow: UnitOfWork, actor: Actor, *, terms: list[str], note: str | None, now: datetime) -> dict:
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
         group = SynonymGroup(terms=_check_terms(terms), note=note, updated_at=now)
@@ -296,7 +296,7 @@ def create_synonyms(uow, actor: Actor, *, terms: list[str], note: str | None, no
         return view
 
 
-def update_synonyms(uow, actor: Actor, group_id: int, *, terms: list[str], note: str | None,
+def update_synonyms(uow: UnitOfWork, actor: Actor, group_id: int, *, terms: list[str], note: str | None,
                     now: datetime) -> dict:
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
@@ -313,7 +313,7 @@ def update_synonyms(uow, actor: Actor, group_id: int, *, terms: list[str], note:
         return view
 
 
-def delete_synonyms(uow, actor: Actor, group_id: int, now: datetime) -> None:
+def delete_synonyms(uow: UnitOfWork, actor: Actor, group_id: int, now: datetime) -> None:
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
         group = uow.session.get(SynonymGroup, group_id)
@@ -326,7 +326,7 @@ def delete_synonyms(uow, actor: Actor, group_id: int, now: datetime) -> None:
         uow.commit()
 
 
-def import_synonyms(uow, actor: Actor | None, *, text: str, replace: bool, now: datetime) -> dict:
+def import_synonyms(uow: UnitOfWork, actor: Actor | None, *, text: str, replace: bool, now: datetime) -> dict:
     """Import groups, one per line (terms separated by / , or tabs; # comments)."""
     if actor is not None:
         require_role(actor, Role.OFFICE_ADMIN)

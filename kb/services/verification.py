@@ -108,7 +108,7 @@ def verify(uow: UnitOfWork, actor: Actor, entry_id: int, *, now: datetime, versi
         return verified
 
 
-def list_due(uow, actor: Actor, *, now: datetime, cycle_months: int = 12, unit_code: str | None = None,
+def list_due(uow: UnitOfWork, actor: Actor, *, now: datetime, cycle_months: int = 12, unit_code: str | None = None,
              within_days: int | None = None, limit: int = 50, offset: int = 0) -> dict:
     """Entries outstanding in the current cycle, for a unit (its own for unit roles; any or all for the office).
 
