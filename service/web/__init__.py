@@ -28,7 +28,7 @@ def register(app: Flask) -> None:
     app.extensions.setdefault("kb.identity", PasswordLogin(app.extensions["kb"], login_policy(app.config)))
 
     from service.web import (  # noqa: F401  (their routes)
-        views_auth, views_office, views_operator, views_oversight, views_unit)
+        views_auth, views_files, views_office, views_operator, views_oversight, views_unit)
     from service.web.blueprint import console
 
     app.register_blueprint(console)

@@ -16,6 +16,9 @@ from service.web.session import current_user
 console = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                     static_url_path="/static")
 
+# Forms that carry a file larger than other requests may be: the setting that limits each.
+LARGE_UPLOADS = {"console.import_upload": "IMPORT_MAX_BYTES", "console.upload_attachment": "ATTACHMENT_MAX_BYTES"}
+
 # Pages anyone may open.
 PUBLIC = {"console.login", "console.static"}
 
@@ -23,8 +26,8 @@ PUBLIC = {"console.login", "console.static"}
 MENUS: dict[Role, tuple[tuple[str, str], ...]] = {
     Role.OPERATOR: (("console.search", "知识检索"), ("console.recommend", "工单推荐")),
     Role.MAINTAINER: (("console.unit_knowledge", "本单位知识"), ("console.my_changes", "我的申请"),
-                      ("console.new_change", "新增知识"), ("console.unit_tasks", "纠错任务"),
-                      ("console.notices", "督办通知"), ("console.standing", "考核情况"), ("console.search", "知识检索")),
+                      ("console.new_change", "新增知识"), ("console.import_page", "导入导出"),
+                      ("console.unit_tasks", "纠错任务"), ("console.notices", "督办通知"), ("console.standing", "考核情况"), ("console.search", "知识检索")),
     Role.UNIT_REVIEWER: (("console.review_queue", "待审核"), ("console.unit_knowledge", "本单位知识"),
                          ("console.unit_tasks", "纠错任务"), ("console.notices", "督办通知"),
                          ("console.standing", "考核情况"), ("console.search", "知识检索")),
@@ -47,6 +50,8 @@ def _require_log_in():
     if current_user() is None:
         return redirect(url_for("console.login", next=_local_path(request.full_path)))
     if request.method == "POST":
+        if request.endpoint in LARGE_UPLOADS:  # before the form is read (CSRF): their own size limits
+            request.max_content_length = current_app.config[LARGE_UPLOADS[request.endpoint]] + 1024 * 1024
         from service.web import csrf
         csrf.protect()
     return None

@@ -7,7 +7,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 
 from kb.errors import KbError, ValidationFailed
 from kb.models import FlagKind, Role
-from kb.services import flags, knowledge, search
+from kb.services import attachments, flags, knowledge, search
 from service.web.blueprint import console, kb_ctx, roles
 from service.web.session import current_user
 
@@ -78,7 +78,8 @@ def entry_page(entry_id: int):
     entry = knowledge.get_entry(ctx.reader(), actor, entry_id, today=ctx.today())
     related = search.related(ctx.reader(), ctx.search, actor, entry_id, today=ctx.today(), limit=5)
     own_unit = actor.role is Role.MAINTAINER and entry["unit_code"] == _unit_code(actor)
-    return render_template("console/entry.html", title=entry["question"], entry=entry, related=related,
+    files = attachments.list_for_entry(ctx.reader(), actor, entry_id, today=ctx.today())
+    return render_template("console/entry.html", title=entry["question"], entry=entry, related=related, files=files,
                            search_id=request.args.get("sid"), flag_kinds=list(FlagKind),
                            can_propose=own_unit or actor.is_office, can_flag=actor.role is Role.OPERATOR
                            or actor.is_office, can_use=actor.role in (Role.OPERATOR, Role.OFFICE_ADMIN),

@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 
 from kb.errors import NotFound, PreconditionRequired, StaleVersion, ValidationFailed
 from kb.models import ChangeKind, Role, Unit
-from kb.services import categories, changes, knowledge, search, tasks
+from kb.services import attachments, categories, changes, knowledge, search, tasks
 from kb.workflow import Check, State
 from service.field_messages import translate
 from service.schemas.knowledge import ContentFields
@@ -309,8 +309,9 @@ def change_page(cr_id: int):
             live = knowledge.get_entry(ctx.reader(), actor, cr["entry_id"], today=ctx.today())
         except NotFound:
             live = None
+    files = attachments.list_for_change_request(ctx.reader(), actor, cr_id)
     return render_template("console/change.html", title=f"申请 #{cr_id}", cr=cr, live=live,
-                           diff=_diff_rows(cr, live), checks=list(Check), errors=None, reason="")
+                           diff=_diff_rows(cr, live), checks=list(Check), errors=None, reason="", files=files)
 
 
 @console.post("/changes/<int:cr_id>/<any(submit, cancel):action>")
@@ -401,9 +402,10 @@ def _change_page_with_errors(cr_id: int, errors: dict, reason: str | None, check
             live = knowledge.get_entry(ctx.reader(), actor, cr["entry_id"], today=ctx.today())
         except NotFound:
             live = None
+    files = attachments.list_for_change_request(ctx.reader(), actor, cr_id)
     return render_template("console/change.html", title=f"申请 #{cr_id}", cr=cr, live=live,
                            diff=_diff_rows(cr, live), checks=list(Check), errors=errors, reason=reason or "",
-                           ticked=checks), 422
+                           ticked=checks, files=files), 422
 
 
 # ---------------------------------------------------------------- tasks
