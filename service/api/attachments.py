@@ -6,9 +6,10 @@ import io
 from flask import current_app, request, send_file
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import attachments
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
 from service.schemas.attachments import AttachmentFile, AttachmentSchema, EntryAttachmentArgs
 
@@ -33,6 +34,7 @@ class ChangeRequestAttachments(MethodView):
         """Files the change request will publish: the modified version's, then its own uploads"""
         return attachments.list_for_change_request(kb().reader(), current_actor(), cr_id)
 
+    @roles(Role.MAINTAINER, Role.OFFICE_ADMIN)
     @blp.arguments(AttachmentFile, location="files")
     @blp.response(201, AttachmentSchema)
     @documented_errors(blp, 401, 403, 404, 409, 413, 422)
@@ -55,6 +57,7 @@ class ChangeRequestAttachment(MethodView):
 
 @blp.route("/knowledge/<int:entry_id>/attachments")
 class EntryAttachments(MethodView):
+    @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(EntryAttachmentArgs, location="query")
     @blp.response(200, AttachmentSchema(many=True))
     @documented_errors(blp, 401, 403, 404, 422)

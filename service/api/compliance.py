@@ -94,7 +94,7 @@ def _service_rule_sets(settings):
 
 @blp.route("")
 class Compliance(MethodView):
-    @roles(Role.SCORER, Role.OFFICE_ADMIN)
+    @roles(Role.SCORER, Role.OFFICE_ADMIN, Role.MAINTAINER, Role.UNIT_REVIEWER)  # a unit: its own only
     @blp.arguments(ComplianceQueryArgs, location="query")
     @blp.response(200, ComplianceSchema)
     @documented_errors(blp, 401, 403, 404, 422)
@@ -149,7 +149,7 @@ class Recompute(MethodView):
 
 @scores_blp.route("")
 class Scores(MethodView):
-    @roles(Role.SCORER, Role.OFFICE_ADMIN)
+    @roles(Role.SCORER, Role.OFFICE_ADMIN, Role.MAINTAINER, Role.UNIT_REVIEWER)  # a unit: its own only
     @scores_blp.arguments(ScoreQueryArgs, location="query")
     @scores_blp.response(200, ScoresSchema)
     @documented_errors(scores_blp, 401, 403, 404, 422)

@@ -10,7 +10,7 @@ from kb.access import require_role
 from kb.models import Role
 from kb.services import imports
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
 from service.schemas.imports import ImportFile, ImportQueryArgs, ImportReportSchema
 
@@ -45,6 +45,7 @@ def current_actor_may_import():
 
 @blp.route("")
 class Imports(MethodView):
+    @roles(Role.MAINTAINER, Role.OFFICE_ADMIN)
     @blp.arguments(ImportQueryArgs, location="query")
     @blp.arguments(ImportFile, location="files")
     @blp.response(201, ImportReportSchema, description="全部通过并已保存：每行一条变更申请")

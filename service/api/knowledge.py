@@ -55,6 +55,7 @@ class KnowledgeExport(MethodView):
     @blp.arguments(ExportQueryArgs, location="query")
     @blp.response(200, description="知识导出（.xlsx 或 .csv），列与导入模板一致，可修改后重新导入",
                   content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    @roles(Role.MAINTAINER, Role.OFFICE_ADMIN)
     @blp.alt_response(200, description="format=csv", content_type="text/csv", success=True)
     @documented_errors(blp, 401, 403, 422)
     def get(self, args):

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from kb.models import Role
 from kb.services import oversight
 from service.api import kb
-from service.api.common import api_blueprint, documented_errors
+from service.api.common import ANY_ROLE, api_blueprint, documented_errors, roles
 from service.auth import current_actor
+from service.schemas.common import page, page_of
 from service.schemas.oversight import (
     ContactSchema, ContactUpdate, NoticeConfirm, NoticeCreate, NoticeQueryArgs, NoticeSchema, NotificationQueryArgs,
     NotificationSchema, RobotSchema, RobotUpdate)
@@ -18,14 +20,16 @@ preferences_blp = api_blueprint("preferences", __name__, "提醒设置：本人�
 
 @blp.route("")
 class Notices(MethodView):
+    @roles(Role.OFFICE_ADMIN, Role.MAINTAINER, Role.UNIT_REVIEWER)
     @blp.arguments(NoticeQueryArgs, location="query")
-    @blp.response(200, NoticeSchema(many=True))
+    @blp.response(200, page_of(NoticeSchema))
     @documented_errors(blp, 401, 403, 422)
     def get(self, args):
-        """List supervision notices (the office all, a unit its own)"""
-        return oversight.list_notices(kb().reader(), current_actor(), year=args.get("year"),
-                                      unconfirmed=args["unconfirmed"])
+        """List supervision notices, newest first ({items, total}; the office all, a unit its own)"""
+        return page(oversight.list_notices(kb().reader(), current_actor(), year=args.get("year"),
+                                           unconfirmed=args["unconfirmed"]), args)
 
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(NoticeCreate)
     @blp.response(201, NoticeSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)
@@ -45,6 +49,7 @@ class Notice(MethodView):
 
 @blp.route("/<int:notice_id>/confirm")
 class ConfirmNotice(MethodView):
+    @roles(Role.MAINTAINER, Role.UNIT_REVIEWER)
     @blp.arguments(NoticeConfirm)
     @blp.response(200, NoticeSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)
@@ -55,13 +60,15 @@ class ConfirmNotice(MethodView):
 
 @notifications_blp.route("")
 class Notifications(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @notifications_blp.arguments(NotificationQueryArgs, location="query")
-    @notifications_blp.response(200, NotificationSchema(many=True))
+    @notifications_blp.response(200, page_of(NotificationSchema))
     @documented_errors(notifications_blp, 401, 403, 422)
     def get(self, args):
-        """Reminders queued and sent, newest first (office)"""
-        return oversight.list_notifications(kb().reader(), current_actor(), waiting_only=args["waiting"],
-                                            limit=args["limit"])
+        """Reminders queued and sent, newest first ({items, total}; office)"""
+        rows = oversight.list_notifications(kb().reader(), current_actor(), waiting_only=args["waiting"],
+                                            limit=args["offset"] + args["limit"])
+        return {"total": len(rows), "items": rows[args["offset"]:]}
 
 
 @notifications_blp.route("/<int:notification_id>/replay")
@@ -81,6 +88,7 @@ class Contact(MethodView):
         """My e-mail address and how I want reminders"""
         return oversight.get_contact(kb().reader(), current_actor())
 
+    @roles(*ANY_ROLE)
     @preferences_blp.arguments(ContactUpdate)
     @preferences_blp.response(200, ContactSchema)
     @documented_errors(preferences_blp, 401, 422)
@@ -91,6 +99,7 @@ class Contact(MethodView):
 
 @preferences_blp.route("/units/<string:unit_code>/robot")
 class Robot(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @preferences_blp.arguments(RobotUpdate)
     @preferences_blp.response(200, RobotSchema)
     @documented_errors(preferences_blp, 401, 403, 404, 422)

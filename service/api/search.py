@@ -115,6 +115,7 @@ class GapTasks(MethodView):
 
 @blp.route("/direct-rate")
 class DirectRate(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(DirectRateArgs, location="query")
     @blp.response(200, DirectRateSchema)
     @documented_errors(blp, 401, 403, 422)

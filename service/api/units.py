@@ -34,6 +34,7 @@ class Units(MethodView):
 
 @blp.route("/<string:unit_code>")
 class UnitByCode(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(UnitUpdate)
     @blp.response(200, UnitSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)

@@ -79,6 +79,7 @@ class Token(MethodView):
 
 @blp.route("/me/password")
 class MyPassword(MethodView):
+    @roles(*ANY_ROLE)
     @blp.arguments(PasswordChange)
     @blp.response(204)
     @documented_errors(blp, 401, 422)
@@ -89,6 +90,7 @@ class MyPassword(MethodView):
 
 @blp.route("/<int:user_id>/password")
 class UserPassword(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(PasswordReset)
     @blp.response(200, UserSchema)
     @documented_errors(blp, 401, 403, 404, 409, 422)
@@ -100,6 +102,7 @@ class UserPassword(MethodView):
 
 @blp.route("/<int:user_id>/active")
 class UserActive(MethodView):
+    @roles(Role.OFFICE_ADMIN)
     @blp.arguments(UserActivation)
     @blp.response(200, UserSchema)
     @documented_errors(blp, 401, 403, 404, 422)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.schemas.common import StrictSchema
-from service.schemas.fields import Id
+from service.schemas.common import ShortListArgs, StrictSchema
+from service.schemas.fields import DateTime, Id, Integer
 
 
 class NoticeCreate(StrictSchema):
@@ -15,28 +15,28 @@ class NoticeConfirm(StrictSchema):
                           metadata={"description": "办理结果说明"})
 
 
-class NoticeQueryArgs(StrictSchema):
-    year = fields.Integer(validate=validate.Range(2000, 2100))
+class NoticeQueryArgs(ShortListArgs):
+    year = Integer(validate=validate.Range(2000, 2100))
     unconfirmed = fields.Boolean(load_default=False)
 
 
 class NoticeSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     number = fields.String(metadata={"description": "编号，如 督（2026）7号"})
-    year = fields.Integer()
-    sequence = fields.Integer()
-    task_id = fields.Integer()
+    year = Integer()
+    sequence = Integer()
+    task_id = Integer()
     unit_code = fields.String()
     unit_name = fields.String()
     item = fields.String(metadata={"description": "督办事项"})
     detail = fields.String(metadata={"description": "督办内容"})
-    working_days = fields.Integer(allow_none=True, metadata={"description": "督办时限（工作日）"})
+    working_days = Integer(allow_none=True, metadata={"description": "督办时限（工作日）"})
     received_at = fields.String()
     due_at = fields.String()
     answer_by = fields.String(metadata={"description": "须在此前办结并回复"})
-    entry_id = fields.Integer(allow_none=True)
-    issued_at = fields.DateTime()
-    confirmed_at = fields.DateTime(allow_none=True)
+    entry_id = Integer(allow_none=True)
+    issued_at = DateTime()
+    confirmed_at = DateTime(allow_none=True)
     reply = fields.String(allow_none=True)
     task_state = fields.String()
     outcome = fields.String(metadata={"description": "办理结果"})
@@ -71,21 +71,22 @@ class RobotSchema(Schema):
 
 class NotificationQueryArgs(StrictSchema):
     waiting = fields.Boolean(load_default=False, metadata={"description": "只看未发出的"})
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    limit = Integer(load_default=100, validate=validate.Range(1, 500))
+    offset = Integer(load_default=0, validate=validate.Range(0, 100_000))
 
 
 class NotificationSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     event = fields.String()
     channel = fields.String()
     address = fields.String()
-    unit_id = fields.Integer(allow_none=True)
-    user_id = fields.Integer(allow_none=True)
+    unit_id = Integer(allow_none=True)
+    user_id = Integer(allow_none=True)
     subject = fields.String()
     digest = fields.Boolean()
-    created_at = fields.DateTime()
-    next_attempt_at = fields.DateTime()
-    attempts = fields.Integer()
-    sent_at = fields.DateTime(allow_none=True)
-    gave_up_at = fields.DateTime(allow_none=True)
+    created_at = DateTime()
+    next_attempt_at = DateTime()
+    attempts = Integer()
+    sent_at = DateTime(allow_none=True)
+    gave_up_at = DateTime(allow_none=True)
     last_error = fields.String(allow_none=True)

@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 
 from kb.errors import NotFound, PreconditionRequired, StaleVersion, ValidationFailed
 from kb.models import ChangeKind, Role, Unit
-from kb.services import attachments, categories, changes, knowledge, search, tasks
+from kb.services import attachments, categories, changes, knowledge, search, task_changes, tasks
 from kb.workflow import Check, State
 from service.field_messages import translate
 from service.schemas.knowledge import ContentFields
@@ -183,7 +183,7 @@ def new_change():
             try:
                 base = int(request.form["base_version"]) if request.form.get("base_version", "").isdigit() else None
                 if task_id.isdigit():
-                    view = tasks.start_change_request(
+                    view = task_changes.start_change_request(
                         ctx.uow(), actor, int(task_id), now=ctx.now(), kind=kind, base_number=base,
                         proposal=proposal or None, reason=reason, near_duplicates=_near_duplicates())
                 else:

@@ -107,7 +107,7 @@ def test_a_filled_in_template_imports_as_drafts_skipping_the_example(people):
     assert p["similar_questions"] == ["自由职业怎么交社保", "灵活就业社保在哪办"] and p["keywords"] == ["社保", "灵活就业"]
     assert p["policy_number"] == "鲁人社字〔2021〕12号" and p["policy_attachments"] == 2
     assert p["effective_on"] == "2026-01-01" and p["format"] == "qa" and p["urgent"] is False
-    events = people.office.get("/api/v1/audit-events?action=knowledge.import").json
+    events = people.office.get("/api/v1/audit-events?action=knowledge.import").json["items"]
     assert events[0]["after"]["file_name"] == "知识.xlsx" and events[0]["after"]["rows"] == 3
     assert events[0]["after"]["created"] == [c["change_request_id"] for c in created]
     assert events[0]["actor_id"] == people.maint_a.actor.user_id

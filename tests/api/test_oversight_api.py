@@ -27,7 +27,7 @@ def test_the_office_issues_numbered_notices_per_year_and_the_unit_confirms(peopl
     assert r.status_code == 200 and r.json["confirmed_at"] and r.json["reply"] == "已于今日更新"
     assert people.maint_a.post(f"/api/v1/notices/{first.json['id']}/confirm", json={}).status_code == 409
     events = people.office.get(f"/api/v1/audit-events?object_type=supervision_notice&object_id={first.json['id']}")
-    assert {e["action"] for e in events.json} >= {"notice.issue", "notice.confirm"}
+    assert {e["action"] for e in events.json["items"]} >= {"notice.issue", "notice.confirm"}
 
 
 def test_a_task_not_yet_overdue_gets_no_notice(people):
@@ -47,12 +47,12 @@ def test_notices_roles(people, clock):
         assert caller.get(url).status_code == 403
     for who in ("maint_b", "rev_b"):  # another unit
         caller = getattr(people, who)
-        assert caller.get("/api/v1/notices").json == []
+        assert caller.get("/api/v1/notices").json == {"items": [], "total": 0}
         assert caller.get(url).status_code == 403
         assert caller.post(url + "/confirm", json={}).status_code == 403
     for who in ("operator", "maint_a", "rev_a", "maint_b", "scorer"):
         assert getattr(people, who).post("/api/v1/notices", json={"task_id": notice["task_id"]}).status_code == 403
-    assert [n["id"] for n in people.rev_a.get("/api/v1/notices").json] == [notice["id"]]
+    assert [n["id"] for n in people.rev_a.get("/api/v1/notices").json["items"]] == [notice["id"]]
     assert people.rev_a.get(url).status_code == 200
     assert people.office.post(url + "/confirm", json={}).status_code == 403  # the unit confirms, not the office
 

@@ -24,8 +24,8 @@ def test_every_change_request_state_is_reachable_from_a_draft():
     assert _reachable(State.DRAFT, TRANSITIONS) == set(State)
 
 
-def test_published_and_cancelled_change_requests_move_no_more():
-    assert {source for source, _ in TRANSITIONS} == set(State) - {State.PUBLISHED, State.CANCELLED}
+def test_published_declined_and_cancelled_change_requests_move_no_more():
+    assert {source for source, _ in TRANSITIONS} == set(State) - {State.PUBLISHED, State.CANCELLED, State.DECLINED}
 
 
 def test_the_office_may_publish_urgent_knowledge_from_every_open_state():
