@@ -39,6 +39,13 @@ class TooManyAttempts(KbError):
     message = "登录失败次数过多，请稍后再试"
 
 
+class StoreUnavailable(KbError):
+    """The attachment store (the folder, or the S3-compatible service) did not answer: try again later."""
+
+    code = "store_unavailable"
+    message = "附件存储暂时不可用，请稍后重试"
+
+
 class StaleVersion(KbError):
     """The change was based on a version that is no longer current."""
 

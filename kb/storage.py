@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+from kb.errors import StoreUnavailable
+
+T = TypeVar("T")
 
 
 class BlobStore(Protocol):
@@ -53,19 +58,36 @@ class S3Store:
     def __init__(self, bucket: str, *, endpoint_url: str | None = None, region: str | None = None,
                  prefix: str = "", client=None):
         import boto3
+        from botocore.config import Config
 
         self.bucket = bucket
         self.prefix = prefix
-        self.client = client or boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region or None)
+        # A store that does not answer is told to the user in seconds (a 503), not after minutes of retries.
+        self.client = client or boto3.client(
+            "s3", endpoint_url=endpoint_url or None, region_name=region or None,
+            config=Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2, "mode": "standard"}))
+
+    def _call(self, action: Callable[[], T]) -> T:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return action()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(exc) from exc
+            raise StoreUnavailable(details={"reason": str(exc)[:200]}) from exc
+        except BotoCoreError as exc:  # endpoint unreachable, timed out, credentials missing
+            raise StoreUnavailable(details={"reason": str(exc)[:200]}) from exc
 
     def put(self, key: str, data: bytes, media_type: str) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data, ContentType=media_type)
+        self._call(lambda: self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data,
+                                                  ContentType=media_type))
 
     def get(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
+        return self._call(lambda: self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read())
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
+        self._call(lambda: self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key))
 
 
 def open_store(kind: str, *, directory: str, bucket: str | None = None, endpoint_url: str | None = None,

@@ -27,6 +27,7 @@ STATUS_BY_ERROR: tuple[tuple[type[kb_errors.KbError], int], ...] = (
     (kb_errors.InvalidTransition, 409),
     (kb_errors.ValidationFailed, 422),
     (kb_errors.TooLarge, 413),
+    (kb_errors.StoreUnavailable, 503),
     (kb_errors.KbError, 400),
 )
 
@@ -44,6 +45,7 @@ HTTP_MESSAGES = {
     428: ("precondition_required", "须注明所依据的版本：请在请求体中提供版本号，或发送 If-Match 头"),
     429: ("too_many_requests", "请求过于频繁"),
     500: ("internal_error", "服务器内部错误，请稍后重试"),
+    503: ("service_unavailable", "服务暂时不可用，请稍后重试"),
 }
 
 

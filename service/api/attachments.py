@@ -11,6 +11,7 @@ from kb.services import attachments
 from service.api import kb
 from service.api.common import api_blueprint, documented_errors, roles
 from service.auth import current_actor
+from service.schemas.common import ShortListArgs, page, page_of
 from service.schemas.attachments import AttachmentFile, AttachmentSchema, EntryAttachmentArgs
 
 blp = api_blueprint("attachments", __name__, "依据文件（附件）：随变更申请上传，随版本发布")
@@ -28,11 +29,13 @@ def _allow_large_upload():
 
 @blp.route("/change-requests/<int:cr_id>/attachments")
 class ChangeRequestAttachments(MethodView):
-    @blp.response(200, AttachmentSchema(many=True))
+    @roles(Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
+    @blp.arguments(ShortListArgs, location="query")
+    @blp.response(200, page_of(AttachmentSchema))
     @documented_errors(blp, 401, 403, 404)
-    def get(self, cr_id):
-        """Files the change request will publish: the modified version's, then its own uploads"""
-        return attachments.list_for_change_request(kb().reader(), current_actor(), cr_id)
+    def get(self, args, cr_id):
+        """Files the change request will publish: the modified version's, then its own uploads ({items, total})"""
+        return page(attachments.list_for_change_request(kb().reader(), current_actor(), cr_id), args)
 
     @roles(Role.MAINTAINER, Role.OFFICE_ADMIN)
     @blp.arguments(AttachmentFile, location="files")
@@ -59,12 +62,12 @@ class ChangeRequestAttachment(MethodView):
 class EntryAttachments(MethodView):
     @roles(Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     @blp.arguments(EntryAttachmentArgs, location="query")
-    @blp.response(200, AttachmentSchema(many=True))
+    @blp.response(200, page_of(AttachmentSchema))
     @documented_errors(blp, 401, 403, 404, 422)
     def get(self, args, entry_id):
         """Files of an entry's published version (operators: entries in effect only)"""
-        return attachments.list_for_entry(kb().reader(), current_actor(), entry_id, today=kb().today(),
-                                          version=args.get("version"))
+        return page(attachments.list_for_entry(kb().reader(), current_actor(), entry_id, today=kb().today(),
+                                               version=args.get("version")), args)
 
 
 @blp.route("/attachments/<int:attachment_id>")

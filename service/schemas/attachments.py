@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.schemas.common import StrictSchema
+from service.schemas.common import ShortListArgs, StrictSchema
 
 
 class AttachmentFile(StrictSchema):
@@ -11,7 +11,7 @@ class AttachmentFile(StrictSchema):
                                                "description": "PDF、DOCX、XLSX 或图片（PNG/JPEG/GIF/WebP），按内容判断类型"})
 
 
-class EntryAttachmentArgs(StrictSchema):
+class EntryAttachmentArgs(ShortListArgs):
     version = fields.Integer(validate=validate.Range(1, 2**31 - 1),
                              metadata={"description": "版本号；默认当前发布版本（历史版本仅本单位和热线办）"})
 

@@ -127,13 +127,13 @@ def test_files_are_published_with_the_version_counted_and_found_by_their_text(pe
     assert r.json["media_type"].endswith("wordprocessingml.document") and r.json["has_text"]
     pdf = pdf_with_text("Licheng emergency relief approval measures")
     assert _attach(people.maint_a, cr["id"], pdf, "办法.pdf").json["has_text"]
-    assert [a["file_name"] for a in people.maint_a.get(f"/api/v1/change-requests/{cr['id']}/attachments").json] \
+    assert [a["file_name"] for a in people.maint_a.get(f"/api/v1/change-requests/{cr['id']}/attachments").json["items"]] \
         == ["临时救助办法.docx", "办法.pdf"]
 
     entry_id = _carry_through(people, cr["id"])["entry_id"]
     entry = people.operator.get(f"/api/v1/knowledge/{entry_id}").json
     assert entry["policy_attachments"] == 2  # Art. 9(4): the number of files
-    files = people.operator.get(f"/api/v1/knowledge/{entry_id}/attachments").json
+    files = people.operator.get(f"/api/v1/knowledge/{entry_id}/attachments").json["items"]
     assert [f["file_name"] for f in files] == ["临时救助办法.docx", "办法.pdf"]
     download = people.operator.get(f"/api/v1/attachments/{files[0]['id']}")
     assert download.status_code == 200 and download.data == docx
@@ -153,12 +153,12 @@ def test_a_new_version_keeps_the_old_files_and_the_old_version_keeps_its_list(pe
     entry_id = _carry_through(people, cr["id"])["entry_id"]
     modify = people.maint_a.post("/api/v1/change-requests", json={
         "kind": "modify", "entry_id": entry_id, "base_version": 1, "proposal": {"answer": "1. 新的办理方式。"}}).json
-    listed = people.maint_a.get(f"/api/v1/change-requests/{modify['id']}/attachments").json
+    listed = people.maint_a.get(f"/api/v1/change-requests/{modify['id']}/attachments").json["items"]
     assert [(a["file_name"], a["inherited"]) for a in listed] == [("一.pdf", True)]
     assert _attach(people.maint_a, modify["id"], PNG, "照片.png").json["media_type"] == "image/png"
     _carry_through(people, modify["id"])
-    now = people.office.get(f"/api/v1/knowledge/{entry_id}/attachments").json
-    before = people.office.get(f"/api/v1/knowledge/{entry_id}/attachments?version=1").json
+    now = people.office.get(f"/api/v1/knowledge/{entry_id}/attachments").json["items"]
+    before = people.office.get(f"/api/v1/knowledge/{entry_id}/attachments?version=1").json["items"]
     assert [a["file_name"] for a in now] == ["一.pdf", "照片.png"] and [a["file_name"] for a in before] == ["一.pdf"]
     assert people.operator.get(f"/api/v1/knowledge/{entry_id}/attachments?version=1").status_code == 403
 
@@ -178,7 +178,7 @@ def test_an_oversized_file_is_a_413_and_nothing_is_kept(app, people, store):
     cr = _draft(people)
     r = _attach(people.maint_a, cr["id"], pdf_with_text("x" * 2000), "大.pdf")
     assert r.status_code == 413 and r.json["code"] == "attachment_too_large"
-    assert people.maint_a.get(f"/api/v1/change-requests/{cr['id']}/attachments").json == []
+    assert people.maint_a.get(f"/api/v1/change-requests/{cr['id']}/attachments").json["items"] == []
 
 
 def test_downloads_are_authorized_like_the_entry(people, store):
@@ -204,10 +204,27 @@ def test_a_drafts_file_can_be_removed_and_a_published_request_takes_no_more(peop
     cr = _draft(people)
     file_id = _attach(people.maint_a, cr["id"], PNG, "照片.png").json["id"]
     assert people.maint_a.delete(f"/api/v1/change-requests/{cr['id']}/attachments/{file_id}").status_code == 204
-    assert people.maint_a.get(f"/api/v1/change-requests/{cr['id']}/attachments").json == []
+    assert people.maint_a.get(f"/api/v1/change-requests/{cr['id']}/attachments").json["items"] == []
     assert people.office.get(f"/api/v1/attachments/{file_id}").status_code == 404
     if isinstance(store, LocalFileStore):
         assert not [p for p in store.root.rglob("*") if p.is_file()]
     _carry_through(people, cr["id"])
     r = _attach(people.maint_a, cr["id"], PNG, "照片.png")
     assert r.status_code == 409 and r.json["code"] == "invalid_transition"
+
+
+def test_an_object_store_that_does_not_answer_is_a_503_and_nothing_is_stored(people, app, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    app.extensions["kb"].attachments = open_store("s3", directory="", bucket="kb-gone", endpoint_url=dead,
+                                                  region="us-east-1")
+    cr = _draft(people)
+    r = _attach(people.maint_a, cr["id"], pdf_with_text("relief measures"), "办法.pdf")
+    assert r.status_code == 503 and r.json["code"] == "store_unavailable" and "稍后" in r.json["message"]
+    assert people.maint_a.get(f"/api/v1/change-requests/{cr['id']}/attachments").json["items"] == []
