@@ -23,6 +23,8 @@ schedule for that year may still move it.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -145,8 +147,13 @@ class WorkingCalendar:
         return sum(self.is_working_day(start + timedelta(days=i)) for i in range(1, span + 1))
 
 
+@functools.lru_cache(maxsize=8192)
 def _library_is_working_day(day: date) -> bool | None:
-    """The official answer, or None when the library has no data for the year."""
+    """The official answer, or None when the library has no data for the year.
+
+    Remembered per date: the library's answer for a day never changes in a running process, and each call
+    checks the date against its whole table (counting 50,000 deadlines spent 1 s there).
+    """
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
