@@ -119,9 +119,17 @@ def page(items: list, args) -> dict:
     return {"total": len(items), "items": items[offset:offset + args["limit"]]}
 
 
+_PAGES: dict = {}
+
+
 def page_of(item_schema):
+    """`{total, items}` of `item_schema`; one class per item schema, so the OpenAPI document names it once."""
+    if item_schema in _PAGES:
+        return _PAGES[item_schema]
+
     class _Page(Schema):
         total = Integer()
         items = fields.List(fields.Nested(item_schema))
     _Page.__name__ = f"{item_schema.__name__.removesuffix('Schema')}PageSchema"
+    _PAGES[item_schema] = _Page
     return _Page
