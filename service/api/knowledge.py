@@ -63,19 +63,27 @@ class KnowledgeExport(MethodView):
         export = knowledge_export.prepare(
             kb().reader(), current_actor(), kb().reader, unit_code=args["unit"], category_id=args["category_id"],
             status=args["status"], updated_since=args["updated_since"])
-        stamp = kb().now().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
-        if args["format"] == "csv":
-            response = Response(csv_chunks(export.headings, export.rows()), mimetype="text/csv")
-            response.headers["Content-Disposition"] = f'attachment; filename="knowledge-{stamp}.csv"'
-            return response
-        writer = StreamingXlsx("知识", export.headings, export.widths)
-        for row in export.rows():
-            writer.append(row)
-        path = writer.save()
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the response
-        os.unlink(path)  # the open handle keeps the data until the response has sent it
-        return send_file(handle, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         as_attachment=True, download_name=f"knowledge-{stamp}.xlsx")
+        return export_download(export, args["format"], kb().now())
+
+
+def export_download(export, fmt: str, now) -> Response:
+    """An export as a download: CSV streamed row by row, xlsx written to a temporary file and sent from it.
+
+    The console's export sends the same file.
+    """
+    stamp = now.astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        response = Response(csv_chunks(export.headings, export.rows()), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="knowledge-{stamp}.csv"'
+        return response
+    writer = StreamingXlsx("知识", export.headings, export.widths)
+    for row in export.rows():
+        writer.append(row)
+    path = writer.save()
+    handle = open(path, "rb")  # noqa: SIM115 - closed by the response
+    os.unlink(path)  # the open handle keeps the data until the response has sent it
+    return send_file(handle, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, download_name=f"knowledge-{stamp}.xlsx")
 
 
 @blp.route("/<int:entry_id>")

@@ -3,15 +3,13 @@ basis documents of a change request or an entry (docs/import-export.md)."""
 from __future__ import annotations
 
 import io
-import os
 
-from flask import Response, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 
-from kb.calendar import SHANGHAI
 from kb.errors import KbError, ValidationFailed
 from kb.models import Role
 from kb.services import attachments, directory, imports, knowledge_export
-from kb.spreadsheets import StreamingXlsx, csv_chunks
+from service.api.knowledge import export_download
 from service.web.blueprint import console, kb_ctx, roles
 from service.web.session import current_user
 
@@ -73,18 +71,7 @@ def export_knowledge():
     export = knowledge_export.prepare(ctx.reader(), current_user(), ctx.reader,
                                       unit_code=request.args.get("unit") or None,
                                       status=request.args.get("status", "published"))
-    stamp = ctx.now().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
-    if fmt == "csv":
-        response = Response(csv_chunks(export.headings, export.rows()), mimetype="text/csv")
-        response.headers["Content-Disposition"] = f'attachment; filename="knowledge-{stamp}.csv"'
-        return response
-    writer = StreamingXlsx("知识", export.headings, export.widths)
-    for row in export.rows():
-        writer.append(row)
-    path = writer.save()
-    handle = open(path, "rb")  # noqa: SIM115 - closed by the response
-    os.unlink(path)  # the open handle keeps the data until the response has sent it
-    return send_file(handle, mimetype=XLSX, as_attachment=True, download_name=f"knowledge-{stamp}.xlsx")
+    return export_download(export, fmt, ctx.now())
 
 
 @console.post("/changes/<int:cr_id>/attachments")

@@ -300,6 +300,12 @@ def _show(field: str, value, names) -> str:
 @console.get("/changes/<int:cr_id>")
 @roles(*UNIT_ROLES)
 def change_page(cr_id: int):
+    return _render_change(cr_id)
+
+
+def _render_change(cr_id: int, *, errors: dict | None = None, reason: str | None = None,
+                   ticked: dict | None = None):
+    """The change request beside its live version, with its files; errors of a review sent back, if any."""
     ctx = kb_ctx()
     actor = current_user()
     cr = changes.get(ctx.reader(), actor, cr_id, _near_duplicates())
@@ -310,8 +316,10 @@ def change_page(cr_id: int):
         except NotFound:
             live = None
     files = attachments.list_for_change_request(ctx.reader(), actor, cr_id)
-    return render_template("console/change.html", title=f"申请 #{cr_id}", cr=cr, live=live,
-                           diff=_diff_rows(cr, live), checks=list(Check), errors=None, reason="", files=files)
+    page = render_template("console/change.html", title=f"申请 #{cr_id}", cr=cr, live=live,
+                           diff=_diff_rows(cr, live), checks=list(Check), errors=errors, reason=reason or "",
+                           ticked=ticked, files=files)
+    return (page, 422) if errors else page
 
 
 @console.post("/changes/<int:cr_id>/<any(submit, cancel):action>")
@@ -357,7 +365,7 @@ def unit_review(cr_id: int):
         else:
             flash("审核通过，已报热线办" if approve else "已退回单位知识员", "ok")
             return redirect(url_for("console.review_queue"))
-    return _change_page_with_errors(cr_id, errors, reason, checks)
+    return _render_change(cr_id, errors=errors, reason=reason, ticked=checks)
 
 
 @console.post("/changes/<int:cr_id>/office-review")
@@ -389,23 +397,7 @@ def office_review(cr_id: int):
             else:
                 flash("已退回", "ok")
             return redirect(url_for("console.publish_queue"))
-    return _change_page_with_errors(cr_id, errors, reason, None)
-
-
-def _change_page_with_errors(cr_id: int, errors: dict, reason: str | None, checks: dict | None):
-    ctx = kb_ctx()
-    actor = current_user()
-    cr = changes.get(ctx.reader(), actor, cr_id, _near_duplicates())
-    live = None
-    if cr["entry_id"]:
-        try:
-            live = knowledge.get_entry(ctx.reader(), actor, cr["entry_id"], today=ctx.today())
-        except NotFound:
-            live = None
-    files = attachments.list_for_change_request(ctx.reader(), actor, cr_id)
-    return render_template("console/change.html", title=f"申请 #{cr_id}", cr=cr, live=live,
-                           diff=_diff_rows(cr, live), checks=list(Check), errors=errors, reason=reason or "",
-                           ticked=checks, files=files), 422
+    return _render_change(cr_id, errors=errors, reason=reason)
 
 
 # ---------------------------------------------------------------- tasks
