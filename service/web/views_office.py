@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from kb.access import ROLE_LABELS
-from kb.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from kb.errors import Conflict, InvalidTransition, KbError, NotFound, ValidationFailed
 from kb.models import ChangeRequest, FlagState, PolicyStatus, Role, UnitKind
 from kb.services import accounts, audit, calendar_admin, directory, flags, gaps, oversight, policies, search
 from service.api.tasks import corrections
@@ -20,6 +20,11 @@ office_only = roles(Role.OFFICE_ADMIN)
 
 def _errors_of(exc: ValidationFailed) -> dict:
     return {k: str(v) for k, v in exc.errors.items()}
+
+
+def _reason(exc: KbError) -> str:
+    """One line saying why an action was refused: the field messages, or the error's own."""
+    return "；".join(_errors_of(exc).values()) if isinstance(exc, ValidationFailed) else exc.message
 
 
 # ---------------------------------------------------------------- operator flags
@@ -289,7 +294,7 @@ def reset_password(user_id: int):
                                  username=request.form.get("username", "").strip() or None,
                                  password=request.form.get("password", ""), now=ctx.now())
     except (ValidationFailed, Conflict) as exc:
-        message = "；".join(_errors_of(exc).values()) if isinstance(exc, ValidationFailed) else exc.message
+        message = _reason(exc)
         flash(f"用户 #{user_id} 的密码未修改：{message}", "error")
     else:
         flash(f"用户 #{user_id} 的密码已重置，其登录已全部退出", "ok")
@@ -327,7 +332,7 @@ def create_unit():
         directory.create_unit(ctx.uow(), current_user(), code=values["code"], name=values["name"],
                               kind=values["kind"], parent_code=None, now=ctx.now())
     except (ValidationFailed, Conflict) as exc:
-        message = "；".join(_errors_of(exc).values()) if isinstance(exc, ValidationFailed) else exc.message
+        message = _reason(exc)
         flash(f"单位未创建：{message}", "error")
     else:
         flash(f"已创建单位 {values['name']}", "ok")
@@ -342,7 +347,7 @@ def update_unit(code: str):
     try:
         accounts.update_unit(ctx.uow(), current_user(), code, changes, now=ctx.now())
     except (ValidationFailed, Conflict) as exc:
-        message = "；".join(_errors_of(exc).values()) if isinstance(exc, ValidationFailed) else exc.message
+        message = _reason(exc)
         flash(f"单位 {code} 未修改：{message}", "error")
     else:
         flash(f"单位 {changes.get('code') or code} 已保存", "ok")

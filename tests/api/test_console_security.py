@@ -212,3 +212,15 @@ def test_static_assets_are_served_here_with_long_cache_headers(app, logins):
     assert r.status_code == 200 and "max-age=31536000" in r.headers["Cache-Control"]
     assert "//" not in re.sub(r"https?://127\.0\.0\.1", "", page.replace("http://www.w3.org", "")).split("<body")[0] \
         .replace("content=\"width", "")
+
+
+def test_the_office_is_told_why_a_password_reset_or_unit_edit_was_refused(app, logins):
+    client = app.test_client()
+    log_in(client, "office")
+    token = _csrf(client, "/office/users")
+    r = client.post(f"/office/users/{logins.operator.actor.user_id}/password",
+                    data={"csrf_token": token, "password": "short"}, follow_redirects=True)
+    assert "密码未修改：密码至少 8 位" in r.get_data(as_text=True)
+    r = client.post("/office/units/HX", data={"csrf_token": token, "code": "RSJ"}, follow_redirects=True)
+    assert "单位 HX 未修改：单位编码已存在" in r.get_data(as_text=True)
+    assert log_in(app.test_client(), "operator").status_code == 302  # the old password still works
