@@ -20,6 +20,10 @@ from kb.errors import StoreUnavailable
 T = TypeVar("T")
 
 
+class BlobMissing(FileNotFoundError):
+    """A stored file the database names is not in the store."""
+
+
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes, media_type: str) -> None: ...
 
@@ -48,7 +52,10 @@ class LocalFileStore:
         os.replace(temporary, path)
 
     def get(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:  # the row is there, the file is not (a lost disk, a partial restore)
+            raise BlobMissing(key) from exc
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -74,7 +81,7 @@ class S3Store:
             return action()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise FileNotFoundError(exc) from exc
+                raise BlobMissing(str(exc)) from exc
             raise StoreUnavailable(details={"reason": str(exc)[:200]}) from exc
         except BotoCoreError as exc:  # endpoint unreachable, timed out, credentials missing
             raise StoreUnavailable(details={"reason": str(exc)[:200]}) from exc

@@ -238,6 +238,7 @@ def _post(url, event, delivery_id, body, secret, timeout, timestamp, session, st
 
 
 NOT_ALLOWED = "receiver host not allowed here (KB_WEBHOOK_ALLOWED_HOSTS); not sent"
+UNREADABLE_SECRET = "the signing secret cannot be opened with KB_SECRETS_KEY (the key changed); not sent"
 
 
 def _attempt(post: Callable[..., DeliveryOutcome], clock: Callable[[], datetime],
@@ -250,6 +251,8 @@ def _attempt(post: Callable[..., DeliveryOutcome], clock: Callable[[], datetime]
         # A subscription made before the allow-list narrowed: logged as a failed attempt, so it waits for
         # its retries (or a replay) instead of vanishing.
         return attempted_at, DeliveryOutcome(False, None, NOT_ALLOWED, 0)
+    if delivery.secret is None:  # logged like the above: it waits for the right key, then a retry or replay
+        return attempted_at, DeliveryOutcome(False, None, UNREADABLE_SECRET, 0)
     try:
         outcome = post(delivery.url, delivery.event, delivery.delivery_key, delivery.body.encode("utf-8"),
                        delivery.secret)
@@ -276,6 +279,7 @@ def deliver_due(
     uow_factory: compliance.UowFactory,
     clock: Callable[[], datetime],
     *,
+    secret_box: compliance.SecretBox,
     post: Callable[..., DeliveryOutcome] = post_delivery,
     max_workers: int = 8,
     limit: int = 50,
@@ -291,13 +295,14 @@ def deliver_due(
     no database). A retryable failure waits ``next_retry_in(attempt)``; 410
     or the last attempt fails the delivery. ``allows`` (a receiver URL → may it
     be sent to) keeps deliveries from hosts the deployment does not allow: each
-    such attempt is logged as a failure and nothing is sent; ``connection_allowed``
+    such attempt is logged as a failure and nothing is sent, as is one whose secret ``secret_box`` cannot
+    open; ``connection_allowed``
     is handed to ``post`` to check the address each connection reaches. Returns
     counts by outcome.
     """
     if connection_allowed is not None:
         post = functools.partial(post, connection_allowed=connection_allowed)
-    due = compliance.claim_due_deliveries(uow_factory, clock(), limit=limit)
+    due = compliance.claim_due_deliveries(uow_factory, clock(), secret_box=secret_box, limit=limit)
     counts = {"claimed": len(due), "delivered": 0, "retrying": 0, "failed": 0, "unrecorded": 0}
     if not due:
         return counts

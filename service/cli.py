@@ -59,7 +59,7 @@ def migrate(env: Env) -> None:
     from kb.categories_seed import ensure_seed_data
     from kb.migrate import upgrade
 
-    upgrade(env.url)
+    upgrade(env.url, secret_box=env.settings.secret_box)
     ensure_seed_data(env.uow, system_clock)
     click.echo(f"database at the latest schema: {env.url}")
 
@@ -125,6 +125,29 @@ def set_password(env: Env, username, password) -> None:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
     accounts.set_credentials(env.uow(), None, user_id, password=password, now=system_clock())
     click.echo(f"password set for {username}")
+
+
+@main.command("new-secrets-key")
+def new_secrets_key() -> None:
+    """Print a new key for KB_SECRETS_KEY (it seals the webhook and robot secrets stored in the database)."""
+    from kb.sealing import new_key
+
+    click.echo(new_key())
+
+
+@main.command("reseal-secrets")
+@pass_env
+def reseal_secrets(env: Env) -> None:
+    """Seal every stored secret with KB_SECRETS_KEY's first key (after putting a new key first); then the
+    old keys can be dropped from KB_SECRETS_KEY."""
+    from kb.sealing import SecretUnreadable
+    from kb.services import sealed_secrets
+
+    try:
+        count = sealed_secrets.reseal_all(env.uow(), env.settings.secret_box)
+    except SecretUnreadable as exc:
+        raise click.ClickException(f"{exc}; nothing was changed") from exc
+    click.echo(f"{count} secrets sealed with the first key of KB_SECRETS_KEY")
 
 
 @main.command("issue-token")
@@ -251,44 +274,73 @@ def _sqlite_path(url: str) -> Path:
     return Path(parsed.database)
 
 
+BACKUP_DATABASE, BACKUP_ATTACHMENTS = "kb.sqlite3", "attachments"
+
+
+def _local_attachment_dir(env: Env) -> Path | None:
+    """The folder of attachment files when they are kept on this host (KB_ATTACHMENT_STORE=local)."""
+    return Path(env.settings["ATTACHMENT_DIR"]) if env.settings["ATTACHMENT_STORE"] == "local" else None
+
+
 @main.command()
-@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("dest", type=click.Path(path_type=Path))
 @pass_env
 def backup(env: Env, dest: Path) -> None:
-    """Copy the SQLite database to DEST while the service runs (SQLite's online backup: a consistent copy)."""
+    """Back up the SQLite database and the attachment files into the new folder DEST, while the service runs.
+
+    The database first (SQLite's online backup: a consistent copy), then the files: files are written once
+    and never changed, so every file the copied database names is there. With KB_ATTACHMENT_STORE=s3 the
+    files stay in the bucket (keep its versioning on).
+    """
+    import shutil
     import sqlite3
     from contextlib import closing
 
     source = _sqlite_path(env.url)
     if dest.exists():
-        raise click.ClickException(f"{dest} exists; name a new file")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(dest)) as out:
+        raise click.ClickException(f"{dest} exists; name a new folder")
+    dest.mkdir(parents=True)
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(dest / BACKUP_DATABASE)) as out:
         src.backup(out)
-    click.echo(f"backed up {source} to {dest}")
+    files = _local_attachment_dir(env)
+    copied = 0
+    if files is not None and files.is_dir():
+        # Temporary upload files (".upload-*") are half-written by definition: not part of the backup.
+        shutil.copytree(files, dest / BACKUP_ATTACHMENTS, ignore=shutil.ignore_patterns(".upload-*"))
+        copied = sum(1 for path in (dest / BACKUP_ATTACHMENTS).rglob("*") if path.is_file())
+    click.echo(f"backed up {source} and {copied} attachment files to {dest}")
 
 
 @main.command()
-@click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("src", type=click.Path(exists=True, path_type=Path))
 @click.option("--yes", is_flag=True, help="replace the current database without asking")
 @pass_env
 def restore(env: Env, src: Path, yes: bool) -> None:
-    """Replace the SQLite database with the backup SRC (stop kb serve and kb scheduler first), then migrate.
+    """Put back the backup folder SRC (kb backup's; stop kb serve and kb scheduler first), then migrate.
 
-    The search index is rebuilt by the next `kb serve` (it no longer matches the database) or by `kb reindex`.
+    The database is replaced and the attachment files copied back into KB_ATTACHMENT_DIR. The search index
+    is rebuilt by the next `kb serve` (it no longer matches the database) or by `kb reindex`. SRC may also
+    be a database file alone (a backup of a release before attachments were backed up).
     """
+    import shutil
     import sqlite3
     from contextlib import closing
 
     from kb.migrate import upgrade
 
     target = _sqlite_path(env.url)
+    database = src / BACKUP_DATABASE if src.is_dir() else src
+    if not database.is_file():
+        raise click.ClickException(f"{src} holds no {BACKUP_DATABASE}: not a backup of kb backup")
     if not yes:
-        click.confirm(f"replace {target} with {src}?", abort=True)
+        click.confirm(f"replace {target} with {database}?", abort=True)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(src)) as backup_db, closing(sqlite3.connect(target)) as live:
+    with closing(sqlite3.connect(database)) as backup_db, closing(sqlite3.connect(target)) as live:
         backup_db.backup(live)  # page by page into the live file: its WAL and locks stay consistent
-    upgrade(env.url)  # a backup from an older release is brought to this one's schema
+    files, saved = _local_attachment_dir(env), src / BACKUP_ATTACHMENTS
+    if files is not None and saved.is_dir():
+        shutil.copytree(saved, files, dirs_exist_ok=True)  # files the backup does not name stay, unreferenced
+    upgrade(env.url, secret_box=env.settings.secret_box)  # a backup from an older release: to this schema
     click.echo(f"restored {src} into {target}; run kb reindex (or start kb serve) to rebuild the search index")
 
 

@@ -12,11 +12,14 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kb.services.tasks import CorrectionSettings
+    from kb.sealing import SecretBox
     from kb.services.webhooks import ReceiverHosts
 
 # (environment variable, config key, default, parser, description) — the README's table is made from this.
@@ -56,6 +59,12 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
     ("KB_SECRET_KEY", "SECRET_KEY", None, str,
      "Key that signs the console's session cookie and CSRF tokens; the same on every host (unset: one is "
      "made and kept in var/secret_key, enough for one host)"),
+    ("KB_SECRETS_KEY", "SECRETS_KEY", None, str,
+     "Keys that seal webhook and robot secrets in the database (Fernet keys, comma-separated, the sealing one "
+     "first; `kb new-secrets-key` makes one); the same on every host (unset: one is made and kept in "
+     "KB_SECRETS_KEY_FILE, enough for one host). Back it up apart from the database"),
+    ("KB_SECRETS_KEY_FILE", "SECRETS_KEY_FILE", "var/secrets_key", str,
+     "Where the sealing key is kept when KB_SECRETS_KEY is unset (made on first start, mode 0600)"),
     ("KB_COOKIE_SECURE", "SESSION_COOKIE_SECURE", False, lambda v: v.lower() in ("1", "true", "yes"),
      "Send the console's session cookie only over HTTPS (set it behind TLS)"),
     ("KB_SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES", 240, int,
@@ -134,6 +143,8 @@ class Settings:
         """From values by config key; keys missing take the table's defaults."""
         complete = {key: default for _, key, default, _, _ in SETTINGS}
         complete.update({key: value for key, value in values.items() if key in complete})
+        if complete["SECRETS_KEY"]:
+            secret_box(complete)  # a malformed key stops start-up
         return cls(values=MappingProxyType(complete), corrections=correction_settings(complete),
                    receiver_hosts=receiver_hosts(complete["WEBHOOK_ALLOWED_HOSTS"]),
                    scoring=MappingProxyType(scoring_settings(complete["SCORING_SETTINGS"])))
@@ -147,6 +158,11 @@ class Settings:
     def as_config(self) -> dict[str, Any]:
         """The values as Flask config keys."""
         return dict(self.values)
+
+    @cached_property
+    def secret_box(self) -> SecretBox:
+        """What seals and opens the stored webhook and robot secrets (KB_SECRETS_KEY or the key file)."""
+        return secret_box(self.values)
 
     @property
     def lease_seconds(self) -> int:
@@ -192,6 +208,15 @@ def receiver_hosts(raw: Any) -> ReceiverHosts:
     from kb.services.webhooks import ReceiverHosts
 
     return raw if isinstance(raw, ReceiverHosts) else ReceiverHosts.parse(raw)
+
+
+def secret_box(config: Mapping[str, Any]) -> SecretBox:
+    """KB_SECRETS_KEY's keys, or the one kept in KB_SECRETS_KEY_FILE (made there on first use)."""
+    from kb.sealing import SecretBox, kept_key, new_key
+
+    if config.get("SECRETS_KEY"):
+        return SecretBox.from_setting(config["SECRETS_KEY"])
+    return SecretBox([kept_key(Path(config.get("SECRETS_KEY_FILE") or _default("SECRETS_KEY_FILE")), new_key)])
 
 
 def login_policy(config: dict[str, Any]):

@@ -33,8 +33,9 @@ def deliver_webhooks(ctx: jobs.JobContext, settings: Settings | None = None) -> 
     Only to the hosts KB_WEBHOOK_ALLOWED_HOSTS allows (public addresses when unset), checked again on the
     address each connection reached: the scheduler's settings, or (run on its own) the environment's now.
     """
-    hosts = (settings or Settings.from_env()).receiver_hosts
-    return webhooks.deliver_due(ctx.uow_factory, ctx.clock, allows=hosts.allows,
+    settings = settings or Settings.from_env()
+    hosts = settings.receiver_hosts
+    return webhooks.deliver_due(ctx.uow_factory, ctx.clock, secret_box=settings.secret_box, allows=hosts.allows,
                                 connection_allowed=hosts.connection_allowed)
 
 
@@ -49,18 +50,13 @@ def close_month(ctx: jobs.JobContext, settings: Settings | None = None) -> dict:
 
 def notify(ctx: jobs.JobContext, settings: Settings | None = None) -> dict:
     """Queue the reminders for what happened since the last run, then send what is due (kb.notify)."""
-    from sqlalchemy import select
-
-    from kb.models import UnitRobot
     from kb.notify import Sender
     from kb.services import oversight
 
     settings = settings or Settings.from_env()
     now = ctx.clock()
     queued = oversight.collect(ctx.uow_factory(), now=now, digest_hour=int(settings["DIGEST_HOUR"]))
-    with ctx.uow_factory(write=False) as uow:
-        secrets = {url: secret for url, secret in uow.session.execute(
-            select(UnitRobot.url, UnitRobot.secret).where(UnitRobot.secret.is_not(None)))}
+    secrets = oversight.robot_secrets(ctx.uow_factory(write=False), settings.secret_box)
     sender = Sender(smtp_settings(settings), robot_secrets=secrets)
     return {"queued": queued, **oversight.deliver_due(ctx.uow_factory, now=now, send=sender)}
 

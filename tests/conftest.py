@@ -21,6 +21,17 @@ from tests.support.databases import PostgresUnavailable, fresh_postgres_database
 
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# One sealing key for the whole run (and the processes it starts), so stored webhook and robot secrets are
+# sealed and opened alike everywhere and no key file is left in the checkout; tests of the key file unset it.
+os.environ.setdefault("KB_SECRETS_KEY", "DeamHEw_SoRWf4JunFzfHYfYZKDt6kNBWAOXL-HhECQ=")
+
+
+@pytest.fixture(scope="session")
+def secret_box():
+    from kb.sealing import SecretBox
+
+    return SecretBox.from_setting(os.environ["KB_SECRETS_KEY"])
+
 
 @pytest.fixture(scope="session")
 def _stack():

@@ -12,6 +12,7 @@ from kb.compliance.counts import UNCATEGORISED, as_of_for, compliance_for, deadl
 from kb.compliance.snapshots import (
     ComplianceReport, close_month, closed_months, compliance_report, last_ended_month, recompute_month, rules_key)
 from kb.db import UowFactory
+from kb.sealing import SecretBox
 from kb.services.webhook_deliveries import EVENT_LABELS, EVENTS, PendingDelivery, claim_due_deliveries, record_attempt
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "claim_due_deliveries",
     "record_attempt",
     "UowFactory",
+    "SecretBox",
 ]

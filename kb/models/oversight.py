@@ -58,7 +58,8 @@ class UnitRobot(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), unique=True)
     channel: Mapped[str] = mapped_column(String(12))
     url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str | None] = mapped_column(String(200))  # DingTalk's signing secret ("加签")
+    # DingTalk's signing secret ("加签"), sealed with a key outside the database (kb.sealing)
+    sealed_secret: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (CheckConstraint("channel IN ('wecom','dingtalk')", name="robot_channel"),)
 

@@ -45,8 +45,9 @@ class WebhookSubscription(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(500))
-    # Kept in clear: every delivery is signed with it (HMAC needs the secret itself, not a hash).
-    secret: Mapped[str] = mapped_column(String(200))
+    # Every delivery is signed with the secret (HMAC needs the secret itself, not a hash), so it is kept
+    # sealed with a key outside the database (kb.sealing), not hashed.
+    sealed_secret: Mapped[str] = mapped_column(Text)
     events: Mapped[list[str]] = mapped_column(JSON)
     description: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)

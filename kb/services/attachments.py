@@ -12,6 +12,7 @@ file deletes the bytes after the commit.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from datetime import date, datetime
 
@@ -25,8 +26,10 @@ from kb.models import (
 from kb.services import audit
 from kb.services.knowledge import READERS
 from kb.search.attachment_text import texts_by_entry  # noqa: F401  (also a service of this module)
-from kb.storage import BlobStore
+from kb.storage import BlobMissing, BlobStore
 from kb.workflow import Action, next_state
+
+log = logging.getLogger(__name__)
 
 
 def attachment_view(a: Attachment, *, inherited: bool = False) -> dict:
@@ -191,6 +194,10 @@ def download(uow, store: BlobStore, actor: Actor, attachment_id: int, *, today: 
                 raise missing
         view = attachment_view(attachment)
         key = attachment.storage_key
-    return view, store.get(key)
+    try:
+        return view, store.get(key)
+    except BlobMissing:
+        log.error("attachment %s: its file %s is missing from the store", attachment_id, key)
+        raise NotFound("附件文件已丢失，请联系管理员从备份恢复（kb restore）", code="attachment_file_missing") from None
 
 

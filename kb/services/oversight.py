@@ -11,6 +11,7 @@ never again once sent, visible to the office and replayable.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,10 @@ from kb.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from kb.models import (
     AuditEvent, ChangeRequest, Channel, CorrectionTask, KnowledgeVersion, Notification, NotificationCursor, Role,
     SupervisionNotice, TaskReminder, TaskState, Unit, UnitRobot, User, UserContact)
+from kb.sealing import SecretBox, SecretUnreadable
 from kb.services import audit, tasks
+
+log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------------------------- notices
 
@@ -137,8 +141,8 @@ def confirm_notice(uow, actor: Actor, notice_id: int, *, reply: str | None, now:
 
 
 def set_unit_robot(uow, actor: Actor, unit_code: str, *, channel: str | None, url: str | None,
-                   secret: str | None, now: datetime) -> dict | None:
-    """The office sets (or, with no channel, removes) a unit's group robot."""
+                   secret: str | None, now: datetime, secret_box: SecretBox) -> dict | None:
+    """The office sets (or, with no channel, removes) a unit's group robot; its secret is stored sealed."""
     require_role(actor, Role.OFFICE_ADMIN)
     if channel and channel not in (Channel.WECOM.value, Channel.DINGTALK.value):
         raise ValidationFailed({"channel": "群机器人只能是 wecom（企业微信）或 dingtalk（钉钉）"})
@@ -156,9 +160,11 @@ def set_unit_robot(uow, actor: Actor, unit_code: str, *, channel: str | None, ur
             view = None
         else:
             robot = robot or UnitRobot(unit_id=unit.id)
-            robot.channel, robot.url, robot.secret = channel, (url or "").strip(), (secret or "").strip() or None
+            secret = (secret or "").strip() or None
+            robot.channel, robot.url = channel, (url or "").strip()
+            robot.sealed_secret = secret_box.seal(secret) if secret else None
             s.add(robot)
-            view = {"unit_code": unit.code, "channel": channel, "url": robot.url, "signed": bool(robot.secret)}
+            view = {"unit_code": unit.code, "channel": channel, "url": robot.url, "signed": bool(secret)}
         audit.record(s, actor, "unit.robot", "unit", unit.id, None,
                      {"channel": channel, "url": url, "signed": bool(secret)}, now)
         uow.commit()
@@ -169,9 +175,25 @@ def unit_robots(uow, actor: Actor) -> dict[str, dict]:
     """Every unit's group robot, by unit code (the secret itself is never shown)."""
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
-        rows = uow.session.execute(select(Unit.code, UnitRobot.channel, UnitRobot.url, UnitRobot.secret)
+        rows = uow.session.execute(select(Unit.code, UnitRobot.channel, UnitRobot.url,
+                                          UnitRobot.sealed_secret.is_not(None))
                                    .join(UnitRobot, UnitRobot.unit_id == Unit.id)).all()
-        return {code: {"channel": channel, "url": url, "signed": bool(secret)} for code, channel, url, secret in rows}
+        return {code: {"channel": channel, "url": url, "signed": signed} for code, channel, url, signed in rows}
+
+
+def robot_secrets(uow, secret_box: SecretBox) -> dict[str, str]:
+    """The robots' signing secrets by robot URL, opened, for sending; one no key opens is left out (logged),
+    so its messages go unsigned and fail at the robot, where the failure is recorded and retried."""
+    with uow:
+        rows = uow.session.execute(select(UnitRobot.url, UnitRobot.sealed_secret)
+                                   .where(UnitRobot.sealed_secret.is_not(None))).all()
+    opened = {}
+    for url, sealed in rows:
+        try:
+            opened[url] = secret_box.open(sealed)
+        except SecretUnreadable:
+            log.error("the signing secret of robot %s cannot be opened with KB_SECRETS_KEY", url)
+    return opened
 
 
 def get_contact(uow, actor: Actor) -> dict:

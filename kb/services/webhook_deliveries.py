@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from kb.db import UowFactory
 from kb.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from kb.sealing import SecretBox, SecretUnreadable
 
 #: The events a subscription may ask for, and their Chinese names.
 EVENTS: tuple[str, ...] = ("period.closed", "task.overdue", "score.changed")
@@ -47,15 +48,16 @@ class PendingDelivery:
     delivery_key: str  # X-KB-Delivery: the same on every attempt and on replays
     event: str
     url: str
-    secret: str
+    secret: str | None  # None: no configured key opens the stored one (KB_SECRETS_KEY changed); not sent
     body: str  # the exact JSON to sign and send
     attempt_number: int  # 1-based, counting every earlier attempt (replays included)
     replay: bool  # the office asked for this attempt
 
 
-def claim_due_deliveries(uow_factory: UowFactory, now: datetime, *, limit: int = 50,
+def claim_due_deliveries(uow_factory: UowFactory, now: datetime, *, secret_box: SecretBox, limit: int = 50,
                          claim_seconds: int = 120) -> list[PendingDelivery]:
-    """Pending deliveries of active subscriptions due by `now`, oldest first, claimed for `claim_seconds`.
+    """Pending deliveries of active subscriptions due by `now`, oldest first, claimed for `claim_seconds`,
+    each with its subscription's secret opened with `secret_box`.
 
     Claiming moves `next_attempt_at` to now + claim_seconds in the same
     transaction; rows another dispatcher has locked are skipped (PostgreSQL).
@@ -63,7 +65,7 @@ def claim_due_deliveries(uow_factory: UowFactory, now: datetime, *, limit: int =
     with uow_factory() as uow:
         s = uow.session
         rows = s.execute(
-            select(WebhookDelivery, WebhookSubscription.url, WebhookSubscription.secret)
+            select(WebhookDelivery, WebhookSubscription.url, WebhookSubscription.sealed_secret)
             .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
             .where(WebhookDelivery.state == PENDING, WebhookDelivery.next_attempt_at <= now,
                    WebhookSubscription.active.is_(True))
@@ -71,15 +73,23 @@ def claim_due_deliveries(uow_factory: UowFactory, now: datetime, *, limit: int =
             .limit(limit)
             .with_for_update(of=WebhookDelivery, skip_locked=True)).all()
         claimed = []
-        for delivery, url, secret in rows:
+        for delivery, url, sealed in rows:
             delivery.next_attempt_at = now + timedelta(seconds=claim_seconds)
             claimed.append(PendingDelivery(
-                id=delivery.id, delivery_key=delivery.delivery_key, event=delivery.event, url=url, secret=secret,
+                id=delivery.id, delivery_key=delivery.delivery_key, event=delivery.event, url=url,
+                secret=_opened(secret_box, sealed),
                 body=delivery.body, attempt_number=delivery.attempts + 1,
                 replay=delivery.replay_requested_at is not None))
         s.flush()
         uow.commit()
         return claimed
+
+
+def _opened(secret_box: SecretBox, sealed: str) -> str | None:
+    try:
+        return secret_box.open(sealed)
+    except SecretUnreadable:
+        return None
 
 
 def record_attempt(uow_factory: UowFactory, delivery_id: int, *, ok: bool, status: int | None,

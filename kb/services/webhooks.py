@@ -31,6 +31,7 @@ from kb.services.webhook_deliveries import (
     record_attempt)
 from kb.errors import InvalidTransition, NotFound, ValidationFailed
 from kb.models import Role, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from kb.sealing import SecretBox
 from kb.services import audit
 from kb.services.receiver_hosts import DEFAULT as DEFAULT_RECEIVERS
 from kb.services.receiver_hosts import ReceiverHosts, unsafe_url_reason
@@ -171,15 +172,16 @@ def _load_delivery(session, delivery_id: int, *, for_update: bool = False) -> We
 # --- subscriptions -----------------------------------------------------------------------------------------------
 
 
-def create_subscription(uow, actor: Actor, *, url: str, events: list[str], now: datetime, secret: str | None = None,
-                        description: str | None = None, receiver_hosts: ReceiverHosts = DEFAULT_RECEIVERS) -> dict:
-    """Register a receiver; the answer carries the secret, the only time it is shown."""
+def create_subscription(uow, actor: Actor, *, url: str, events: list[str], now: datetime, secret_box: SecretBox,
+                        secret: str | None = None, description: str | None = None,
+                        receiver_hosts: ReceiverHosts = DEFAULT_RECEIVERS) -> dict:
+    """Register a receiver; the answer carries the secret, the only time it is shown (it is stored sealed)."""
     require_role(actor, Role.OFFICE_ADMIN)
     url_, events_ = _checked_url(url, receiver_hosts), _checked_events(events)
     secret_, description_ = _checked_secret(secret), _checked_description(description)
     with uow:
         s = uow.session
-        sub = WebhookSubscription(url=url_, secret=secret_, events=events_, description=description_, active=True,
+        sub = WebhookSubscription(url=url_, sealed_secret=secret_box.seal(secret_), events=events_, description=description_, active=True,
                                   created_by_id=actor.user_id, created_at=now, updated_at=now)
         s.add(sub)
         s.flush()
@@ -205,7 +207,8 @@ def get_subscription(uow, actor: Actor, subscription_id: int) -> dict:
 
 
 def update_subscription(uow, actor: Actor, subscription_id: int, *, now: datetime, fields: dict,
-                        rotate_secret: bool = False, receiver_hosts: ReceiverHosts = DEFAULT_RECEIVERS) -> dict:
+                        secret_box: SecretBox, rotate_secret: bool = False,
+                        receiver_hosts: ReceiverHosts = DEFAULT_RECEIVERS) -> dict:
     """Change url, events, description or active; `rotate_secret` makes a new secret, shown in this answer only.
 
     Deliveries already waiting keep their body but are signed with the
@@ -234,7 +237,8 @@ def update_subscription(uow, actor: Actor, subscription_id: int, *, now: datetim
             setattr(sub, name, value)
         new_secret = None
         if rotate_secret:
-            new_secret = sub.secret = _checked_secret(None)
+            new_secret = _checked_secret(None)
+            sub.sealed_secret = secret_box.seal(new_secret)
         sub.updated_at = now
         s.flush()
         view = subscription_view(sub)

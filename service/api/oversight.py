@@ -1,6 +1,7 @@
 """Supervision notices (督办通知), reminder preferences, units' group robots, and the reminders sent."""
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 
 from kb.models import Role
@@ -105,5 +106,6 @@ class Robot(MethodView):
     @documented_errors(preferences_blp, 401, 403, 404, 422)
     def put(self, body, unit_code):
         """Set a unit's group robot (企业微信 / 钉钉); channel null removes it (office)"""
-        view = oversight.set_unit_robot(kb().uow(), current_actor(), unit_code, now=kb().now(), **body)
+        view = oversight.set_unit_robot(kb().uow(), current_actor(), unit_code, now=kb().now(),
+                                        secret_box=current_app.extensions["kb.settings"].secret_box, **body)
         return view or {"unit_code": unit_code, "channel": None, "url": None, "signed": False}

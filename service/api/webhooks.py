@@ -24,6 +24,11 @@ def receiver_hosts() -> webhooks.ReceiverHosts:
     return config.receiver_hosts(current_app.config.get("WEBHOOK_ALLOWED_HOSTS"))
 
 
+def secret_box():
+    """What seals the subscriptions' secrets in the database (KB_SECRETS_KEY)."""
+    return current_app.extensions["kb.settings"].secret_box
+
+
 @blp.route("")
 class Subscriptions(MethodView):
     @roles(Role.OFFICE_ADMIN)
@@ -40,7 +45,7 @@ class Subscriptions(MethodView):
     @documented_errors(blp, 401, 403, 422)
     def post(self, body):
         """Subscribe a receiver to events; the answer shows the signing secret, once (office)"""
-        return webhooks.create_subscription(kb().uow(), current_actor(), now=kb().now(),
+        return webhooks.create_subscription(kb().uow(), current_actor(), now=kb().now(), secret_box=secret_box(),
                                             receiver_hosts=receiver_hosts(), **body)
 
 
@@ -60,7 +65,8 @@ class Subscription(MethodView):
         """Change URL, events, description or active; rotate_secret shows the new secret once (office)"""
         rotate = body.pop("rotate_secret", False)
         return webhooks.update_subscription(kb().uow(), current_actor(), subscription_id, now=kb().now(),
-                                            fields=body, rotate_secret=rotate, receiver_hosts=receiver_hosts())
+                                            fields=body, rotate_secret=rotate, secret_box=secret_box(),
+                                            receiver_hosts=receiver_hosts())
 
     @blp.response(200, SubscriptionSchema)
     @documented_errors(blp, 401, 403, 404)

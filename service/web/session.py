@@ -5,7 +5,6 @@ ends the session at the next request on every worker and host.
 """
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from flask import Flask, current_app, g, session
 
 from kb.access import Actor
 from kb.errors import Unauthenticated
+from kb.sealing import kept_key
 from kb.services import accounts
 from service.config import login_policy
 
@@ -23,21 +23,7 @@ def secret_key(app: Flask) -> str:
     """KB_SECRET_KEY, or one kept beside the database on this host (made on first start)."""
     if app.config.get("SECRET_KEY"):
         return app.config["SECRET_KEY"]
-    path = Path(app.config.get("SECRET_KEY_FILE", "var/secret_key"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        # Written whole to a temporary file, then linked into place: of workers starting together one
-        # key wins, and nobody reads a half-written file.
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        temporary.write_text(secrets.token_urlsafe(48), encoding="ascii")
-        temporary.chmod(0o600)
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
-    return path.read_text(encoding="ascii").strip()
+    return kept_key(Path(app.config.get("SECRET_KEY_FILE", "var/secret_key")), lambda: secrets.token_urlsafe(48))
 
 
 def current_user() -> Actor | None:

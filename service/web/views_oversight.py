@@ -208,7 +208,8 @@ def set_robot(code: str):
     ctx = kb_ctx()
     try:
         oversight.set_unit_robot(ctx.uow(), current_user(), code, channel=request.form.get("channel") or None,
-                                 url=request.form.get("url"), secret=request.form.get("secret"), now=ctx.now())
+                                 url=request.form.get("url"), secret=request.form.get("secret"), now=ctx.now(),
+                                 secret_box=current_app.extensions["kb.settings"].secret_box)
     except ValidationFailed as exc:
         flash(f"单位 {code} 的群机器人未保存：" + "；".join(map(str, exc.errors.values())), "error")
     else:

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from kb.models import UnitRobot
+
 OVERDUE_ROLES = ("operator", "maint_a", "rev_a", "maint_b", "rev_b", "office", "scorer")
 
 
@@ -57,7 +61,7 @@ def test_notices_roles(people, clock):
     assert people.office.post(url + "/confirm", json={}).status_code == 403  # the unit confirms, not the office
 
 
-def test_reminder_preferences_and_log_roles(people):
+def test_reminder_preferences_and_log_roles(people, world, app):
     for who in OVERDUE_ROLES:
         caller = getattr(people, who)
         r = caller.put("/api/v1/preferences/contact", json={"email": f"{who}@example.gov", "daily_digest": True})
@@ -75,6 +79,9 @@ def test_reminder_preferences_and_log_roles(people):
                           json={"channel": "dingtalk", "url": "https://oapi.example/robot/send?access_token=x",
                                 "secret": "SECxyz"})
     assert r.status_code == 200 and r.json["signed"] is True and "secret" not in r.json
+    with world.uow(write=False) as uow:
+        sealed = uow.session.scalar(select(UnitRobot.sealed_secret))
+    assert "SECxyz" not in sealed and app.extensions["kb.settings"].secret_box.open(sealed) == "SECxyz"
     assert people.office.put("/api/v1/preferences/units/HX/robot",
                              json={"channel": "dingtalk", "url": "ftp://x"}).status_code == 422
     assert people.office.put("/api/v1/preferences/units/NOPE/robot",

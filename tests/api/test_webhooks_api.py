@@ -214,3 +214,18 @@ def test_a_bad_allow_list_entry_stops_the_service_at_startup(engine, session_fac
     with pytest.raises(ValueError, match="KB_WEBHOOK_ALLOWED_HOSTS"):
         create_app({"ENGINE": engine, "SESSION_FACTORY": session_factory, "CLOCK": clock,
                     "INDEX_DIR": str(tmp_path / "index"), "WEBHOOK_ALLOWED_HOSTS": "10.0.0.0/33"})
+
+
+def test_the_database_holds_the_secrets_only_sealed_with_the_services_key(people, world, app):
+    from sqlalchemy import select
+
+    from kb.models import WebhookSubscription
+
+    given = subscribe(people, secret="whsec-nankang-0001-0002")
+    rotated = people.office.patch(f"/api/v1/webhooks/{subscribe(people)['id']}", json={"rotate_secret": True}).json
+    with world.uow(write=False) as uow:
+        stored = dict(uow.session.execute(select(WebhookSubscription.id, WebhookSubscription.sealed_secret)).all())
+    box = app.extensions["kb.settings"].secret_box
+    for sub in (given, rotated):
+        assert sub["secret"] not in stored[sub["id"]]  # what a dump or a backup of the database shows
+        assert box.open(stored[sub["id"]]) == sub["secret"]

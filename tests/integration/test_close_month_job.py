@@ -24,7 +24,7 @@ def _count(session_factory, model, *where) -> int:
         return s.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def test_the_close_job_freezes_last_month_once_and_announces_it_once(world, clock, session_factory):
+def test_the_close_job_freezes_last_month_once_and_announces_it_once(world, clock, session_factory, secret_box):
     cats = world.seed_categories()
     unit = world.make_unit("HX", "华山街道办事处", "town")
     office, _ = world.make_user("office_admin")
@@ -33,7 +33,8 @@ def test_the_close_job_freezes_last_month_once_and_announces_it_once(world, cloc
     clock.set("2026-10-20T10:00:00+08:00")
     world.publish_new(maint, rev, office, cats["社会民生"], question="华山街道如何办理居住证？")
     webhooks.create_subscription(world.uow(), office, url="http://127.0.0.1:9/hook", events=["period.closed"],
-                                 now=clock(), receiver_hosts=webhooks.ReceiverHosts.parse("127.0.0.1"))
+                                 now=clock(), receiver_hosts=webhooks.ReceiverHosts.parse("127.0.0.1"),
+                                 secret_box=secret_box)
     context = JobContext(uow_factory=world.uow, clock=clock)
 
     clock.set("2026-11-01T00:30:00+08:00")

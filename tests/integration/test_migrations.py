@@ -44,3 +44,38 @@ def test_migration_0008_repairs_lone_surrogates_stored_in_json_columns(committed
     engine.dispose()
     assert terms == ["\ufffd问题？", "\U0001F600", "正常"]
     json.dumps(terms, ensure_ascii=False).encode("utf-8")  # answers encode again
+
+
+def test_migration_0011_seals_the_secrets_stored_in_clear_and_its_downgrade_opens_them(committed_database_url,
+                                                                                       secret_box):
+    """Webhook and robot secrets stored before 0011 were clear text: after it, only sealed values are stored."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from kb.migrate import alembic_config, upgrade
+
+    command.downgrade(alembic_config(committed_database_url), "0010")
+    engine = create_engine(committed_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO units (id, code, name, kind, created_at) "
+                              "VALUES (77, 'MG', '迁移单位', 'town', CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO webhook_subscriptions (id, url, secret, events, active, created_at, "
+                              "updated_at) VALUES (5, 'https://s.example.cn/h', 'whsec-clear-0123456789', '[]', :t, "
+                              "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"t": True})
+            conn.execute(text("INSERT INTO unit_robots (id, unit_id, channel, url, secret) "
+                              "VALUES (6, 77, 'dingtalk', 'https://oapi.dingtalk.com/x', 'SEC-robot-clear')"))
+        upgrade(committed_database_url, secret_box=secret_box)
+        with engine.connect() as conn:
+            hook = conn.execute(text("SELECT sealed_secret FROM webhook_subscriptions WHERE id = 5")).scalar_one()
+            robot = conn.execute(text("SELECT sealed_secret FROM unit_robots WHERE id = 6")).scalar_one()
+        assert "clear" not in hook and "clear" not in robot
+        assert secret_box.open(hook) == "whsec-clear-0123456789" and secret_box.open(robot) == "SEC-robot-clear"
+
+        command.downgrade(alembic_config(committed_database_url, secret_box), "0010")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT secret FROM webhook_subscriptions WHERE id = 5")).scalar_one() \
+                == "whsec-clear-0123456789"
+        upgrade(committed_database_url, secret_box=secret_box)
+    finally:
+        engine.dispose()

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import threading
 import urllib.parse
 from datetime import timedelta
@@ -122,11 +123,12 @@ def _task(hx, clock, detail="电话号码已变更"):
                              detail=detail, now=clock(), unit_code="HX")
 
 
-def test_a_new_task_reaches_the_units_people_by_mail_and_its_robot_once(session_factory, clock, smtp, robot, unit_hx):
+def test_a_new_task_reaches_the_units_people_by_mail_and_its_robot_once(session_factory, clock, smtp, robot, unit_hx,
+                                                                       secret_box):
     hx = unit_hx
     _run(session_factory, clock)  # the notifier starts from now
     oversight.set_unit_robot(hx.world.uow(), hx.office, "HX", channel="dingtalk", url=robot.url, secret=SECRET,
-                             now=clock())
+                             now=clock(), secret_box=secret_box)
     oversight.set_contact(hx.world.uow(), hx.maint, email="maint@hx.example", notify=True, daily_digest=False,
                           now=clock())
     oversight.set_contact(hx.world.uow(), hx.colleague, email="quiet@hx.example", notify=False, daily_digest=False,
@@ -143,11 +145,11 @@ def test_a_new_task_reaches_the_units_people_by_mail_and_its_robot_once(session_
 
 
 def test_a_refusing_robot_is_retried_with_backoff_and_gets_the_message_once(session_factory, clock, smtp, robot,
-                                                                           unit_hx):
+                                                                           unit_hx, secret_box):
     hx = unit_hx
     _run(session_factory, clock)
     oversight.set_unit_robot(hx.world.uow(), hx.office, "HX", channel="dingtalk", url=robot.url, secret=SECRET,
-                             now=clock())
+                             now=clock(), secret_box=secret_box)
     robot.refuse = 2
     _task(hx, clock)
     assert _run(session_factory, clock)["failed"] == 1
@@ -162,18 +164,18 @@ def test_a_refusing_robot_is_retried_with_backoff_and_gets_the_message_once(sess
 
 
 def test_a_wrong_signature_is_refused_by_the_robot_and_kept_for_the_office(session_factory, clock, smtp, robot,
-                                                                          unit_hx):
+                                                                          unit_hx, secret_box):
     hx = unit_hx
     _run(session_factory, clock)
     oversight.set_unit_robot(hx.world.uow(), hx.office, "HX", channel="dingtalk", url=robot.url, secret="wrong",
-                             now=clock())
+                             now=clock(), secret_box=secret_box)
     _task(hx, clock)
     _run(session_factory, clock)
     assert robot.received == []
     [row] = oversight.list_notifications(hx.world.uow(write=False), hx.office, waiting_only=True)
     assert "sign not match" in row["last_error"]
     oversight.set_unit_robot(hx.world.uow(), hx.office, "HX", channel="dingtalk", url=robot.url, secret=SECRET,
-                             now=clock())
+                             now=clock(), secret_box=secret_box)
     oversight.replay(hx.world.uow(), hx.office, row["id"], now=clock())
     assert _run(session_factory, clock)["sent"] == 1 and len(robot.received) == 1
 
@@ -233,7 +235,7 @@ def test_without_a_mail_server_mail_waits_with_the_reason(session_factory, clock
     assert "KB_SMTP_HOST" in row["last_error"]
 
 
-def test_bad_preferences_are_refused(session_factory, clock, unit_hx):
+def test_bad_preferences_are_refused(session_factory, clock, unit_hx, secret_box):
     from kb.errors import ValidationFailed
 
     hx = unit_hx
@@ -242,4 +244,21 @@ def test_bad_preferences_are_refused(session_factory, clock, unit_hx):
                               now=clock())
     with pytest.raises(ValidationFailed):
         oversight.set_unit_robot(hx.world.uow(), hx.office, "HX", channel="telegram", url="https://x", secret=None,
-                                 now=clock())
+                                 now=clock(), secret_box=secret_box)
+
+
+def test_kb_reseal_secrets_moves_every_stored_secret_to_the_new_first_key(session_factory, clock, smtp, robot,
+                                                                          unit_hx, secret_box, monkeypatch):
+    from kb.db import UnitOfWork
+    from kb.sealing import SecretBox, new_key
+    from kb.services import sealed_secrets
+
+    hx = unit_hx
+    _run(session_factory, clock)
+    oversight.set_unit_robot(hx.world.uow(), hx.office, "HX", channel="dingtalk", url=robot.url, secret=SECRET,
+                             now=clock(), secret_box=secret_box)
+    new = new_key()
+    assert sealed_secrets.reseal_all(UnitOfWork(session_factory), SecretBox([new, os.environ["KB_SECRETS_KEY"]])) == 1
+    monkeypatch.setenv("KB_SECRETS_KEY", new)  # the old key dropped: the robot's messages are still signed right
+    _task(hx, clock)
+    assert _run(session_factory, clock)["sent"] == 1 and len(robot.received) == 1

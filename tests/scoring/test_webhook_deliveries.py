@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ from kb import jobs
 from kb.errors import InvalidTransition
 from kb.jobs import JobContext
 from kb.models import JobRun, WebhookDelivery
+from kb.sealing import SecretBox, new_key
 from kb.services import tasks, webhooks
 from scoring_hooks import webhooks as dispatcher
 from scoring_hooks.webhooks import deliver_due, post_delivery, verify
@@ -23,6 +25,7 @@ from tests.scoring.test_webhooks import http_receiver
 from tests.support.factories import World
 
 SECRET = "whsec-南康-0001-足够长的密钥"
+SECRET_BOX = SecretBox.from_setting(os.environ["KB_SECRETS_KEY"])  # tests/conftest.py sets it for the run
 
 
 class ScriptedReceiver(BaseHTTPRequestHandler):
@@ -76,7 +79,7 @@ def subscribe(world, office, clock):
     def make(url, events=("score.changed",), **kwargs):
         kwargs.setdefault("receiver_hosts", LOOPBACK)
         return webhooks.create_subscription(world.uow(), office, url=url, events=list(events), secret=SECRET,
-                                            now=clock(), **kwargs)
+                                            now=clock(), secret_box=SECRET_BOX, **kwargs)
     return make
 
 
@@ -90,6 +93,7 @@ def emit(world, clock, event="score.changed", data=None, *, commit=True) -> list
 
 def deliver(world, clock, **kwargs):
     kwargs.setdefault("post", loopback_post())
+    kwargs.setdefault("secret_box", SECRET_BOX)
     return deliver_due(world.uow, clock, **kwargs)
 
 
@@ -262,7 +266,8 @@ def test_only_active_subscriptions_to_the_event_get_a_delivery(world, office, cl
     wanted = subscribe("https://scoring.example.cn/hooks", events=("score.changed", "period.closed"))
     subscribe("https://other.example.cn/hooks", events=("task.overdue",))
     paused = subscribe("https://paused.example.cn/hooks")
-    webhooks.update_subscription(world.uow(), office, paused["id"], now=clock(), fields={"active": False})
+    webhooks.update_subscription(world.uow(), office, paused["id"], now=clock(), fields={"active": False},
+                                 secret_box=SECRET_BOX)
     ids = emit(world, clock)
     deliveries = webhooks.list_deliveries(world.uow(write=False), office)[1]
     assert [d["id"] for d in deliveries] == ids and deliveries[0]["subscription_id"] == wanted["id"]
@@ -274,7 +279,8 @@ def test_a_dispatcher_that_dies_mid_post_only_delays_the_delivery(world, office,
     with http_receiver(ScriptedReceiver) as (server, url):
         subscribe(url)
         [delivery_id] = emit(world, clock)
-        [claimed] = webhooks.claim_due_deliveries(world.uow, clock(), claim_seconds=120)  # ...and the process dies
+        [claimed] = webhooks.claim_due_deliveries(world.uow, clock(), secret_box=SECRET_BOX,
+                                                      claim_seconds=120)  # ...and the process dies
         assert claimed.id == delivery_id and claimed.attempt_number == 1 and not claimed.replay
         assert deliver(world, clock)["claimed"] == 0
         clock.at += timedelta(seconds=121)
@@ -337,3 +343,20 @@ def test_a_host_the_allow_list_no_longer_holds_gets_nothing_and_the_delivery_wai
         monkeypatch.setenv("KB_WEBHOOK_ALLOWED_HOSTS", "127.0.0.0/8")
         assert service_jobs.deliver_webhooks(context)["delivered"] == 1
     assert len(server.accepted) == 1 and log_of(world, office, delivery_id)["state"] == "delivered"
+
+
+def test_a_secret_the_services_key_cannot_open_sends_nothing_and_waits_for_the_right_key(
+        world, office, clock, subscribe):
+    """KB_SECRETS_KEY changed without resealing: nothing goes out unsigned or wrongly signed, nothing is lost."""
+    with http_receiver(ScriptedReceiver) as (server, url):
+        subscribe(url)
+        [delivery_id] = emit(world, clock)
+        other_key = SecretBox([new_key()])
+        assert deliver(world, clock, secret_box=other_key)["retrying"] == 1
+        assert server.attempts == []
+        assert log_of(world, office, delivery_id)["attempt_log"][0]["error"] == dispatcher.UNREADABLE_SECRET
+
+        clock.at += timedelta(seconds=31)  # the old key listed again (after the new one): sent on the next retry
+        both = SecretBox([new_key(), os.environ["KB_SECRETS_KEY"]])
+        assert deliver(world, clock, secret_box=both)["delivered"] == 1
+    assert len(server.accepted) == 1  # signed with the subscription's own secret: the receiver verified it

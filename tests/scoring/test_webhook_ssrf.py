@@ -11,14 +11,14 @@ from kb.services import webhooks
 from scoring_hooks import receiver_guard
 from scoring_hooks.webhooks import post_delivery
 from tests.scoring.test_webhook_deliveries import (  # noqa: F401, F811 (fixtures)
-    LOOPBACK, SECRET, ScriptedReceiver, deliver, emit, log_of, office, subscribe, world)
+    LOOPBACK, SECRET, SECRET_BOX, ScriptedReceiver, deliver, emit, log_of, office, subscribe, world)
 from tests.scoring.test_webhooks import http_receiver
 
 
 def test_the_backslash_url_of_issue_18_is_refused_at_subscription(world, office, clock):
     with pytest.raises(ValidationFailed) as refused:
         webhooks.create_subscription(world.uow(), office, url="http://127.0.0.1:8209\\@allowed.host/",
-                                     events=["score.changed"], now=clock(),
+                                     events=["score.changed"], now=clock(), secret_box=SECRET_BOX,
                                      receiver_hosts=webhooks.ReceiverHosts.parse("allowed.host"))
     assert "反斜杠" in refused.value.errors["url"]
 
@@ -28,7 +28,8 @@ def test_the_backslash_url_of_issue_18_is_refused_at_subscription(world, office,
                                  "http://2130706433/", "http://10.0.0.8/"])
 def test_with_nothing_listed_loopback_metadata_and_private_receivers_are_refused(world, office, clock, url):
     with pytest.raises(ValidationFailed):
-        webhooks.create_subscription(world.uow(), office, url=url, events=["score.changed"], now=clock())
+        webhooks.create_subscription(world.uow(), office, url=url, events=["score.changed"], now=clock(),
+                                     secret_box=SECRET_BOX)
 
 
 def test_the_connection_check_refuses_a_loopback_address_before_anything_is_sent():
