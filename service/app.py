@@ -72,6 +72,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def warm_up(app: Flask) -> None:
+    """Before a server's worker takes requests: a few searches through its index (KB_WARM_UP), recording
+    nothing, so the first operator's search is as fast as the rest (kb.search.warmup)."""
+    if not app.config.get("WARM_UP") or not app.config.get("SEARCH_OPEN_ON_STARTUP", True):
+        return
+    from kb.search.warmup import warm_up as warm_up_index
+
+    ctx: KbContext = app.extensions["kb"]
+    try:
+        warm_up_index(ctx.search, ctx.today())
+        client = app.test_client()
+        client.get("/healthz")  # werkzeug compiles the URL map on the first request it routes
+        # SQLAlchemy compiles the token lookup on first use (~13 ms); an unknown token is a plain 401
+        client.get("/api/v1/categories", headers={"Authorization": "Bearer kb_warming-up"})
+    except Exception:  # a slow first search is better than a worker that does not start
+        logging.getLogger(__name__).exception("search warm-up failed; the first searches load what they need")
+
+
 def _configure(app: Flask, overrides: dict[str, Any]) -> None:
     # Built once, from the environment and the overrides; a bad entry (e.g. KB_WEBHOOK_ALLOWED_HOSTS)
     # stops startup here. The same values are the Flask config the request handlers read.

@@ -49,6 +49,9 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
     ("KB_LOG_LEVEL", "LOG_LEVEL", "INFO", str, "Python log level"),
     ("KB_PIN_WORKERS", "PIN_WORKERS", True, lambda v: v != "0",
      "kb serve pins each gunicorn worker to a core of its own; 0 leaves placement to the kernel"),
+    ("KB_WARM_UP", "WARM_UP", True, lambda v: v != "0",
+     "kb serve loads search's dictionaries once in the gunicorn master (the workers share them) and runs a few "
+     "searches in each worker before it takes requests, so no operator waits for a cold start; 0 skips both"),
     ("KB_TOKEN_CACHE_SECONDS", "TOKEN_CACHE_SECONDS", 30.0, float,
      "How long a process remembers a verified token (0 turns it off)"),
     ("KB_WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_HOSTS", None, str,

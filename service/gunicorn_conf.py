@@ -20,6 +20,12 @@ request line ``%(r)s``) and no referer: ``/search?q=…`` and
 ``/search/suggest?prefix=…`` carry what operators type, callers' phone and ID
 numbers among it. The search log keeps queries, masked (kb.search.redaction).
 
+Before forking the workers, the master imports the service and loads search's
+dictionaries (``on_starting``, kb.search.warmup): the workers share those pages
+instead of each reading its own copy, and each worker warms its index before it
+takes requests (wsgi.py). No database, index or thread is opened in the master,
+so nothing is shared that must not be. ``KB_WARM_UP=0`` skips both.
+
 Errors gunicorn answers itself, before the app sees the request (400 on a bad
 request line or chunked body, 414 URI too long, 431 headers too large), are in
 the app's one JSON error shape instead of gunicorn's HTML page.
@@ -82,6 +88,19 @@ def core_for_worker(allowed: Iterable[int], others: Iterable[set[int]]) -> int:
 
 def pinning_wanted() -> bool:
     return bool(value_from_env("PIN_WORKERS")) and hasattr(os, "sched_setaffinity")
+
+
+def on_starting(server) -> None:
+    """In the master, before any worker is forked: what every worker reads and nobody writes."""
+    if not value_from_env("WARM_UP"):
+        return
+    import gc
+
+    import service.app  # noqa: F401  (flask, SQLAlchemy, the schemas: imported once, shared by the workers)
+    from kb.search.warmup import load_analysis_data
+
+    load_analysis_data()
+    gc.freeze()  # out of the collector's reach: a worker's collections do not write to the shared pages
 
 
 def post_fork(server, worker) -> None:
