@@ -267,8 +267,9 @@ def _switch_one(session, entry_id: int, now: datetime, today) -> bool:
 def switch_scheduled_versions(ctx: JobContext) -> dict:
     """Published modifications whose date of effect has come (Asia/Shanghai) replace the live version.
 
-    Runs every minute, so the switch follows the day boundary within a minute; a run after downtime
-    switches everything that fell due meanwhile, and a rerun finds nothing left to switch.
+    The scheduler runs it at 00:00:00 Asia/Shanghai (and every few minutes as a catch-up), so the switch
+    happens at the day boundary; a run after downtime switches everything that fell due meanwhile, and a
+    rerun finds nothing left to switch. Each run is recorded in job_runs.
     """
     now = ctx.clock()
     today = to_shanghai(now).date()

@@ -109,8 +109,9 @@ def test_a_modification_taking_effect_later_waits_while_the_live_version_stays_l
     assert r.status_code == 409 and r.json["code"] == "update_scheduled"
 
     context = JobContext(uow_factory=world.uow, clock=clock)
-    clock.set("2026-11-30T23:59:00+08:00")
+    clock.set("2026-11-30T23:59:59.999+08:00")  # the last instant of the day before: not yet
     assert jobs.switch_scheduled_versions(context) == {"switched": 0}
+    assert people.operator.get(f"/api/v1/knowledge/{entry}").json["version"] == 1
     clock.set("2026-12-03T08:00:00+08:00")  # the host was down over the day boundary: it catches up
     run = jobs.run_job("switch_scheduled_versions", context)
     assert (run["outcome"], run["counts"]) == ("ok", {"switched": 1})
@@ -120,6 +121,26 @@ def test_a_modification_taking_effect_later_waits_while_the_live_version_stays_l
     hits = people.operator.get("/api/v1/search", query_string={"q": "老年人补贴标准"}).json["hits"]
     [hit] = [h for h in hits if h["entry_id"] == entry]
     assert hit["version"] == 2 and hit["scheduled_update"] is None
+
+
+def test_the_waiting_version_takes_over_at_the_first_instant_of_its_day_in_shanghai(people, clock, world):
+    from kb import jobs
+    from kb.jobs import JobContext
+
+    entry = _publish(people, clock, "2026-10-12T10:00:00+08:00", "政策法规", "华山街道老年人补贴标准是多少？")
+    clock.set("2026-11-02T10:00:00+08:00")
+    cr = people.maint_a.post("/api/v1/change-requests", json={
+        "kind": "modify", "entry_id": entry, "base_version": 1,
+        "proposal": {"answer": "1. 补贴标准：自12月1日起每月200元。", "effective_on": "2026-12-01"}}).json
+    people.maint_a.post(f"/api/v1/change-requests/{cr['id']}/submit", json={})
+    people.rev_a.post(f"/api/v1/change-requests/{cr['id']}/unit-review", json={"approve": True, "checks": ALL_PASS})
+    assert people.office.post(f"/api/v1/change-requests/{cr['id']}/office-review",
+                              json={"decision": "publish"}).status_code == 200
+    context = JobContext(uow_factory=world.uow, clock=clock)
+    clock.set("2026-11-30T16:00:00+00:00")  # 00:00:00 on 1 December in Shanghai, still 30 November in UTC
+    run = jobs.run_job("switch_scheduled_versions", context)
+    assert (run["outcome"], run["counts"]) == ("ok", {"switched": 1})  # recorded in job_runs
+    assert people.operator.get(f"/api/v1/knowledge/{entry}").json["version"] == 2
 
 
 def test_the_unit_reviewer_may_amend_the_proposal_before_approving_and_the_edit_is_theirs(people, clock):

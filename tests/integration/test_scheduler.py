@@ -189,3 +189,25 @@ def test_the_scheduler_refuses_a_bad_webhook_allow_list_at_startup(committed_dat
     result = subprocess.run([sys.executable, "-c", "from service.cli import main; main()", "scheduler"], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "KB_WEBHOOK_ALLOWED_HOSTS" in result.stderr
+
+
+def test_the_switch_of_future_dated_versions_is_scheduled_for_the_second_the_day_begins_in_shanghai(processes):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from service.jobs import AT_DAY_START
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    scheduler = processes().scheduler(holder="day-start")
+    scheduler.start()
+    try:
+        job = scheduler._scheduler.get_job("switch_scheduled_versions@day-start")
+        assert "switch_scheduled_versions" in AT_DAY_START and job is not None
+        fires = job.next_run_time.astimezone(shanghai)
+        now = datetime.now(shanghai)
+        assert (fires.hour, fires.minute, fires.second, fires.microsecond) == (0, 0, 0, 0)
+        assert timedelta(0) < fires - now <= timedelta(days=1)  # the next day boundary, not a later one
+        after = job.trigger.get_next_fire_time(fires, fires + timedelta(microseconds=1))
+        assert after - fires == timedelta(days=1)  # and every one after it
+    finally:
+        scheduler.shutdown()
