@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint setup serve bench bench-http bench-console bench-compliance relevance clean
+.PHONY: demo test test-fast lint setup serve bench bench-http bench-console bench-compliance bench-workers relevance clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench-http: $(STAMP)
 
 bench-compliance: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_compliance
+
+bench-workers: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_workers
 
 bench-console: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_console
