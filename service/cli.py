@@ -72,11 +72,15 @@ def migrate(env: Env) -> None:
 @pass_env
 def create_unit(env: Env, code, name, kind, parent_code) -> None:
     """Create a unit (承办单位)."""
+    from kb.models import UnitKind
     from kb.services import directory
 
     unit = directory.create_unit(env.uow(), None, code=code, name=name, kind=kind, parent_code=parent_code,
                                  now=system_clock())
-    click.echo(json.dumps(unit, ensure_ascii=False))
+    click.echo(json.dumps({"id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind,
+                           "kind_label": UnitKind(unit.kind).label, "parent_code": unit.parent_code,
+                           "liaison_name": unit.liaison_name, "liaison_phone": unit.liaison_phone},
+                          ensure_ascii=False))
 
 
 @main.command("create-user")
@@ -99,10 +103,10 @@ def create_user(env: Env, name, role, unit_code, username, password, as_json) ->
                                         now=system_clock(), username=username, password=password,
                                         token_ttl=token_ttl(env.settings))
     if as_json:
-        click.echo(json.dumps({"id": user["id"], "name": name, "role": role, "unit_code": unit_code,
+        click.echo(json.dumps({"id": user.id, "name": name, "role": role, "unit_code": unit_code,
                                "username": username, "token": token}, ensure_ascii=False))
     else:
-        click.echo(f"user {user['id']} ({role}) created; token (shown once): {token}")
+        click.echo(f"user {user.id} ({role}) created; token (shown once): {token}")
 
 
 @main.command("set-password")

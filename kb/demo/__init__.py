@@ -66,9 +66,9 @@ def load_demo(uow_factory, clock, *, seed: int = 12345, skip_if_loaded: bool = F
         password = DEMO_PASSWORD if username else None
         user, token = directory.create_user(uow_factory(), None, name=name, role=role, unit_code=unit_code,
                                             now=demo_clock(), username=username, password=password)
-        created.append({"id": user["id"], "name": name, "role": role, "unit_code": unit_code,
+        created.append({"id": user.id, "name": name, "role": role, "unit_code": unit_code,
                         "username": username, "password": password, "token": token})
-        return Actor(user_id=user["id"], role=Role(role), unit_id=unit_id, name=name)
+        return Actor(user_id=user.id, role=Role(role), unit_id=unit_id, name=name)
 
     units = {}
     for code, name, kind in UNITS:
@@ -78,9 +78,9 @@ def load_demo(uow_factory, clock, *, seed: int = 12345, skip_if_loaded: bool = F
     demo.operator = add_user("话务员小李", "operator", None, None, "operator")
     add_user("考核引擎", "scorer", None, None, None)  # a machine client: a token, no log-in
     for code in units:
-        demo.maintainer[code] = add_user(f"{code}知识员", "maintainer", code, units[code]["id"],
+        demo.maintainer[code] = add_user(f"{code}知识员", "maintainer", code, units[code].id,
                                          f"{code.lower()}-maintainer")
-        demo.reviewer[code] = add_user(f"{code}审核人", "unit_reviewer", code, units[code]["id"],
+        demo.reviewer[code] = add_user(f"{code}审核人", "unit_reviewer", code, units[code].id,
                                        f"{code.lower()}-reviewer")
 
     play(base_stories(demo, HISTORY, random.Random(seed)), demo_clock)

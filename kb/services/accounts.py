@@ -5,6 +5,10 @@ Passwords are hashed with argon2id (argon2-cffi). A console session is a row
 deactivating a user or resetting a password ends it on every worker and host
 at the next request. Failed attempts are rows too, counted per account and
 per address over a window, so throttling holds across workers and hosts.
+
+The results of the directory (:mod:`kb.services.directory`) that these use
+cases return too, :class:`UnitSnapshot` and :class:`UserSnapshot`, are defined
+here, below it.
 """
 from __future__ import annotations
 
@@ -12,14 +16,17 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy.orm import Session
 
 from kb.access import Actor, require_role
 from kb.errors import Conflict, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
 from kb.models import CredentialEpoch, LoginAttempt, LoginSession, Role, Unit, User
+from kb.db import UnitOfWork, UowFactory
 from kb.services import audit
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (64 MiB, t=3)
@@ -28,6 +35,44 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 # Writing last_seen_at on every page would turn every read into a write.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 8
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnitSnapshot:
+    """A unit (承办单位) as read in the transaction."""
+
+    id: int
+    code: str
+    name: str
+    kind: str  # a UnitKind value
+    parent_code: str | None
+    liaison_name: str | None
+    liaison_phone: str | None
+
+    @classmethod
+    def of(cls, unit: Unit) -> UnitSnapshot:
+        return cls(id=unit.id, code=unit.code, name=unit.name, kind=unit.kind,
+                   parent_code=unit.parent.code if unit.parent else None, liaison_name=unit.liaison_name,
+                   liaison_phone=unit.liaison_phone)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserSnapshot:
+    """A user as read in the transaction; never its password hash."""
+
+    id: int
+    name: str
+    role: str  # a Role value
+    active: bool
+    unit_code: str | None
+    username: str | None
+    can_log_in: bool  # has a user name and a password: may log in to the console
+
+    @classmethod
+    def of(cls, user: User) -> UserSnapshot:
+        return cls(id=user.id, name=user.name, role=user.role, active=user.active,
+                   unit_code=user.unit.code if user.unit else None, username=user.username,
+                   can_log_in=bool(user.username and user.password_hash))
 
 
 @dataclass(frozen=True)
@@ -41,7 +86,7 @@ class LoginPolicy:
     absolute_timeout: timedelta = timedelta(hours=12)
 
 
-def raise_credential_epoch(session) -> None:
+def raise_credential_epoch(session: Session) -> None:
     """Every process forgets the tokens it remembered within a second (service.auth)."""
     epoch = session.get(CredentialEpoch, 1, with_for_update=True)
     if epoch is None:
@@ -51,7 +96,7 @@ def raise_credential_epoch(session) -> None:
     session.flush()
 
 
-def credential_epoch(uow_factory) -> int:
+def credential_epoch(uow_factory: UowFactory) -> int:
     with uow_factory(write=False) as uow:
         return uow.session.scalar(select(CredentialEpoch.value).where(CredentialEpoch.id == 1)) or 0
 
@@ -82,7 +127,7 @@ def check_password_rules(password: str, username: str | None) -> None:
         raise ValidationFailed({"password": "密码须同时包含字母和数字（或符号）"})
 
 
-def identify_by_password(uow, *, username: str, password: str, address: str, now: datetime,
+def identify_by_password(uow: UnitOfWork, *, username: str, password: str, address: str, now: datetime,
                          policy: LoginPolicy) -> int:
     """The id of the active user with these credentials, or an error; every attempt is recorded.
 
@@ -95,8 +140,9 @@ def identify_by_password(uow, *, username: str, password: str, address: str, now
         s = uow.session
         failures = select(func.count()).select_from(LoginAttempt).where(
             LoginAttempt.attempted_at > since, LoginAttempt.succeeded.is_(False))
-        if (s.scalar(failures.where(LoginAttempt.username == username)) >= policy.max_failures_per_account
-                or s.scalar(failures.where(LoginAttempt.address == address)) >= policy.max_failures_per_address):
+        if ((s.scalar(failures.where(LoginAttempt.username == username)) or 0) >= policy.max_failures_per_account
+                or (s.scalar(failures.where(LoginAttempt.address == address)) or 0)
+                >= policy.max_failures_per_address):
             minutes = int(policy.failure_window.total_seconds() // 60)
             raise TooManyAttempts(f"登录失败次数过多，请 {minutes} 分钟后再试",
                                   details={"retry_after": int(policy.failure_window.total_seconds())})
@@ -112,7 +158,7 @@ def identify_by_password(uow, *, username: str, password: str, address: str, now
     return user.id
 
 
-def open_session(uow, user_id: int, *, address: str, now: datetime) -> str:
+def open_session(uow: UnitOfWork, user_id: int, *, address: str, now: datetime) -> str:
     """A new console session for a user already identified; returns its id (shown only to the browser)."""
     session_id = secrets.token_urlsafe(32)
     with uow:
@@ -130,7 +176,7 @@ def _actor(user: User) -> Actor:
     return Actor(user_id=user.id, role=Role(user.role), unit_id=user.unit_id, name=user.name)
 
 
-def session_actor(uow_factory, session_id: str, *, now: datetime, policy: LoginPolicy) -> Actor:
+def session_actor(uow_factory: UowFactory, session_id: str, *, now: datetime, policy: LoginPolicy) -> Actor:
     """The actor behind a console session; ended, idle, too old or deactivated → Unauthenticated."""
     with uow_factory(write=False) as uow:
         row = uow.session.execute(
@@ -152,7 +198,7 @@ def session_actor(uow_factory, session_id: str, *, now: datetime, policy: LoginP
     return actor
 
 
-def end_session(uow, session_id: str, *, now: datetime) -> None:
+def end_session(uow: UnitOfWork, session_id: str, *, now: datetime) -> None:
     with uow:
         uow.session.execute(update(LoginSession).where(
             LoginSession.token_hash == _session_hash(session_id), LoginSession.ended_at.is_(None))
@@ -160,21 +206,22 @@ def end_session(uow, session_id: str, *, now: datetime) -> None:
         uow.commit()
 
 
-def _end_sessions_of(session, user_id: int, now: datetime, *, keep_hash: str | None = None) -> int:
+def _end_sessions_of(session: Session, user_id: int, now: datetime, *, keep_hash: str | None = None) -> int:
     query = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
     if keep_hash:
         query = query.where(LoginSession.token_hash != keep_hash)
-    return session.execute(query.values(ended_at=now)).rowcount or 0
+    result = cast("CursorResult[Any]", session.execute(query.values(ended_at=now)))
+    return result.rowcount or 0
 
 
-def _load_user(session, user_id: int) -> User:
+def _load_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("用户不存在", code="user_not_found")
     return user
 
 
-def change_own_password(uow, actor: Actor, *, current_password: str, new_password: str, now: datetime,
+def change_own_password(uow: UnitOfWork, actor: Actor, *, current_password: str, new_password: str, now: datetime,
                         keep_session_id: str | None = None) -> None:
     """A user's own change: proves the current password; the user's other sessions end."""
     with uow:
@@ -190,8 +237,8 @@ def change_own_password(uow, actor: Actor, *, current_password: str, new_passwor
         uow.commit()
 
 
-def set_credentials(uow, actor: Actor | None, user_id: int, *, username: str | None = None,
-                    password: str, now: datetime) -> dict:
+def set_credentials(uow: UnitOfWork, actor: Actor | None, user_id: int, *, username: str | None = None,
+                    password: str, now: datetime) -> UserSnapshot:
     """The office sets (or resets) a user's log-in; every session of that user ends."""
     if actor is not None:
         require_role(actor, Role.OFFICE_ADMIN)
@@ -208,11 +255,12 @@ def set_credentials(uow, actor: Actor | None, user_id: int, *, username: str | N
         _end_sessions_of(uow.session, user.id, now)
         audit.record(uow.session, actor, "user.password_reset", "user", user.id, None,
                      {"username": user.username}, now)
+        view = UserSnapshot.of(user)
         uow.commit()
-        return {"id": user.id, "username": user.username}
+        return view
 
 
-def _check_username(session, username: str, user_id: int | None) -> None:
+def _check_username(session: Session, username: str, user_id: int | None) -> None:
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise ValidationFailed({"username": "用户名为 1–64 个字符，不含空格"})
     other = session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
@@ -220,7 +268,7 @@ def _check_username(session, username: str, user_id: int | None) -> None:
         raise Conflict(f"用户名 {username} 已被使用", code="username_taken")
 
 
-def set_active(uow, actor: Actor, user_id: int, *, active: bool, now: datetime) -> dict:
+def set_active(uow: UnitOfWork, actor: Actor, user_id: int, *, active: bool, now: datetime) -> UserSnapshot:
     """Deactivate (or reactivate) a user. A deactivated user's sessions end and its tokens stop working."""
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
@@ -235,14 +283,16 @@ def set_active(uow, actor: Actor, user_id: int, *, active: bool, now: datetime) 
         if before != active:
             audit.record(uow.session, actor, "user.activate" if active else "user.deactivate", "user", user.id,
                          {"active": before}, {"active": active, "sessions_ended": ended}, now)
+        view = UserSnapshot.of(user)
         uow.commit()
-        return {"id": user.id, "active": user.active}
+        return view
 
 
 UNIT_EDITABLE = ("code", "name", "liaison_name", "liaison_phone")
 
 
-def update_unit(uow, actor: Actor, unit_code: str, changes: dict, *, now: datetime) -> Unit:
+def update_unit(uow: UnitOfWork, actor: Actor, unit_code: str, changes: dict[str, str | None], *,
+                now: datetime) -> UnitSnapshot:
     """The office edits a unit's name, code or liaison contact."""
     require_role(actor, Role.OFFICE_ADMIN)
     unknown = set(changes) - set(UNIT_EDITABLE)
@@ -263,8 +313,10 @@ def update_unit(uow, actor: Actor, unit_code: str, changes: dict, *, now: dateti
                     raise Conflict(f"单位{'编码' if field == 'code' else '名称'}已存在：{value}", code="unit_exists")
                 changes[field] = value
         before = {k: getattr(unit, k) for k in changes}
-        for key, value in changes.items():
-            setattr(unit, key, value or None if key.startswith("liaison") else value)
+        for key, new in changes.items():
+            setattr(unit, key, new or None if key.startswith("liaison") else new)
         audit.record(s, actor, "unit.update", "unit", unit.id, before, dict(changes), now)
+        s.flush()
+        view = UnitSnapshot.of(unit)
         uow.commit()
-        return unit
+        return view

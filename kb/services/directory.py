@@ -1,16 +1,32 @@
-"""Units, users and API tokens."""
+"""Units, users and API tokens.
+
+Use cases return :class:`UnitSnapshot` and :class:`UserSnapshot` (defined in
+:mod:`kb.services.accounts`, whose use cases return them too) and
+:class:`TokenSnapshot`; labels are the dump schemas' (service/schemas/directory.py).
+"""
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kb.access import Actor, require_role
+from kb.db import UnitOfWork, UowFactory
 from kb.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from kb.models import ApiToken, Role, Unit, UnitKind, User
 from kb.services import accounts, audit
+from kb.services.accounts import UnitSnapshot, UserSnapshot
+
+__all__ = [
+    "UnitSnapshot", "UserSnapshot", "TokenSnapshot", "TOKEN_PREFIX", "hash_token", "create_unit", "list_units",
+    "get_unit", "get_unit_id", "create_user", "list_users", "get_user", "issue_token", "issue_token_for_role",
+    "list_tokens", "revoke_token", "authenticate", "authenticate_until",
+]
 
 TOKEN_PREFIX = "kb_"
 # Writing last_used_at on every request would turn reads into writes.
@@ -22,20 +38,41 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def unit_view(unit: Unit) -> dict:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenSnapshot:
+    """An API token's record; never the token itself (shown once, when issued, and not stored)."""
+
+    id: int
+    user_id: int
+    prefix: str  # the token's first characters, to tell one's tokens apart
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    expires_at: datetime | None  # None: never expires
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenSnapshot:
+        return cls(id=token.id, user_id=token.user_id, prefix=token.prefix, label=token.label,
+                   created_at=token.created_at, last_used_at=token.last_used_at, revoked_at=token.revoked_at,
+                   expires_at=token.expires_at)
+
+
+def _unit_audit(unit: UnitSnapshot) -> dict[str, Any]:
+    """What the audit row of a new unit holds (the same keys since the first row)."""
     return {"id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind,
-            "kind_label": UnitKind(unit.kind).label, "parent_code": unit.parent.code if unit.parent else None,
+            "kind_label": UnitKind(unit.kind).label, "parent_code": unit.parent_code,
             "liaison_name": unit.liaison_name, "liaison_phone": unit.liaison_phone}
 
 
-def user_view(user: User) -> dict:
+def _user_audit(user: UserSnapshot) -> dict[str, Any]:
+    """What the audit row of a new user holds (the same keys since the first row)."""
     return {"id": user.id, "name": user.name, "role": user.role, "active": user.active,
-            "unit_code": user.unit.code if user.unit else None, "username": user.username,
-            "can_log_in": bool(user.username and user.password_hash)}
+            "unit_code": user.unit_code, "username": user.username, "can_log_in": user.can_log_in}
 
 
-def create_unit(uow, actor: Actor | None, *, code: str, name: str, kind: str, parent_code: str | None,
-                now: datetime) -> dict:
+def create_unit(uow: UnitOfWork, actor: Actor | None, *, code: str, name: str, kind: str,
+                parent_code: str | None, now: datetime) -> UnitSnapshot:
     if actor is not None:
         require_role(actor, Role.OFFICE_ADMIN)
     if kind not in {k.value for k in UnitKind}:
@@ -51,35 +88,35 @@ def create_unit(uow, actor: Actor | None, *, code: str, name: str, kind: str, pa
         unit = Unit(code=code, name=name, kind=kind, parent=parent, created_at=now)
         uow.session.add(unit)
         uow.session.flush()
-        view = unit_view(unit)
-        audit.record(uow.session, actor, "unit.create", "unit", unit.id, None, view, now)
+        view = UnitSnapshot.of(unit)
+        audit.record(uow.session, actor, "unit.create", "unit", unit.id, None, _unit_audit(view), now)
         uow.commit()
         return view
 
 
-def list_units(uow) -> list[dict]:
+def list_units(uow: UnitOfWork) -> list[UnitSnapshot]:
     with uow:
-        return [unit_view(u) for u in uow.session.scalars(select(Unit).order_by(Unit.code))]
+        return [UnitSnapshot.of(u) for u in uow.session.scalars(select(Unit).order_by(Unit.code))]
 
 
-def get_unit(uow, unit_id: int) -> dict:
+def get_unit(uow: UnitOfWork, unit_id: int) -> UnitSnapshot:
     with uow:
         unit = uow.session.get(Unit, unit_id)
         if unit is None:
             raise NotFound("单位不存在", code="unit_not_found")
-        return unit_view(unit)
+        return UnitSnapshot.of(unit)
 
 
-def get_unit_id(session, code: str) -> int:
+def get_unit_id(session: Session, code: str) -> int:
     unit_id = session.scalar(select(Unit.id).where(Unit.code == code))
     if unit_id is None:
         raise NotFound(f"单位 {code} 不存在", code="unit_not_found")
     return unit_id
 
 
-def create_user(uow, actor: Actor | None, *, name: str, role: str, unit_code: str | None,
+def create_user(uow: UnitOfWork, actor: Actor | None, *, name: str, role: str, unit_code: str | None,
                 now: datetime, username: str | None = None, password: str | None = None,
-                token_ttl: timedelta | None = None) -> tuple[dict, str]:
+                token_ttl: timedelta | None = None) -> tuple[UserSnapshot, str]:
     """Create a user with a first token (and, with a user name and password, a console log-in).
 
     Returns (user, token); the token is shown only now.
@@ -106,13 +143,13 @@ def create_user(uow, actor: Actor | None, *, name: str, role: str, unit_code: st
         uow.session.add(user)
         uow.session.flush()
         token = _add_token(uow.session, user, "initial", now, token_ttl)
-        view = user_view(user)
-        audit.record(uow.session, actor, "user.create", "user", user.id, None, view, now)
+        view = UserSnapshot.of(user)
+        audit.record(uow.session, actor, "user.create", "user", user.id, None, _user_audit(view), now)
         uow.commit()
         return view, token
 
 
-def _add_token(session, user: User, label: str, now: datetime, ttl: timedelta | None = None) -> str:
+def _add_token(session: Session, user: User, label: str, now: datetime, ttl: timedelta | None = None) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:10], label=label,
                          created_at=now, expires_at=now + ttl if ttl else None))
@@ -120,22 +157,22 @@ def _add_token(session, user: User, label: str, now: datetime, ttl: timedelta | 
     return token
 
 
-def list_users(uow, actor: Actor) -> list[dict]:
+def list_users(uow: UnitOfWork, actor: Actor) -> list[UserSnapshot]:
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
-        return [user_view(u) for u in uow.session.scalars(select(User).order_by(User.id))]
+        return [UserSnapshot.of(u) for u in uow.session.scalars(select(User).order_by(User.id))]
 
 
-def get_user(uow, user_id: int) -> dict:
+def get_user(uow: UnitOfWork, user_id: int) -> UserSnapshot:
     with uow:
         user = uow.session.get(User, user_id)
         if user is None:
             raise NotFound("用户不存在", code="user_not_found")
-        return user_view(user)
+        return UserSnapshot.of(user)
 
 
-def issue_token(uow, actor: Actor, user_id: int, label: str, now: datetime,
-                ttl: timedelta | None = None) -> tuple[dict, str]:
+def issue_token(uow: UnitOfWork, actor: Actor, user_id: int, label: str, now: datetime,
+                ttl: timedelta | None = None) -> tuple[TokenSnapshot, str]:
     if actor.user_id != user_id:
         require_role(actor, Role.OFFICE_ADMIN)
     with uow:
@@ -145,13 +182,14 @@ def issue_token(uow, actor: Actor, user_id: int, label: str, now: datetime,
         if not user.active:
             raise ValidationFailed({"user_id": "用户已停用，不能签发令牌"})
         token = _add_token(uow.session, user, label, now, ttl)
-        row = uow.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        row = uow.session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).one()
         audit.record(uow.session, actor, "token.issue", "api_token", row.id, None, {"user_id": user_id}, now)
+        view = TokenSnapshot.of(row)
         uow.commit()
-        return token_view(row), token
+        return view, token
 
 
-def issue_token_for_role(uow, *, role: str, unit_code: str | None, label: str, now: datetime,
+def issue_token_for_role(uow: UnitOfWork, *, role: str, unit_code: str | None, label: str, now: datetime,
                          ttl: timedelta | None = None) -> str:
     """Operator convenience for the command line: a token for the first active user of a role."""
     with uow:
@@ -167,23 +205,17 @@ def issue_token_for_role(uow, *, role: str, unit_code: str | None, label: str, n
         return token
 
 
-def token_view(token: ApiToken) -> dict:
-    return {"id": token.id, "user_id": token.user_id, "prefix": token.prefix, "label": token.label,
-            "created_at": token.created_at, "last_used_at": token.last_used_at, "revoked_at": token.revoked_at,
-            "expires_at": token.expires_at}
-
-
-def list_tokens(uow, actor: Actor, user_id: int) -> list[dict]:
+def list_tokens(uow: UnitOfWork, actor: Actor, user_id: int) -> list[TokenSnapshot]:
     if actor.user_id != user_id:
         require_role(actor, Role.OFFICE_ADMIN)
     with uow:
         if uow.session.get(User, user_id) is None:
             raise NotFound(f"用户 {user_id} 不存在", code="user_not_found")
-        return [token_view(t) for t in uow.session.scalars(
+        return [TokenSnapshot.of(t) for t in uow.session.scalars(
             select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))]
 
 
-def revoke_token(uow, actor: Actor, token_id: int, now: datetime) -> dict:
+def revoke_token(uow: UnitOfWork, actor: Actor, token_id: int, now: datetime) -> TokenSnapshot:
     with uow:
         token = uow.session.get(ApiToken, token_id)
         if token is None:
@@ -195,17 +227,17 @@ def revoke_token(uow, actor: Actor, token_id: int, now: datetime) -> dict:
             accounts.raise_credential_epoch(uow.session)
             audit.record(uow.session, actor, "token.revoke", "api_token", token.id, None,
                          {"user_id": token.user_id}, now)
-        view = token_view(token)
+        view = TokenSnapshot.of(token)
         uow.commit()
         return view
 
 
-def authenticate(uow_factory, token: str, now: datetime) -> Actor:
+def authenticate(uow_factory: UowFactory, token: str, now: datetime) -> Actor:
     """The actor behind a bearer token. Reads only, unless last-used time is due a refresh."""
     return authenticate_until(uow_factory, token, now)[0]
 
 
-def authenticate_until(uow_factory, token: str, now: datetime) -> tuple[Actor, datetime | None]:
+def authenticate_until(uow_factory: UowFactory, token: str, now: datetime) -> tuple[Actor, datetime | None]:
     """The actor behind a bearer token and when the token expires (None: never)."""
     token_hash = hash_token(token)
     with uow_factory(write=False) as uow:
@@ -222,7 +254,7 @@ def authenticate_until(uow_factory, token: str, now: datetime) -> tuple[Actor, d
         actor = Actor(user_id=user.id, role=Role(user.role), unit_id=user.unit_id, name=user.name)
     if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
         with uow_factory(write=True) as uow:
-            token_row = uow.session.get(ApiToken, token_id)
+            token_row = uow.session.get_one(ApiToken, token_id)
             token_row.last_used_at = now
             uow.commit()
     return actor, expires_at

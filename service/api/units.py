@@ -40,5 +40,4 @@ class UnitByCode(MethodView):
     @documented_errors(blp, 401, 403, 404, 409, 422)
     def patch(self, body, unit_code):
         """Edit a unit's name, code or liaison contact (office)"""
-        unit = accounts.update_unit(kb().uow(), current_actor(), unit_code, body, now=kb().now())
-        return directory.get_unit(kb().reader(), unit.id)
+        return accounts.update_unit(kb().uow(), current_actor(), unit_code, body, now=kb().now())

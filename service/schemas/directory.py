@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from kb.models import Role, UnitKind
 from service.schemas.common import StrictSchema
-from service.schemas.fields import DateTime, Integer
+from service.schemas.fields import DateTime, DerivedString, Integer
 
 
 class UnitCreate(StrictSchema):
@@ -19,7 +19,7 @@ class UnitSchema(Schema):
     code = fields.String()
     name = fields.String()
     kind = fields.String()
-    kind_label = fields.String(dump_only=True)
+    kind_label = DerivedString(lambda unit: UnitKind(unit.kind).label)
     parent_code = fields.String(allow_none=True)
     liaison_name = fields.String(allow_none=True, metadata={"description": "知识联络人"})
     liaison_phone = fields.String(allow_none=True, metadata={"description": "联络人电话"})

@@ -8,9 +8,11 @@ shape.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timezone
+from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, missing, validate
 
 from kb.calendar import SHANGHAI
 
@@ -71,3 +73,24 @@ class DateTime(fields.DateTime):
 
 # The name the use-case schemas use for it.
 ShanghaiDateTime = DateTime
+
+
+class _Derived:
+    """A value the dump schema derives from the object it dumps (a Chinese label of a state, a formatted
+    number), rather than reads from one of its attributes; never loaded. The OpenAPI document shows the
+    field's own type (a string, a list of strings), as if it were read."""
+
+    def __init__(self, derive: Callable[[Any], Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, dump_only=True, **kwargs)
+        self.derive = derive
+
+    def get_value(self, obj, attr, accessor=None, default=missing):
+        return self.derive(obj)
+
+
+class DerivedString(_Derived, fields.String):
+    """``DerivedString(lambda unit: UnitKind(unit.kind).label)``"""
+
+
+class DerivedList(_Derived, fields.List):
+    """``DerivedList(lambda sub: [EVENT_LABELS[e] for e in sub.events], fields.String())``"""

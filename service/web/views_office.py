@@ -12,6 +12,7 @@ from kb.errors import Conflict, InvalidTransition, KbError, NotFound, Validation
 from kb.models import ChangeRequest, FlagState, PolicyStatus, Role, UnitKind
 from kb.services import accounts, audit, calendar_admin, directory, flags, gaps, oversight, policies, search
 from service.api.tasks import corrections
+from service.web import present
 from service.web.blueprint import console, kb_ctx, roles
 from service.web.session import current_user
 
@@ -249,7 +250,8 @@ def _users_page(errors: dict | None = None, values: dict | None = None, status: 
     return render_template("console/office_users.html", title="用户与单位", users=users, units=units,
                            robots=oversight.unit_robots(ctx.reader(), current_user()),
                            roles=ROLE_CHOICES, role_labels={r.value: ROLE_LABELS[r] for r in Role},
-                           unit_kinds=list(UnitKind), errors=errors or {}, values=values or {}), status
+                           unit_kinds=list(UnitKind), unit_kind_label=present.unit_kind_label, errors=errors or {},
+                           values=values or {}), status
 
 
 @console.get("/office/users")
@@ -377,6 +379,6 @@ def office_audit():
     else:
         _, events = audit.list_events(ctx.reader(), current_user(), limit=100)
         heading = "最近的操作记录"
-    users = {u["id"]: u["name"] for u in directory.list_users(ctx.reader(), current_user())}
+    users = {u.id: u.name for u in directory.list_users(ctx.reader(), current_user())}
     return render_template("console/office_audit.html", title="操作记录", events=events, heading=heading,
                            users=users)

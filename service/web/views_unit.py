@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 
 from kb.errors import NotFound, PreconditionRequired, StaleVersion, ValidationFailed
 from kb.models import ChangeKind, Role, Unit
-from kb.services import attachments, categories, changes, knowledge, search, task_changes, tasks
+from kb.services import attachments, categories, changes, directory, knowledge, search, task_changes, tasks
 from kb.workflow import Check, State
 from service.field_messages import translate
 from service.schemas.knowledge import ContentFields
@@ -52,8 +52,7 @@ def _category_choices() -> list[tuple[int, str]]:
     return sorted(((c["id"], path(c)) for c in rows), key=lambda pair: pair[1])
 
 
-def _units() -> list[dict]:
-    from kb.services import directory
+def _units() -> list[directory.UnitSnapshot]:
     return directory.list_units(kb_ctx().reader())
 
 

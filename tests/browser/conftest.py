@@ -81,8 +81,8 @@ def site(tmp_path_factory):
                                         now=_clock(), username=username, password=PASSWORD)
         from kb.access import Actor
         from kb.models import Role
-        users[key] = (username, Actor(user_id=user["id"], role=Role(role),
-                                      unit_id=units[unit]["id"] if unit else None, name=user["name"]))
+        users[key] = (username, Actor(user_id=user.id, role=Role(role),
+                                      unit_id=units[unit].id if unit else None, name=user.name))
     app = create_app({"ENGINE": engine, "SESSION_FACTORY": factory, "INDEX_DIR": str(folder / "index"),
                       "SECRET_KEY": "browser-tests", "SEARCH_LOG_BATCH": 1, "SEARCH_LOG_IN_BACKGROUND": False,
                       "LOGIN_MAX_FAILURES": 3})

@@ -293,7 +293,7 @@ def test_task_overdue_is_enqueued_once_however_often_the_overdue_job_runs(world,
     from service.jobs import JOBS
 
     unit = world.make_unit("HX", "华山街道办事处", "town")
-    task = tasks.create_task(world.uow(), office, source="city_notice", unit_code=unit["code"],
+    task = tasks.create_task(world.uow(), office, source="city_notice", unit_code=unit.code,
                              detail="市级通知：更新办理地点", now=clock())
     context = JobContext(uow_factory=world.uow, clock=clock)
     with http_receiver(ScriptedReceiver) as (server, url):

@@ -31,5 +31,5 @@ def people(world) -> People:
     maintainer, _ = world.make_user("maintainer", unit)
     reviewer, _ = world.make_user("unit_reviewer", unit)
     office, _ = world.make_user("office_admin")
-    return People(category=next(iter(categories.values())), unit_code=unit["code"], maintainer=maintainer,
+    return People(category=next(iter(categories.values())), unit_code=unit.code, maintainer=maintainer,
                   reviewer=reviewer, office=office)

@@ -23,15 +23,17 @@ class World:
     def uow(self, write: bool = True) -> UnitOfWork:
         return UnitOfWork(self.session_factory, write=write)
 
-    def make_unit(self, code: str | None = None, name: str | None = None, kind: str = "department") -> dict:
+    def make_unit(self, code: str | None = None, name: str | None = None,
+                  kind: str = "department") -> directory.UnitSnapshot:
         n = next(_seq)
         return directory.create_unit(self.uow(), None, code=code or f"U{n:03d}", name=name or f"测试单位{n}",
                                      kind=kind, parent_code=None, now=self.clock())
 
-    def make_user(self, role: str, unit: dict | None = None, name: str | None = None) -> tuple[Actor, str]:
+    def make_user(self, role: str, unit: directory.UnitSnapshot | None = None,
+                  name: str | None = None) -> tuple[Actor, str]:
         user, token = directory.create_user(self.uow(), None, name=name or f"{role}-{next(_seq)}", role=role,
-                                            unit_code=unit["code"] if unit else None, now=self.clock())
-        actor = Actor(user_id=user["id"], role=Role(role), unit_id=unit["id"] if unit else None, name=user["name"])
+                                            unit_code=unit.code if unit else None, now=self.clock())
+        actor = Actor(user_id=user.id, role=Role(role), unit_id=unit.id if unit else None, name=user.name)
         return actor, token
 
     def seed_categories(self) -> dict[str, int]:
