@@ -364,7 +364,7 @@ def office_audit():
     ctx = kb_ctx()
     object_type = request.args.get("object_type", "")
     object_id = request.args.get("object_id", "")
-    events: list[dict] = []
+    events: list[audit.AuditEventSnapshot] = []
     if object_type == "entry" and object_id.isdigit():
         entry_id = int(object_id)
         _, events = audit.list_events(ctx.reader(), current_user(), object_type="knowledge_entry",
@@ -374,7 +374,7 @@ def office_audit():
         for cr_id in cr_ids:
             events += audit.list_events(ctx.reader(), current_user(), object_type="change_request",
                                         object_id=cr_id, limit=200)[1]
-        events.sort(key=lambda e: e["id"], reverse=True)
+        events.sort(key=lambda e: e.id, reverse=True)
         heading = f"知识 #{entry_id} 的操作记录"
     else:
         _, events = audit.list_events(ctx.reader(), current_user(), limit=100)
