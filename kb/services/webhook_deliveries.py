@@ -40,7 +40,7 @@ STATE_LABELS = {PENDING: "待发送", DELIVERED: "已送达", FAILED: "发送失
 _ERROR_LIMIT = 2000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PendingDelivery:
     """One delivery claimed for one attempt: everything the POST needs, nothing of the ORM."""
 

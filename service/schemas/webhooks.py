@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from kb.services.webhooks import EVENT_LABELS, EVENTS, STATE_LABELS
 from service.schemas.common import PageArgs, ShortListArgs, StrictSchema
-from service.schemas.fields import DateTime, Integer
+from service.schemas.fields import DateTime, DerivedList, DerivedString, Integer
 
 _EVENTS_HELP = "事件：" + "；".join(f"{e} {EVENT_LABELS[e]}" for e in EVENTS)
 
@@ -54,7 +54,7 @@ class SubscriptionSchema(Schema):
     id = Integer(dump_only=True)
     url = fields.String()
     events = fields.List(fields.String())
-    event_labels = fields.List(fields.String(), dump_only=True)
+    event_labels = DerivedList(lambda sub: [EVENT_LABELS.get(e, e) for e in sub.events], fields.String())
     description = fields.String(allow_none=True)
     active = fields.Boolean()
     created_by = Integer(dump_only=True, allow_none=True)
@@ -82,10 +82,10 @@ class DeliverySchema(Schema):
     id = Integer(dump_only=True)
     subscription_id = Integer(dump_only=True)
     event = fields.String(dump_only=True)
-    event_label = fields.String(dump_only=True)
+    event_label = DerivedString(lambda delivery: EVENT_LABELS.get(delivery.event, delivery.event))
     delivery_key = fields.String(dump_only=True, metadata={"description": "X-KB-Delivery，重试和重发时不变"})
     state = fields.String(dump_only=True)
-    state_label = fields.String(dump_only=True)
+    state_label = DerivedString(lambda delivery: STATE_LABELS[delivery.state])
     attempts = Integer(dump_only=True, metadata={"description": "已尝试次数"})
     next_attempt_at = DateTime(dump_only=True, allow_none=True)
     last_status = Integer(dump_only=True, allow_none=True)

@@ -124,16 +124,16 @@ def test_a_receiver_failing_twice_gets_exactly_one_accepted_signed_delivery_afte
     record = log_of(world, office, delivery_id)
     assert len(server.attempts) == 3 and len(server.accepted) == 1
     key, body = server.accepted[0]
-    assert key == record["delivery_key"] and {a["headers"]["X-KB-Delivery"] for a in server.attempts} == {key}
+    assert key == record.delivery_key and {a["headers"]["X-KB-Delivery"] for a in server.attempts} == {key}
     last = server.attempts[-1]["headers"]
     assert verify(SECRET, body, last["X-KB-Timestamp"], last["X-KB-Signature"])
-    assert body.decode() == record["body"]
+    assert body.decode() == record.body
     payload = json.loads(body)
     assert payload["event"] == "score.changed" and payload["data"]["单位"] == "华山街道"
-    assert record["state"] == "delivered" and record["attempts"] == 3 and record["last_status"] == 200
-    assert [(a["number"], a["ok"], a["status"], a["replay"]) for a in record["attempt_log"]] == [
+    assert record.state == "delivered" and record.attempts == 3 and record.last_status == 200
+    assert [(a.number, a.ok, a.status, a.replay) for a in record.attempt_log] == [
         (1, False, 500, False), (2, False, 500, False), (3, True, 200, False)]
-    assert record["attempt_log"][0]["error"] == "HTTP 500: not now"
+    assert record.attempt_log[0].error == "HTTP 500: not now"
 
 
 def test_a_receiver_that_never_answers_does_not_hold_up_another_subscriptions_delivery(
@@ -179,13 +179,13 @@ def test_a_receiver_that_never_answers_does_not_hold_up_another_subscriptions_de
     assert counts == {"claimed": 2, "delivered": 1, "retrying": 1, "failed": 0, "unrecorded": 0}
     assert len(server.accepted) == 1
     got_at = server.attempts[0]["at"] - started
-    deliveries = {d["subscription_id"]: d for d in webhooks.list_deliveries(world.uow(write=False), office)[1]}
+    deliveries = {d.subscription_id: d for d in webhooks.list_deliveries(world.uow(write=False), office)[1]}
     assert got_at < read_timeout / 2, got_at  # received while the silent receiver was still being waited on
-    assert recorded[deliveries[good["id"]]["id"]] - started < read_timeout  # and recorded before its timeout
-    assert recorded[deliveries[slow["id"]]["id"]] - started >= read_timeout
+    assert recorded[deliveries[good.id].id] - started < read_timeout  # and recorded before its timeout
+    assert recorded[deliveries[slow.id].id] - started >= read_timeout
     assert elapsed < read_timeout + 1.5  # side by side, not one after the other
-    assert deliveries[good["id"]]["state"] == "delivered"
-    assert deliveries[slow["id"]]["state"] == "pending" and deliveries[slow["id"]]["last_error"].startswith("timeout")
+    assert deliveries[good.id].state == "delivered"
+    assert deliveries[slow.id].state == "pending" and deliveries[slow.id].last_error.startswith("timeout")
 
 
 def test_410_gone_is_not_retried(world, office, clock, subscribe):
@@ -197,7 +197,7 @@ def test_410_gone_is_not_retried(world, office, clock, subscribe):
         clock.at += timedelta(days=2)
         assert deliver(world, clock)["claimed"] == 0
     record = log_of(world, office, delivery_id)
-    assert (record["state"], record["attempts"], record["last_status"], record["next_attempt_at"]) == (
+    assert (record.state, record.attempts, record.last_status, record.next_attempt_at) == (
         "failed", 1, 410, None)
     assert len(server.attempts) == 1
 
@@ -212,7 +212,7 @@ def test_the_last_attempt_fails_the_delivery(world, office, clock, subscribe):
             clock.at += timedelta(hours=7)  # past any backoff
         assert deliver(world, clock)["claimed"] == 0
     record = log_of(world, office, delivery_id)
-    assert record["state"] == "failed" and record["attempts"] == 8 and len(server.attempts) == 8
+    assert record.state == "failed" and record.attempts == 8 and len(server.attempts) == 8
 
 
 def test_a_replay_resends_the_same_delivery_and_is_logged_as_a_replay(world, office, clock, subscribe):
@@ -222,19 +222,19 @@ def test_a_replay_resends_the_same_delivery_and_is_logged_as_a_replay(world, off
         assert deliver(world, clock)["delivered"] == 1
         clock.at += timedelta(hours=1)
         replayed = webhooks.replay_delivery(world.uow(), office, delivery_id, now=clock())
-        assert replayed["state"] == "pending" and replayed["replay_requested_at"]
+        assert replayed.state == "pending" and replayed.replay_requested_at
         assert deliver(world, clock)["delivered"] == 1
         assert deliver(world, clock)["claimed"] == 0
 
-        webhooks.delete_subscription(world.uow(), office, sub["id"], now=clock())
+        webhooks.delete_subscription(world.uow(), office, sub.id, now=clock())
         with pytest.raises(InvalidTransition):
             webhooks.replay_delivery(world.uow(), office, delivery_id, now=clock())
 
     record = log_of(world, office, delivery_id)
-    assert [(a["number"], a["ok"], a["replay"]) for a in record["attempt_log"]] == [(1, True, False), (2, True, True)]
-    assert record["state"] == "delivered" and record["replay_requested_at"] is None
+    assert [(a.number, a.ok, a.replay) for a in record.attempt_log] == [(1, True, False), (2, True, True)]
+    assert record.state == "delivered" and record.replay_requested_at is None
     first, second = server.accepted
-    assert first == second and first[0] == record["delivery_key"]  # same X-KB-Delivery, same body
+    assert first == second and first[0] == record.delivery_key  # same X-KB-Delivery, same body
 
 
 def test_a_failed_delivery_replayed_is_tried_once_more_and_retried_on_the_schedule(world, office, clock, subscribe):
@@ -247,7 +247,7 @@ def test_a_failed_delivery_replayed_is_tried_once_more_and_retried_on_the_schedu
         assert deliver(world, clock)["retrying"] == 1
         clock.at += timedelta(seconds=61)  # after attempt 2, the wait is 60 s
         assert deliver(world, clock)["delivered"] == 1
-    assert [(a["number"], a["status"], a["replay"]) for a in log_of(world, office, delivery_id)["attempt_log"]] == [
+    assert [(a.number, a.status, a.replay) for a in log_of(world, office, delivery_id).attempt_log] == [
         (1, 410, False), (2, 500, True), (3, 200, False)]
 
 
@@ -266,11 +266,11 @@ def test_only_active_subscriptions_to_the_event_get_a_delivery(world, office, cl
     wanted = subscribe("https://scoring.example.cn/hooks", events=("score.changed", "period.closed"))
     subscribe("https://other.example.cn/hooks", events=("task.overdue",))
     paused = subscribe("https://paused.example.cn/hooks")
-    webhooks.update_subscription(world.uow(), office, paused["id"], now=clock(), fields={"active": False},
+    webhooks.update_subscription(world.uow(), office, paused.id, now=clock(), fields={"active": False},
                                  secret_box=SECRET_BOX)
     ids = emit(world, clock)
     deliveries = webhooks.list_deliveries(world.uow(write=False), office)[1]
-    assert [d["id"] for d in deliveries] == ids and deliveries[0]["subscription_id"] == wanted["id"]
+    assert [d.id for d in deliveries] == ids and deliveries[0].subscription_id == wanted.id
     with pytest.raises(ValueError):
         emit(world, clock, event="score.published")
 
@@ -331,7 +331,7 @@ def test_a_host_the_allow_list_no_longer_holds_gets_nothing_and_the_delivery_wai
             "claimed": 1, "delivered": 0, "retrying": 1, "failed": 0, "unrecorded": 0}
         record = log_of(world, office, delivery_id)
         assert server.attempts == []
-        assert record["state"] == "pending" and record["attempt_log"][0]["error"] == dispatcher.NOT_ALLOWED
+        assert record.state == "pending" and record.attempt_log[0].error == dispatcher.NOT_ALLOWED
 
         clock.at += timedelta(seconds=31)  # the job reads the allow-list the service runs with
         monkeypatch.setenv("KB_WEBHOOK_ALLOWED_HOSTS", "scoring.example.cn")
@@ -342,7 +342,7 @@ def test_a_host_the_allow_list_no_longer_holds_gets_nothing_and_the_delivery_wai
         clock.at += timedelta(seconds=61)  # allowed again: delivered on its next retry
         monkeypatch.setenv("KB_WEBHOOK_ALLOWED_HOSTS", "127.0.0.0/8")
         assert service_jobs.deliver_webhooks(context)["delivered"] == 1
-    assert len(server.accepted) == 1 and log_of(world, office, delivery_id)["state"] == "delivered"
+    assert len(server.accepted) == 1 and log_of(world, office, delivery_id).state == "delivered"
 
 
 def test_a_secret_the_services_key_cannot_open_sends_nothing_and_waits_for_the_right_key(
@@ -354,7 +354,7 @@ def test_a_secret_the_services_key_cannot_open_sends_nothing_and_waits_for_the_r
         other_key = SecretBox([new_key()])
         assert deliver(world, clock, secret_box=other_key)["retrying"] == 1
         assert server.attempts == []
-        assert log_of(world, office, delivery_id)["attempt_log"][0]["error"] == dispatcher.UNREADABLE_SECRET
+        assert log_of(world, office, delivery_id).attempt_log[0].error == dispatcher.UNREADABLE_SECRET
 
         clock.at += timedelta(seconds=31)  # the old key listed again (after the new one): sent on the next retry
         both = SecretBox([new_key(), os.environ["KB_SECRETS_KEY"]])

@@ -61,7 +61,7 @@ def test_the_webhook_job_checks_where_each_delivery_connects(world, office, cloc
         # the URL check alone would pass (a listed name); the connection to loopback does not
         monkeypatch.setattr(webhooks.ReceiverHosts, "allows", lambda self, u: True)
         assert service_jobs.deliver_webhooks(context)["retrying"] == 1 and server.attempts == []
-        assert receiver_guard.REFUSED in log_of(world, office, delivery_id)["attempt_log"][-1]["error"]
+        assert receiver_guard.REFUSED in log_of(world, office, delivery_id).attempt_log[-1].error
         clock.at += timedelta(seconds=61)
         monkeypatch.setenv("KB_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
         assert service_jobs.deliver_webhooks(context)["delivered"] == 1
