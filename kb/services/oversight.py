@@ -8,18 +8,24 @@ published; a notice issued. The notifier reads what happened from the audit log 
 reminders past its cursor (each row once, in the transaction that moves the cursor), queues one
 message per recipient and channel, and the scheduler sends them (kb.notify): retried with backoff,
 never again once sent, visible to the office and replayable.
+
+Use cases return frozen snapshots (:class:`NoticeSnapshot`, :class:`NotificationSnapshot`,
+:class:`RobotSnapshot`, …); the labels are the dump schemas' (service/schemas/oversight.py).
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from kb.access import Actor, require_role, require_unit_scope
 from kb.calendar import end_of_day, to_shanghai
+from kb.db import UnitOfWork, UowFactory
 from kb.deadlines import TASK_SOURCE_TITLES
 from kb.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from kb.models import (
@@ -33,20 +39,56 @@ log = logging.getLogger(__name__)
 # ------------------------------------------------------------------------------------------- notices
 
 
+def _number(year: int, sequence: int) -> str:
+    return f"督（{year}）{sequence}号"
+
+
 def notice_number(notice: SupervisionNotice) -> str:
-    return f"督（{notice.year}）{notice.number}号"
+    """The notice's official number: 督（2026）7号."""
+    return _number(notice.year, notice.number)
 
 
-def notice_view(notice: SupervisionNotice) -> dict:
-    return {"id": notice.id, "number": notice_number(notice), "year": notice.year, "sequence": notice.number,
-            "task_id": notice.task_id, "unit_code": notice.unit.code, "unit_name": notice.unit.name,
-            **notice.content, "issued_at": to_shanghai(notice.issued_at),
-            "confirmed_at": to_shanghai(notice.confirmed_at) if notice.confirmed_at else None,
-            "reply": notice.reply, "task_state": notice.task.state,
-            "outcome": tasks.OUTCOME_LABELS[tasks.outcome(notice.task, notice.confirmed_at or notice.issued_at)]}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoticeSnapshot:
+    """A supervision notice as issued (its content is fixed then) and where it stands."""
+
+    id: int
+    year: int
+    sequence: int  # counted per year
+    task_id: int
+    unit_code: str
+    unit_name: str
+    item: str  # 督办事项
+    detail: str  # 督办内容
+    working_days: int | None  # 督办时限
+    received_at: str  # the task's, RFC 3339 at +08:00, as the notice was issued with it
+    due_at: str
+    entry_id: int | None
+    answer_by: str  # the end of the notice's own limit, RFC 3339 at +08:00
+    issued_at: datetime
+    confirmed_at: datetime | None
+    reply: str | None
+    task_state: str  # a TaskState value
+    outcome: str  # kb.services.tasks.outcome() when confirmed (or issued): "open_overdue", "resolved_late", …
+
+    @property
+    def number(self) -> str:
+        """The notice's official number: 督（2026）7号."""
+        return _number(self.year, self.sequence)
+
+    @classmethod
+    def of(cls, notice: SupervisionNotice) -> NoticeSnapshot:
+        content = notice.content
+        return cls(id=notice.id, year=notice.year, sequence=notice.number, task_id=notice.task_id,
+                   unit_code=notice.unit.code, unit_name=notice.unit.name, item=content["item"],
+                   detail=content["detail"], working_days=content["working_days"],
+                   received_at=content["received_at"], due_at=content["due_at"], entry_id=content["entry_id"],
+                   answer_by=content["answer_by"], issued_at=notice.issued_at, confirmed_at=notice.confirmed_at,
+                   reply=notice.reply, task_state=notice.task.state,
+                   outcome=tasks.outcome(notice.task, notice.confirmed_at or notice.issued_at))
 
 
-def issue_notice(uow, actor: Actor, task_id: int, *, now: datetime) -> dict:
+def issue_notice(uow: UnitOfWork, actor: Actor, task_id: int, *, now: datetime) -> NoticeSnapshot:
     """The office's numbered notice for an overdue task; one per task."""
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
@@ -77,12 +119,12 @@ def issue_notice(uow, actor: Actor, task_id: int, *, now: datetime) -> dict:
             raise Conflict("督办通知编号冲突，请重试", code="notice_number_taken") from None
         audit.record(s, actor, "notice.issue", "supervision_notice", notice.id, None,
                      {"number": notice_number(notice), "task_id": task.id, "unit_id": task.unit_id}, now)
-        view = notice_view(notice)
+        view = NoticeSnapshot.of(notice)
         uow.commit()
         return view
 
 
-def _working_days_after(session, now: datetime, days: int):
+def _working_days_after(session: Session, now: datetime, days: int) -> date:
     calendar = tasks.load_calendar(session)
     day = to_shanghai(now).date()
     for _ in range(days):
@@ -90,7 +132,7 @@ def _working_days_after(session, now: datetime, days: int):
     return day
 
 
-def _load_notice(session, actor: Actor, notice_id: int, *, for_update: bool = False) -> SupervisionNotice:
+def _load_notice(session: Session, actor: Actor, notice_id: int, *, for_update: bool = False) -> SupervisionNotice:
     query = select(SupervisionNotice).where(SupervisionNotice.id == notice_id)
     notice = session.scalar(query.with_for_update() if for_update else query)
     if notice is None:
@@ -99,13 +141,14 @@ def _load_notice(session, actor: Actor, notice_id: int, *, for_update: bool = Fa
     return notice
 
 
-def get_notice(uow, actor: Actor, notice_id: int) -> dict:
+def get_notice(uow: UnitOfWork, actor: Actor, notice_id: int) -> NoticeSnapshot:
     require_role(actor, Role.OFFICE_ADMIN, Role.MAINTAINER, Role.UNIT_REVIEWER)
     with uow:
-        return notice_view(_load_notice(uow.session, actor, notice_id))
+        return NoticeSnapshot.of(_load_notice(uow.session, actor, notice_id))
 
 
-def list_notices(uow, actor: Actor, *, year: int | None = None, unconfirmed: bool = False) -> list[dict]:
+def list_notices(uow: UnitOfWork, actor: Actor, *, year: int | None = None,
+                 unconfirmed: bool = False) -> list[NoticeSnapshot]:
     """The office sees every notice, a unit its own."""
     require_role(actor, Role.OFFICE_ADMIN, Role.MAINTAINER, Role.UNIT_REVIEWER)
     with uow:
@@ -116,10 +159,11 @@ def list_notices(uow, actor: Actor, *, year: int | None = None, unconfirmed: boo
             query = query.where(SupervisionNotice.year == year)
         if unconfirmed:
             query = query.where(SupervisionNotice.confirmed_at.is_(None))
-        return [notice_view(n) for n in uow.session.scalars(query.limit(500))]
+        return [NoticeSnapshot.of(n) for n in uow.session.scalars(query.limit(500))]
 
 
-def confirm_notice(uow, actor: Actor, notice_id: int, *, reply: str | None, now: datetime) -> dict:
+def confirm_notice(uow: UnitOfWork, actor: Actor, notice_id: int, *, reply: str | None,
+                   now: datetime) -> NoticeSnapshot:
     """The unit confirms it received the notice, with a word on what it did; once."""
     require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER)
     with uow:
@@ -132,7 +176,7 @@ def confirm_notice(uow, actor: Actor, notice_id: int, *, reply: str | None, now:
         audit.record(s, actor, "notice.confirm", "supervision_notice", notice.id, None,
                      {"reply": notice.reply}, now)
         s.flush()
-        view = notice_view(notice)
+        view = NoticeSnapshot.of(notice)
         uow.commit()
         return view
 
@@ -140,8 +184,27 @@ def confirm_notice(uow, actor: Actor, notice_id: int, *, reply: str | None, now:
 # ------------------------------------------------------------------------------------------- preferences
 
 
-def set_unit_robot(uow, actor: Actor, unit_code: str, *, channel: str | None, url: str | None,
-                   secret: str | None, now: datetime, secret_box: SecretBox) -> dict | None:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RobotSnapshot:
+    """A unit's group robot; never its secret, only whether it has one."""
+
+    unit_code: str
+    channel: str | None  # a Channel value (wecom, dingtalk); None: the unit has no robot
+    url: str | None
+    signed: bool  # has a signing secret (钉钉加签)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactSnapshot:
+    """A user's own e-mail address and how it wants reminders."""
+
+    email: str | None
+    notify: bool
+    daily_digest: bool
+
+
+def set_unit_robot(uow: UnitOfWork, actor: Actor, unit_code: str, *, channel: str | None, url: str | None,
+                   secret: str | None, now: datetime, secret_box: SecretBox) -> RobotSnapshot | None:
     """The office sets (or, with no channel, removes) a unit's group robot; its secret is stored sealed."""
     require_role(actor, Role.OFFICE_ADMIN)
     if channel and channel not in (Channel.WECOM.value, Channel.DINGTALK.value):
@@ -154,6 +217,7 @@ def set_unit_robot(uow, actor: Actor, unit_code: str, *, channel: str | None, ur
         if unit is None:
             raise NotFound(f"单位 {unit_code} 不存在", code="unit_not_found")
         robot = s.scalar(select(UnitRobot).where(UnitRobot.unit_id == unit.id))
+        view: RobotSnapshot | None
         if not channel:
             if robot is not None:
                 s.delete(robot)
@@ -164,24 +228,25 @@ def set_unit_robot(uow, actor: Actor, unit_code: str, *, channel: str | None, ur
             robot.channel, robot.url = channel, (url or "").strip()
             robot.sealed_secret = secret_box.seal(secret) if secret else None
             s.add(robot)
-            view = {"unit_code": unit.code, "channel": channel, "url": robot.url, "signed": bool(secret)}
+            view = RobotSnapshot(unit_code=unit.code, channel=channel, url=robot.url, signed=bool(secret))
         audit.record(s, actor, "unit.robot", "unit", unit.id, None,
                      {"channel": channel, "url": url, "signed": bool(secret)}, now)
         uow.commit()
         return view
 
 
-def unit_robots(uow, actor: Actor) -> dict[str, dict]:
+def unit_robots(uow: UnitOfWork, actor: Actor) -> dict[str, RobotSnapshot]:
     """Every unit's group robot, by unit code (the secret itself is never shown)."""
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
         rows = uow.session.execute(select(Unit.code, UnitRobot.channel, UnitRobot.url,
                                           UnitRobot.sealed_secret.is_not(None))
                                    .join(UnitRobot, UnitRobot.unit_id == Unit.id)).all()
-        return {code: {"channel": channel, "url": url, "signed": signed} for code, channel, url, signed in rows}
+        return {code: RobotSnapshot(unit_code=code, channel=channel, url=url, signed=signed)
+                for code, channel, url, signed in rows}
 
 
-def robot_secrets(uow, secret_box: SecretBox) -> dict[str, str]:
+def robot_secrets(uow: UnitOfWork, secret_box: SecretBox) -> dict[str, str]:
     """The robots' signing secrets by robot URL, opened, for sending; one no key opens is left out (logged),
     so its messages go unsigned and fail at the robot, where the failure is recorded and retried."""
     with uow:
@@ -189,6 +254,8 @@ def robot_secrets(uow, secret_box: SecretBox) -> dict[str, str]:
                                    .where(UnitRobot.sealed_secret.is_not(None))).all()
     opened = {}
     for url, sealed in rows:
+        if sealed is None:  # left out by the query already
+            continue
         try:
             opened[url] = secret_box.open(sealed)
         except SecretUnreadable:
@@ -196,14 +263,16 @@ def robot_secrets(uow, secret_box: SecretBox) -> dict[str, str]:
     return opened
 
 
-def get_contact(uow, actor: Actor) -> dict:
+def get_contact(uow: UnitOfWork, actor: Actor) -> ContactSnapshot:
     with uow:
         contact = uow.session.scalar(select(UserContact).where(UserContact.user_id == actor.user_id))
-        return {"email": contact.email if contact else None, "notify": contact.notify if contact else True,
-                "daily_digest": contact.daily_digest if contact else False}
+        if contact is None:
+            return ContactSnapshot(email=None, notify=True, daily_digest=False)
+        return ContactSnapshot(email=contact.email, notify=contact.notify, daily_digest=contact.daily_digest)
 
 
-def set_contact(uow, actor: Actor, *, email: str | None, notify: bool, daily_digest: bool, now: datetime) -> dict:
+def set_contact(uow: UnitOfWork, actor: Actor, *, email: str | None, notify: bool, daily_digest: bool,
+                now: datetime) -> ContactSnapshot:
     """A user's own e-mail address and how it wants reminders."""
     email = (email or "").strip() or None
     if email and ("@" not in email or len(email) > 200 or any(c.isspace() for c in email)):
@@ -217,7 +286,7 @@ def set_contact(uow, actor: Actor, *, email: str | None, notify: bool, daily_dig
         audit.record(s, actor, "user.contact", "user", actor.user_id, None,
                      {"email": email, "notify": notify, "daily_digest": daily_digest}, now)
         uow.commit()
-        return {"email": email, "notify": notify, "daily_digest": daily_digest}
+        return ContactSnapshot(email=email, notify=notify, daily_digest=daily_digest)
 
 
 # ------------------------------------------------------------------------------------------- the notifier
@@ -243,7 +312,7 @@ def _digest_time(now: datetime, hour: int) -> datetime:
     return at if at > local else at + timedelta(days=1)
 
 
-def _recipients(session, unit_id: int | None, *, only_user: int | None = None) -> list[tuple[str, str, int | None, bool]]:
+def _recipients(session: Session, unit_id: int | None, *, only_user: int | None = None) -> list[tuple[str, str, int | None, bool]]:
     """(channel, address, user id, digest) for a unit's people who want reminders, and the unit's robot."""
     out: list[tuple[str, str, int | None, bool]] = []
     if unit_id is None:
@@ -253,16 +322,18 @@ def _recipients(session, unit_id: int | None, *, only_user: int | None = None) -
                     UserContact.email.is_not(None)))
     if only_user is not None:
         query = query.where(User.id == only_user)
-    out += [(Channel.EMAIL.value, email, user_id, digest) for user_id, email, digest in session.execute(query)]
+    out += [(Channel.EMAIL.value, email, user_id, digest) for user_id, email, digest in session.execute(query)
+            if email is not None]  # left out by the query already
     robot = session.scalar(select(UnitRobot).where(UnitRobot.unit_id == unit_id))
     if robot is not None:
         out.append((robot.channel, robot.url, None, False))
     return out
 
 
-def _message(session, event: str, subject_id: int) -> tuple[int | None, int | None, str, str] | None:
+def _message(session: Session, event: str, subject_id: int) -> tuple[int | None, int | None, str, str] | None:
     """(unit id, the one user concerned or None for the whole unit, subject, body) of an event."""
     if event.startswith("task.") or event == "notice.issued":
+        task: CorrectionTask | None
         if event == "notice.issued":
             notice = session.get(SupervisionNotice, subject_id)
             if notice is None:
@@ -293,7 +364,7 @@ def _message(session, event: str, subject_id: int) -> tuple[int | None, int | No
     return cr.unit_id, cr.created_by_id, subject, body
 
 
-def _queue(session, key: str, event: str, subject_id: int, now: datetime, digest_hour: int) -> int:
+def _queue(session: Session, key: str, event: str, subject_id: int, now: datetime, digest_hour: int) -> int:
     found = _message(session, event, subject_id)
     if found is None:
         return 0
@@ -312,7 +383,7 @@ def _queue(session, key: str, event: str, subject_id: int, now: datetime, digest
     return queued
 
 
-def _cursor(session, source: str) -> NotificationCursor:
+def _cursor(session: Session, source: str) -> NotificationCursor:
     cursor = session.get(NotificationCursor, source, with_for_update=True)
     if cursor is None:
         cursor = NotificationCursor(source=source, last_id=0)
@@ -321,7 +392,7 @@ def _cursor(session, source: str) -> NotificationCursor:
     return cursor
 
 
-def collect(uow, *, now: datetime, digest_hour: int = 8) -> int:
+def collect(uow: UnitOfWork, *, now: datetime, digest_hour: int = 8) -> int:
     """Queue the messages for what happened since the last run; the cursor moves in the same transaction."""
     queued = 0
     with uow:
@@ -334,6 +405,8 @@ def collect(uow, *, now: datetime, digest_hour: int = 8) -> int:
                          .order_by(AuditEvent.id).limit(BATCH)).all()
         last_audit = s.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.id > audit_cursor.last_id))
         for event_id, action, object_id in rows:
+            if object_id is None:  # every action of AUDIT_EVENTS names its object
+                continue
             queued += _queue(s, f"audit:{event_id}", AUDIT_EVENTS[action], object_id, now, digest_hour)
         if rows and len(rows) == BATCH:
             audit_cursor.last_id = rows[-1][0]
@@ -353,24 +426,44 @@ def collect(uow, *, now: datetime, digest_hour: int = 8) -> int:
     return queued
 
 
-def notification_view(n: Notification) -> dict:
-    return {"id": n.id, "event": n.event, "channel": n.channel, "address": n.address, "unit_id": n.unit_id,
-            "user_id": n.user_id, "subject": n.subject, "digest": n.digest, "created_at": to_shanghai(n.created_at),
-            "next_attempt_at": to_shanghai(n.next_attempt_at), "attempts": n.attempts,
-            "sent_at": to_shanghai(n.sent_at) if n.sent_at else None,
-            "gave_up_at": to_shanghai(n.gave_up_at) if n.gave_up_at else None, "last_error": n.last_error}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationSnapshot:
+    """A reminder queued for one recipient and channel, and how sending it went."""
+
+    id: int
+    event: str
+    channel: str  # a Channel value
+    address: str
+    unit_id: int | None
+    user_id: int | None
+    subject: str
+    digest: bool
+    created_at: datetime
+    next_attempt_at: datetime
+    attempts: int
+    sent_at: datetime | None
+    gave_up_at: datetime | None
+    last_error: str | None
+
+    @classmethod
+    def of(cls, n: Notification) -> NotificationSnapshot:
+        return cls(id=n.id, event=n.event, channel=n.channel, address=n.address, unit_id=n.unit_id,
+                   user_id=n.user_id, subject=n.subject, digest=n.digest, created_at=n.created_at,
+                   next_attempt_at=n.next_attempt_at, attempts=n.attempts, sent_at=n.sent_at,
+                   gave_up_at=n.gave_up_at, last_error=n.last_error)
 
 
-def list_notifications(uow, actor: Actor, *, waiting_only: bool = False, limit: int = 100) -> list[dict]:
+def list_notifications(uow: UnitOfWork, actor: Actor, *, waiting_only: bool = False,
+                       limit: int = 100) -> list[NotificationSnapshot]:
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
         query = select(Notification).order_by(Notification.id.desc()).limit(limit)
         if waiting_only:
             query = query.where(Notification.sent_at.is_(None))
-        return [notification_view(n) for n in uow.session.scalars(query)]
+        return [NotificationSnapshot.of(n) for n in uow.session.scalars(query)]
 
 
-def replay(uow, actor: Actor, notification_id: int, *, now: datetime) -> dict:
+def replay(uow: UnitOfWork, actor: Actor, notification_id: int, *, now: datetime) -> NotificationSnapshot:
     """Send again: a given-up message is retried, a sent one goes out once more (the office asked for it)."""
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
@@ -381,12 +474,13 @@ def replay(uow, actor: Actor, notification_id: int, *, now: datetime) -> dict:
         n.sent_at, n.gave_up_at, n.attempts, n.next_attempt_at, n.last_error = None, None, 0, now, None
         audit.record(s, actor, "notification.replay", "notification", n.id, None, {"subject": n.subject}, now)
         s.flush()
-        view = notification_view(n)
+        view = NotificationSnapshot.of(n)
         uow.commit()
         return view
 
 
-def deliver_due(uow_factory, *, now: datetime, send, limit: int = 200) -> dict:
+def deliver_due(uow_factory: UowFactory, *, now: datetime, send: Callable[[str, str, str, str, str], object],
+                limit: int = 200) -> dict[str, int]:
     """Send what is due. `send(channel, address, subject, body, key)` raises on failure.
 
     Each message (or a recipient's digest) is sent in its own transaction that locks its rows and
@@ -399,7 +493,7 @@ def deliver_due(uow_factory, *, now: datetime, send, limit: int = 200) -> dict:
             select(Notification.id, Notification.channel, Notification.address, Notification.digest)
             .where(Notification.sent_at.is_(None), Notification.gave_up_at.is_(None),
                    Notification.next_attempt_at <= now).order_by(Notification.id).limit(limit)).all()
-    groups: dict[tuple, list[int]] = {}
+    groups: dict[tuple[object, ...], list[int]] = {}
     for row_id, channel, address, digest in due:
         groups.setdefault((channel, address, "digest") if digest else (row_id,), []).append(row_id)
     for ids in groups.values():
@@ -436,19 +530,53 @@ def deliver_due(uow_factory, *, now: datetime, send, limit: int = 200) -> dict:
     return {"sent": sent, "failed": failed}
 
 
-def pending_for(uow, actor: Actor) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingSnapshot:
+    """What a unit has waiting."""
+
+    unconfirmed_notices: int
+
+
+def pending_for(uow: UnitOfWork, actor: Actor) -> PendingSnapshot:
     """What a unit has waiting: for its standing page (what is due next)."""
     require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     with uow:
         unconfirmed = uow.session.scalar(select(func.count()).select_from(SupervisionNotice).where(
             SupervisionNotice.unit_id == actor.unit_id, SupervisionNotice.confirmed_at.is_(None))) or 0
-        return {"unconfirmed_notices": unconfirmed}
+        return PendingSnapshot(unconfirmed_notices=unconfirmed)
 
 
 # ------------------------------------------------------------------------------------------- 直办率 (Art. 11)
 
 
-def direct_answer_rate(uow, actor: Actor, *, start: datetime, end: datetime, label: str) -> dict:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnitDirectRateSnapshot:
+    """One unit's calls where an operator recorded using an answer, and how many were answered directly."""
+
+    unit_code: str
+    unit_name: str
+    calls: int
+    answered_directly: int
+    rate: float | None  # answered_directly / calls, to 4 places; None without calls
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DirectRateSnapshot:
+    """直办率 (Art. 11) over a period: all units together and each unit."""
+
+    period: str  # the period's label: 2026-11, 2026-Q4, 2026
+    calls: int
+    answered_directly: int
+    rate: float | None
+    units: tuple[UnitDirectRateSnapshot, ...]
+
+
+def _rate(direct: int, calls: int) -> float | None:
+    return round(direct / calls, 4) if calls else None
+
+
+def direct_answer_rate(uow: UnitOfWork, actor: Actor, *, start: datetime, end: datetime,
+                       label: str) -> DirectRateSnapshot:
     """Of the calls where an operator recorded using an answer, the share answered directly, per unit."""
     from sqlalchemy import case
 
@@ -462,9 +590,10 @@ def direct_answer_rate(uow, actor: Actor, *, start: datetime, end: datetime, lab
             .join(Unit, Unit.id == KnowledgeUsage.unit_id)
             .where(KnowledgeUsage.used_at >= start, KnowledgeUsage.used_at < end)
             .group_by(Unit.code, Unit.name).order_by(Unit.code)).all()
-    units = [{"unit_code": code, "unit_name": name, "calls": calls, "answered_directly": int(direct or 0),
-              "rate": round(int(direct or 0) / calls, 4) if calls else None} for code, name, calls, direct in rows]
-    calls = sum(u["calls"] for u in units)
-    direct = sum(u["answered_directly"] for u in units)
-    return {"period": label, "calls": calls, "answered_directly": direct,
-            "rate": round(direct / calls, 4) if calls else None, "units": units}
+    units = tuple(UnitDirectRateSnapshot(unit_code=code, unit_name=name, calls=count,
+                                         answered_directly=int(direct or 0), rate=_rate(int(direct or 0), count))
+                  for code, name, count, direct in rows)
+    calls = sum(u.calls for u in units)
+    answered = sum(u.answered_directly for u in units)
+    return DirectRateSnapshot(period=label, calls=calls, answered_directly=answered, rate=_rate(answered, calls),
+                              units=units)

@@ -108,4 +108,4 @@ class Robot(MethodView):
         """Set a unit's group robot (企业微信 / 钉钉); channel null removes it (office)"""
         view = oversight.set_unit_robot(kb().uow(), current_actor(), unit_code, now=kb().now(),
                                         secret_box=current_app.extensions["kb.settings"].secret_box, **body)
-        return view or {"unit_code": unit_code, "channel": None, "url": None, "signed": False}
+        return view or oversight.RobotSnapshot(unit_code=unit_code, channel=None, url=None, signed=False)

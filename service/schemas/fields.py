@@ -78,10 +78,12 @@ ShanghaiDateTime = DateTime
 class _Derived:
     """A value the dump schema derives from the object it dumps (a Chinese label of a state, a formatted
     number), rather than reads from one of its attributes; never loaded. The OpenAPI document shows the
-    field's own type (a string, a list of strings), as if it were read."""
+    field's own type (a string, a list of strings), as if it were read. Dump only, unless told otherwise
+    (``dump_only=False``: where the document never said so of the field it replaces)."""
 
     def __init__(self, derive: Callable[[Any], Any], *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, dump_only=True, **kwargs)
+        kwargs.setdefault("dump_only", True)
+        super().__init__(*args, **kwargs)
         self.derive = derive
 
     def get_value(self, obj, attr, accessor=None, default=missing):

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from kb.services.tasks import OUTCOME_LABELS
 from service.schemas.common import ShortListArgs, StrictSchema
-from service.schemas.fields import DateTime, Id, Integer
+from service.schemas.fields import DateTime, DerivedString, Id, Integer
 
 
 class NoticeCreate(StrictSchema):
@@ -39,7 +40,8 @@ class NoticeSchema(Schema):
     confirmed_at = DateTime(allow_none=True)
     reply = fields.String(allow_none=True)
     task_state = fields.String()
-    outcome = fields.String(metadata={"description": "办理结果"})
+    outcome = DerivedString(lambda notice: OUTCOME_LABELS[notice.outcome], dump_only=False,
+                            metadata={"description": "办理结果"})
 
 
 class ContactUpdate(StrictSchema):

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from kb.models import UnitKind
 from kb.services.directory import UnitSnapshot
+from kb.services.oversight import NoticeSnapshot
+from kb.services.tasks import OUTCOME_LABELS
 
 
 def unit_kind_label(unit: UnitSnapshot) -> str:
     """镇/街道, 区直部门, …"""
     return UnitKind(unit.kind).label
+
+
+def notice_outcome_label(notice: NoticeSnapshot) -> str:
+    """办理结果 of a supervision notice: 超期未办结, 超期办结, …"""
+    return OUTCOME_LABELS[notice.outcome]

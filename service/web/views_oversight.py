@@ -13,6 +13,7 @@ from scoring_hooks import bulletin
 from scoring_hooks.profiles import get_profile, load_profiles
 from scoring_hooks.scoring import score_report
 from service import config
+from service.web import present
 from service.web.blueprint import console, kb_ctx, roles
 from service.web.charts import bars, trend
 from service.web.session import current_user
@@ -124,14 +125,16 @@ def office_bulletin():
 @roles(*UNIT_AND_OFFICE)
 def notices():
     rows = oversight.list_notices(kb_ctx().reader(), current_user())
-    return render_template("console/notices.html", title="督办通知", rows=rows)
+    return render_template("console/notices.html", title="督办通知", rows=rows,
+                           outcome_label=present.notice_outcome_label)
 
 
 @console.get("/notices/<int:notice_id>")
 @roles(*UNIT_AND_OFFICE)
 def notice_page(notice_id: int):
     notice = oversight.get_notice(kb_ctx().reader(), current_user(), notice_id)
-    return render_template("console/notice.html", title=f"督办通知 {notice['number']}", notice=notice)
+    return render_template("console/notice.html", title=f"督办通知 {notice.number}", notice=notice,
+                           outcome_label=present.notice_outcome_label)
 
 
 @console.post("/tasks/<int:task_id>/notice")
@@ -143,8 +146,8 @@ def issue_notice(task_id: int):
     except (InvalidTransition, Conflict) as exc:
         flash(exc.message, "error")
         return redirect(url_for("console.task_page", task_id=task_id))
-    flash(f"已下达督办通知 {notice['number']}", "ok")
-    return redirect(url_for("console.notice_page", notice_id=notice["id"]))
+    flash(f"已下达督办通知 {notice.number}", "ok")
+    return redirect(url_for("console.notice_page", notice_id=notice.id))
 
 
 @console.post("/notices/<int:notice_id>/confirm")

@@ -154,7 +154,7 @@ def test_a_refusing_robot_is_retried_with_backoff_and_gets_the_message_once(sess
     _task(hx, clock)
     assert _run(session_factory, clock)["failed"] == 1
     waiting = oversight.list_notifications(hx.world.uow(write=False), hx.office, waiting_only=True)
-    assert waiting[0]["attempts"] == 1 and "send too fast" in waiting[0]["last_error"]
+    assert waiting[0].attempts == 1 and "send too fast" in waiting[0].last_error
     assert _run(session_factory, clock)["sent"] == 0  # not due again before its backoff
     clock.at += timedelta(seconds=61)
     assert _run(session_factory, clock)["failed"] == 1
@@ -173,10 +173,10 @@ def test_a_wrong_signature_is_refused_by_the_robot_and_kept_for_the_office(sessi
     _run(session_factory, clock)
     assert robot.received == []
     [row] = oversight.list_notifications(hx.world.uow(write=False), hx.office, waiting_only=True)
-    assert "sign not match" in row["last_error"]
+    assert "sign not match" in row.last_error
     oversight.set_unit_robot(hx.world.uow(), hx.office, "HX", channel="dingtalk", url=robot.url, secret=SECRET,
                              now=clock(), secret_box=secret_box)
-    oversight.replay(hx.world.uow(), hx.office, row["id"], now=clock())
+    oversight.replay(hx.world.uow(), hx.office, row.id, now=clock())
     assert _run(session_factory, clock)["sent"] == 1 and len(robot.received) == 1
 
 
@@ -232,7 +232,7 @@ def test_without_a_mail_server_mail_waits_with_the_reason(session_factory, clock
     _task(hx, clock)
     assert _run(session_factory, clock)["failed"] == 1
     [row] = oversight.list_notifications(hx.world.uow(write=False), hx.office, waiting_only=True)
-    assert "KB_SMTP_HOST" in row["last_error"]
+    assert "KB_SMTP_HOST" in row.last_error
 
 
 def test_bad_preferences_are_refused(session_factory, clock, unit_hx, secret_box):
