@@ -17,14 +17,18 @@ import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement, Select
 
 from kb import events
-from kb.calendar import to_shanghai
-from kb.db import UowFactory
+from kb.calendar import WorkingCalendar, to_shanghai
+from kb.db import UnitOfWork, UowFactory
 from kb.deadlines import TASK_SOURCE_TITLES, TaskSource
 from kb.models import (
     Category, CorrectionTask, EntryStatus, JobRun, KnowledgeEntry, KnowledgeVersion, ReminderKind, SchedulerLease,
@@ -47,7 +51,7 @@ class JobContext:
     batch_size: int = 100
 
 
-def _ids(ctx: JobContext, query) -> list[int]:
+def _ids(ctx: JobContext, query: Select[Any]) -> list[int]:
     with ctx.uow_factory() as uow:
         return list(uow.session.scalars(query))
 
@@ -57,7 +61,7 @@ def _batches(ids: list[int], size: int) -> Iterable[list[int]]:
         yield ids[i:i + size]
 
 
-def _in_batches(ctx: JobContext, ids: list[int], step: Callable[..., bool], now: datetime, **kwargs) -> int:
+def _in_batches(ctx: JobContext, ids: list[int], step: Callable[..., bool], now: datetime, **kwargs: Any) -> int:
     """Apply `step(session, id, now, ...)` to each id, one transaction per batch; how many it acted on."""
     done = 0
     for batch in _batches(ids, ctx.batch_size):
@@ -68,7 +72,7 @@ def _in_batches(ctx: JobContext, ids: list[int], step: Callable[..., bool], now:
     return done
 
 
-def _remind(session, task: CorrectionTask, kind: ReminderKind, now: datetime) -> bool:
+def _remind(session: Session, task: CorrectionTask, kind: ReminderKind, now: datetime) -> bool:
     exists = session.scalar(select(TaskReminder.id).where(TaskReminder.task_id == task.id,
                                                           TaskReminder.kind == kind.value))
     if exists:
@@ -81,11 +85,11 @@ def _remind(session, task: CorrectionTask, kind: ReminderKind, now: datetime) ->
 # --- mark overdue ----------------------------------------------------------------------------------------------
 
 
-def _overdue(now: datetime):
+def _overdue(now: datetime) -> tuple[ColumnElement[bool], ...]:
     return (tasks.is_overdue(now), CorrectionTask.overdue_marked_at.is_(None))
 
 
-def _mark_overdue_one(session, task_id: int, now: datetime) -> bool:
+def _mark_overdue_one(session: Session, task_id: int, now: datetime) -> bool:
     task = session.scalar(select(CorrectionTask).where(CorrectionTask.id == task_id, *_overdue(now))
                           .with_for_update())
     if task is None:
@@ -116,14 +120,14 @@ def mark_overdue(ctx: JobContext) -> dict:
 # --- remind of tasks due within one working day ------------------------------------------------------------------
 
 
-def _due_soon(now: datetime, horizon: datetime):
+def _due_soon(now: datetime, horizon: datetime) -> tuple[ColumnElement[bool], ...]:
     reminded = select(TaskReminder.id).where(TaskReminder.task_id == CorrectionTask.id,
                                              TaskReminder.kind == ReminderKind.DUE_SOON.value)
     return (CorrectionTask.state.in_(OPEN_STATES), ~tasks.is_overdue(now), CorrectionTask.due_at <= horizon,
             ~reminded.exists())
 
 
-def _remind_one(session, task_id: int, now: datetime, horizon: datetime) -> bool:
+def _remind_one(session: Session, task_id: int, now: datetime, horizon: datetime) -> bool:
     task = session.scalar(select(CorrectionTask).where(CorrectionTask.id == task_id, *_due_soon(now, horizon))
                           .with_for_update(of=CorrectionTask))
     return task is not None and _remind(session, task, ReminderKind.DUE_SOON, now)
@@ -141,13 +145,14 @@ def remind_due_soon(ctx: JobContext) -> dict:
 # --- yearly verification -----------------------------------------------------------------------------------------
 
 
-def _needs_verification_task(cycle_start, today):
+def _needs_verification_task(cycle_start: date, today: date) -> tuple[ColumnElement[bool], ...]:
     has_task = select(CorrectionTask.id).where(CorrectionTask.entry_id == KnowledgeEntry.id,
                                                CorrectionTask.cycle_starts_on == cycle_start)
     return (verification.outstanding_since(cycle_start, today), ~has_task.exists())
 
 
-def _open_verification_one(session, entry_id: int, now: datetime, cycle, calendar, settings) -> bool:
+def _open_verification_one(session: Session, entry_id: int, now: datetime, cycle: tuple[date, date],
+                           calendar: WorkingCalendar, settings: CorrectionSettings) -> bool:
     today = to_shanghai(now).date()
     entry = session.scalar(select(KnowledgeEntry).where(KnowledgeEntry.id == entry_id,
                                                         *_needs_verification_task(cycle[0], today))
@@ -184,7 +189,7 @@ def open_verification_tasks(ctx: JobContext) -> dict:
 # --- expiry ahead -----------------------------------------------------------------------------------------------
 
 
-def _expiring(today, last_day):
+def _expiring(today: date, last_day: date) -> tuple[ColumnElement[bool], ...]:
     """Published entries whose version in force expires between today and `last_day`, with no task for that date yet."""
     has_task = select(CorrectionTask.id).where(CorrectionTask.entry_id == KnowledgeEntry.id,
                                                CorrectionTask.source == TaskSource.EXPIRY.value,
@@ -193,7 +198,8 @@ def _expiring(today, last_day):
             KnowledgeVersion.expires_on >= today, KnowledgeVersion.expires_on <= last_day, ~has_task.exists())
 
 
-def _open_expiry_one(session, entry_id: int, now: datetime, today, last_day, calendar, settings) -> bool:
+def _open_expiry_one(session: Session, entry_id: int, now: datetime, today: date, last_day: date,
+                     calendar: WorkingCalendar, settings: CorrectionSettings) -> bool:
     entry = session.scalar(_published_join(select(KnowledgeEntry))
                            .where(KnowledgeEntry.id == entry_id, *_expiring(today, last_day))
                            .with_for_update(of=KnowledgeEntry))
@@ -208,7 +214,7 @@ def _open_expiry_one(session, entry_id: int, now: datetime, today, last_day, cal
     return True
 
 
-def expiry_notice_window(calendar, now: datetime, working_days: int):
+def expiry_notice_window(calendar: WorkingCalendar, now: datetime, working_days: int) -> tuple[date, date]:
     """(today, last expiry date to warn of): entries expiring within `working_days` working days of today."""
     today = to_shanghai(now).date()
     # The day before the (N+1)-th working day: an expiry on a weekend after the N-th still has N working days.
@@ -238,17 +244,17 @@ def open_expiry_tasks(ctx: JobContext) -> dict:
 # --- scheduled versions take effect -------------------------------------------------------------------------
 
 
-def _scheduled_join(query):
+def _scheduled_join(query: Select[Any]) -> Select[Any]:
     return query.join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
                       & (KnowledgeVersion.number == KnowledgeEntry.scheduled_number))
 
 
-def _due_to_switch(today):
+def _due_to_switch(today: date) -> tuple[ColumnElement[bool], ...]:
     return (KnowledgeEntry.status == EntryStatus.PUBLISHED.value, KnowledgeEntry.scheduled_number.is_not(None),
             KnowledgeVersion.effective_on <= today)
 
 
-def _switch_one(session, entry_id: int, now: datetime, today) -> bool:
+def _switch_one(session: Session, entry_id: int, now: datetime, today: date) -> bool:
     entry = session.scalar(_scheduled_join(select(KnowledgeEntry))
                            .where(KnowledgeEntry.id == entry_id, *_due_to_switch(today))
                            .with_for_update(of=KnowledgeEntry))
@@ -281,7 +287,7 @@ def switch_scheduled_versions(ctx: JobContext) -> dict:
 # --- withdraw expired notices ------------------------------------------------------------------------------------
 
 
-def _notice_category_ids(session) -> set[int]:
+def _notice_category_ids(session: Session) -> set[int]:
     """Categories flagged as notices, and every category below one."""
     rows = session.execute(select(Category.id, Category.parent_id, Category.is_notice)).all()
     parents = {cid: parent for cid, parent, _ in rows}
@@ -289,17 +295,17 @@ def _notice_category_ids(session) -> set[int]:
     return {cid for cid in parents if flagged & set(ancestry(parents, cid))}
 
 
-def _expired_notice(today, notice_ids):
+def _expired_notice(today: date, notice_ids: set[int]) -> tuple[ColumnElement[bool], ...]:
     return (KnowledgeEntry.status == EntryStatus.PUBLISHED.value, KnowledgeVersion.category_id.in_(notice_ids),
             KnowledgeVersion.expires_on < today)
 
 
-def _published_join(query):
+def _published_join(query: Select[Any]) -> Select[Any]:
     return query.join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
                       & (KnowledgeVersion.number == KnowledgeEntry.published_number))
 
 
-def _withdraw_one(session, entry_id: int, now: datetime, today, notice_ids) -> bool:
+def _withdraw_one(session: Session, entry_id: int, now: datetime, today: date, notice_ids: set[int]) -> bool:
     entry = session.scalar(_published_join(select(KnowledgeEntry))
                            .where(KnowledgeEntry.id == entry_id, *_expired_notice(today, notice_ids))
                            .with_for_update(of=KnowledgeEntry))
@@ -389,15 +395,28 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_view(run: JobRun) -> dict:
-    return {"id": run.id, "job": run.job, "trigger": run.trigger, "holder": run.holder,
-            "started_at": to_shanghai(run.started_at),
-            "finished_at": to_shanghai(run.finished_at) if run.finished_at else None, "outcome": run.outcome,
-            "counts": dict(run.counts or {}), "error": run.error}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobRunSnapshot:
+    """One recorded run of a job: `running`, then `ok` with the job's counts or `failed` with the error."""
+
+    id: int
+    job: str
+    trigger: str  # scheduler | command
+    holder: str  # host:pid that ran it
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str  # running | ok | failed
+    counts: dict[str, Any]  # what the run did, e.g. {"opened": 3}; stored as JSON
+    error: str | None
+
+    @classmethod
+    def of(cls, run: JobRun) -> JobRunSnapshot:
+        return cls(id=run.id, job=run.job, trigger=run.trigger, holder=run.holder, started_at=run.started_at,
+                   finished_at=run.finished_at, outcome=run.outcome, counts=dict(run.counts or {}), error=run.error)
 
 
 def run_job(name: str, ctx: JobContext, *, trigger: str = "command", holder: str | None = None,
-            registry: Mapping[str, Callable[[JobContext], dict]] | None = None) -> dict:
+            registry: Mapping[str, Callable[[JobContext], dict]] | None = None) -> JobRunSnapshot:
     """Run one job and record the run: `running` first, then `ok` with its counts or `failed` with the error.
 
     A failure is recorded and raised again. `registry` (default: JOBS) lets an
@@ -419,14 +438,14 @@ def run_job(name: str, ctx: JobContext, *, trigger: str = "command", holder: str
     return _finish(ctx, run_id, "ok", counts, None)
 
 
-def _finish(ctx: JobContext, run_id: int, outcome: str, counts: dict, error: str | None) -> dict:
+def _finish(ctx: JobContext, run_id: int, outcome: str, counts: dict, error: str | None) -> JobRunSnapshot:
     with ctx.uow_factory() as uow:
         run = uow.session.get_one(JobRun, run_id)
         run.outcome, run.finished_at, run.counts, run.error = outcome, ctx.clock(), counts, error
         uow.session.flush()
-        view = run_view(run)
+        snapshot = JobRunSnapshot.of(run)
         uow.commit()
-        return view
+        return snapshot
 
 
 def mark_interrupted(ctx: JobContext, holder: str) -> int:
@@ -440,12 +459,13 @@ def mark_interrupted(ctx: JobContext, holder: str) -> int:
         return result.rowcount or 0
 
 
-def recent_runs(uow, *, job: str | None = None, limit: int = 20) -> list[dict]:
+def recent_runs(uow: UnitOfWork, *, job: str | None = None, limit: int = 20) -> list[JobRunSnapshot]:
+    """The latest runs, newest first (of one job if `job` is given)."""
     with uow:
         query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
         if job:
             query = query.where(JobRun.job == job)
-        return [run_view(r) for r in uow.session.scalars(query)]
+        return [JobRunSnapshot.of(r) for r in uow.session.scalars(query)]
 
 
 # --- one scheduler at a time -------------------------------------------------------------------------------------
@@ -460,9 +480,9 @@ class AdvisoryLease:
 
     KEY = 0x6B62_0002  # arbitrary, constant: "the scheduler"
 
-    def __init__(self, engine):
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._conn = None
+        self._conn: Connection | None = None
 
     @property
     def held(self) -> bool:
@@ -513,7 +533,7 @@ class RowLease:
     NAME = "scheduler"
 
     def __init__(self, uow_factory: UowFactory, holder: str, ttl: timedelta,
-                 clock: Callable[[], datetime]):
+                 clock: Callable[[], datetime]) -> None:
         self._uow_factory, self.holder, self._ttl, self._clock = uow_factory, holder, ttl, clock
         self._held = False
 
@@ -556,8 +576,9 @@ class RowLease:
         self._held = False
 
 
-def lease_for(engine, uow_factory: UowFactory, *, holder: str | None = None,
-              ttl: timedelta = timedelta(seconds=90), clock: Callable[[], datetime] | None = None):
+def lease_for(engine: Engine, uow_factory: UowFactory, *, holder: str | None = None,
+              ttl: timedelta = timedelta(seconds=90),
+              clock: Callable[[], datetime] | None = None) -> AdvisoryLease | RowLease:
     """An advisory lock on PostgreSQL, a lease row elsewhere."""
     if engine.dialect.name == "postgresql":
         return AdvisoryLease(engine)

@@ -493,7 +493,10 @@ def run_job(env: Env, name) -> None:
 
     engine, _, context = _job_context(env)
     try:
-        _echo_json(jobs.run_job(name, context, trigger="command", registry=jobs_for(env.settings)))
+        run = jobs.run_job(name, context, trigger="command", registry=jobs_for(env.settings))
+        _echo_json({"id": run.id, "job": run.job, "trigger": run.trigger, "holder": run.holder,
+                    "started_at": run.started_at, "finished_at": run.finished_at, "outcome": run.outcome,
+                    "counts": run.counts, "error": run.error})
     except Exception as exc:
         raise click.ClickException(f"{name} failed (recorded in job_runs): {exc}") from exc
     finally:

@@ -133,15 +133,16 @@ class Scheduler:
                 log.warning("scheduler lease lost by %s; standing by", self.holder)
             return held
 
-    def run_if_leader(self, name: str) -> dict | None:
-        """Run one job if this process holds the lease; None when it is on standby."""
+    def run_if_leader(self, name: str) -> jobs.JobRunSnapshot | None:
+        """Run one job if this process holds the lease: its recorded run; None on standby or when the job failed
+        (the failure is logged and recorded in job_runs)."""
         if not self.is_leader():
             return None
         try:
             return jobs.run_job(name, self.context, trigger="scheduler", holder=self.holder, registry=self._jobs)
         except Exception:
             log.exception("job %s failed (recorded in job_runs)", name)
-            return {"job": name, "outcome": "failed"}
+            return None
 
     def start(self) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler

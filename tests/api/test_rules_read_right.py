@@ -114,7 +114,7 @@ def test_a_modification_taking_effect_later_waits_while_the_live_version_stays_l
     assert people.operator.get(f"/api/v1/knowledge/{entry}").json["version"] == 1
     clock.set("2026-12-03T08:00:00+08:00")  # the host was down over the day boundary: it catches up
     run = jobs.run_job("switch_scheduled_versions", context)
-    assert (run["outcome"], run["counts"]) == ("ok", {"switched": 1})
+    assert (run.outcome, run.counts) == ("ok", {"switched": 1})
     assert jobs.switch_scheduled_versions(context) == {"switched": 0}
     now_live = people.operator.get(f"/api/v1/knowledge/{entry}").json
     assert now_live["version"] == 2 and "12月1日" in now_live["answer"] and now_live["scheduled_update"] is None
@@ -139,7 +139,7 @@ def test_the_waiting_version_takes_over_at_the_first_instant_of_its_day_in_shang
     context = JobContext(uow_factory=world.uow, clock=clock)
     clock.set("2026-11-30T16:00:00+00:00")  # 00:00:00 on 1 December in Shanghai, still 30 November in UTC
     run = jobs.run_job("switch_scheduled_versions", context)
-    assert (run["outcome"], run["counts"]) == ("ok", {"switched": 1})  # recorded in job_runs
+    assert (run.outcome, run.counts) == ("ok", {"switched": 1})  # recorded in job_runs
     assert people.operator.get(f"/api/v1/knowledge/{entry}").json["version"] == 2
 
 

@@ -15,7 +15,7 @@ def test_an_expired_notice_is_withdrawn_and_no_longer_listed_found_or_readable(p
     clock.set("2026-11-06T00:30:00+08:00")
 
     result = jobs.run_job("withdraw_expired_notices", JobContext(uow_factory=world.uow, clock=clock))
-    assert result["outcome"] == "ok" and result["counts"] == {"withdrawn": 1}
+    assert result.outcome == "ok" and result.counts == {"withdrawn": 1}
 
     listed = {e["id"] for e in people.operator.get("/api/v1/knowledge").json["items"]}
     assert expired not in listed and current in listed

@@ -39,10 +39,10 @@ def test_the_close_job_freezes_last_month_once_and_announces_it_once(world, cloc
 
     clock.set("2026-11-01T00:30:00+08:00")
     first = jobs.run_job("close_month", context, trigger="scheduler", registry=service_jobs.JOBS)
-    assert first["outcome"] == "ok" and first["counts"]["period"] == "2026-10"
+    assert first.outcome == "ok" and first.counts["period"] == "2026-10"
     clock.set("2026-11-01T01:30:00+08:00")
     second = jobs.run_job("close_month", context, trigger="scheduler", registry=service_jobs.JOBS)
-    assert second["counts"] == {"period": "2026-10", "frozen": 0, "announced": False, "deliveries": 0}
+    assert second.counts == {"period": "2026-10", "frozen": 0, "announced": False, "deliveries": 0}
 
     frozen = _count(session_factory, ComplianceSnapshot, ComplianceSnapshot.period_label == "2026-10")
     assert frozen >= 1  # one per unit and set of deadlines

@@ -96,9 +96,9 @@ def test_every_job_twice_in_a_row_does_nothing_the_second_time(scene, context, c
     clock.set("2027-12-02T10:00:00+08:00")
     first = {name: jobs.run_job(name, context) for name in jobs.JOBS}
     second = {name: jobs.run_job(name, context) for name in jobs.JOBS}
-    assert sum(sum(r["counts"].values()) for r in first.values()) > 0
-    assert all(set(r["counts"].values()) <= {0} for r in second.values()), second
-    assert {r["outcome"] for r in (*first.values(), *second.values())} == {"ok"}
+    assert sum(sum(r.counts.values()) for r in first.values()) > 0
+    assert all(set(r.counts.values()) <= {0} for r in second.values()), second
+    assert {r.outcome for r in (*first.values(), *second.values())} == {"ok"}
 
 
 def _crash_after(monkeypatch, name: str, calls: int):
@@ -124,7 +124,7 @@ def test_a_verification_run_killed_halfway_and_rerun_opens_each_task_once(
     assert count(session_factory, CorrectionTask, CorrectionTask.source == "yearly_verification") == 2  # one batch
     restore()
     rerun = jobs.run_job("open_verification_tasks", context)
-    assert rerun["counts"] == {"opened": 3}
+    assert rerun.counts == {"opened": 3}
     with session_factory() as s:
         per_entry = s.execute(select(CorrectionTask.entry_id, func.count())
                               .where(CorrectionTask.source == "yearly_verification")
@@ -141,7 +141,7 @@ def test_a_reminder_run_killed_halfway_and_rerun_reminds_each_task_once(
     with pytest.raises(RuntimeError):
         jobs.run_job("remind_due_soon", context)
     restore()
-    assert jobs.run_job("remind_due_soon", context)["counts"] == {"reminded": 3}
+    assert jobs.run_job("remind_due_soon", context).counts == {"reminded": 3}
     with session_factory() as s:
         kinds = s.execute(select(TaskReminder.task_id, func.count()).group_by(TaskReminder.task_id)).all()
     assert len(kinds) == 5 and {n for _, n in kinds} == {1}
@@ -155,7 +155,7 @@ def test_an_overdue_run_killed_halfway_and_rerun_marks_each_task_once(
         jobs.run_job("mark_overdue", context)
     assert count(session_factory, TaskReminder) == 0  # the first batch of two did not finish
     restore()
-    assert jobs.run_job("mark_overdue", context)["counts"] == {"marked": 5}
+    assert jobs.run_job("mark_overdue", context).counts == {"marked": 5}
     assert count(session_factory, TaskReminder, TaskReminder.kind == "overdue") == 5
 
 
@@ -183,7 +183,7 @@ def test_a_new_scheduler_closes_the_runs_its_predecessor_left_running(scene, con
     with session_factory() as s:
         outcomes = s.execute(select(JobRun.holder, JobRun.outcome).order_by(JobRun.id)).all()
     assert outcomes == [("old-host:1", "failed"), ("admin:2", "running")]
-    assert jobs.recent_runs(context.uow_factory(), limit=1)[0]["holder"] == "admin:2"
+    assert jobs.recent_runs(context.uow_factory(), limit=1)[0].holder == "admin:2"
 
 
 def _expiry_tasks(session_factory):

@@ -64,14 +64,14 @@ def runs(process) -> list[tuple[str, str]]:
 def test_a_second_scheduler_stays_idle_while_the_first_holds_the_lease_then_takes_over(processes):
     first, second = processes(), processes()
     a, b = first.scheduler(), second.scheduler()
-    assert a.run_if_leader("mark_overdue")["outcome"] == "ok"
+    assert a.run_if_leader("mark_overdue").outcome == "ok"
     assert b.run_if_leader("mark_overdue") is None
     assert b.run_if_leader("remind_due_soon") is None
-    assert a.run_if_leader("remind_due_soon")["outcome"] == "ok"
+    assert a.run_if_leader("remind_due_soon").outcome == "ok"
     assert {holder for holder, _ in runs(first)} == {a.holder}
 
     a.shutdown()  # a clean stop hands the lease over at once
-    assert b.run_if_leader("mark_overdue")["outcome"] == "ok"
+    assert b.run_if_leader("mark_overdue").outcome == "ok"
     assert a.run_if_leader("mark_overdue") is None
     b.shutdown()
 

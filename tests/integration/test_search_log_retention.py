@@ -39,12 +39,12 @@ def test_rows_past_the_retention_are_purged_and_a_rerun_does_nothing(world, sess
     context = JobContext(world.uow, clock, batch_size=1)
     monkeypatch.delenv("KB_SEARCH_LOG_RETENTION_DAYS", raising=False)  # the default: 180 days
     first = jobs.run_job("purge_search_log", context, registry=service_jobs.JOBS)
-    assert first["counts"] == {"purged": 2, "retention_days": 180} and _count(session_factory) == 2
-    assert jobs.run_job("purge_search_log", context, registry=service_jobs.JOBS)["counts"]["purged"] == 0
+    assert first.counts == {"purged": 2, "retention_days": 180} and _count(session_factory) == 2
+    assert jobs.run_job("purge_search_log", context, registry=service_jobs.JOBS).counts["purged"] == 0
     monkeypatch.setenv("KB_SEARCH_LOG_RETENTION_DAYS", "0")  # keep forever
-    assert jobs.run_job("purge_search_log", context, registry=service_jobs.JOBS)["counts"]["purged"] == 0
+    assert jobs.run_job("purge_search_log", context, registry=service_jobs.JOBS).counts["purged"] == 0
     monkeypatch.setenv("KB_SEARCH_LOG_RETENTION_DAYS", "30")
-    assert jobs.run_job("purge_search_log", context, registry=service_jobs.JOBS)["counts"]["purged"] == 1
+    assert jobs.run_job("purge_search_log", context, registry=service_jobs.JOBS).counts["purged"] == 1
     assert _count(session_factory) == 1
 
 

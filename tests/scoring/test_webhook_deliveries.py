@@ -301,12 +301,12 @@ def test_task_overdue_is_enqueued_once_however_often_the_overdue_job_runs(world,
         clock.set("2026-12-01T10:00:00+08:00")
         assert jobs.mark_overdue(context) == {"marked": 1}
         assert jobs.mark_overdue(context) == {"marked": 0}
-        assert jobs.run_job("mark_overdue", context)["counts"] == {"marked": 0}
+        assert jobs.run_job("mark_overdue", context).counts == {"marked": 0}
         monkeypatched = dict(JOBS)
         monkeypatched["deliver_webhooks"] = lambda ctx: deliver(world, ctx.clock)
         run = jobs.run_job("deliver_webhooks", context, registry=monkeypatched)
-        assert run["outcome"] == "ok" and run["counts"]["delivered"] == 1
-        assert jobs.run_job("deliver_webhooks", context, registry=JOBS)["counts"]["claimed"] == 0
+        assert run.outcome == "ok" and run.counts["delivered"] == 1
+        assert jobs.run_job("deliver_webhooks", context, registry=JOBS).counts["claimed"] == 0
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(WebhookDelivery)
                         .where(WebhookDelivery.event == "task.overdue")) == 1
