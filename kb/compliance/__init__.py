@@ -10,7 +10,7 @@ ORM objects.
 from kb.compliance.records import TASK_SOURCE_TITLES, TASK_SOURCES, Period, TaskTally, UnitCompliance
 from kb.compliance.counts import UNCATEGORISED, as_of_for, compliance_for, deadline_rules
 from kb.compliance.snapshots import (
-    ComplianceReport, close_month, closed_months, compliance_report, last_ended_month, recompute_month, rules_key)
+    ClosedMonthSnapshot, ComplianceReport, close_month, closed_months, compliance_report, last_ended_month, recompute_month, rules_key)
 from kb.db import UowFactory
 from kb.sealing import SecretBox
 from kb.services.webhook_deliveries import EVENT_LABELS, EVENTS, PendingDelivery, claim_due_deliveries, record_attempt
@@ -22,6 +22,7 @@ __all__ = [
     "TaskTally",
     "UnitCompliance",
     "UNCATEGORISED",
+    "ClosedMonthSnapshot",
     "ComplianceReport",
     "as_of_for",
     "close_month",

@@ -22,16 +22,19 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from kb.access import Actor, require_role
 from kb.calendar import SHANGHAI, to_shanghai
 from kb.compliance.counts import as_of_for, compliance_for, deadline_rules
 from kb.compliance.records import Period, UnitCompliance
+from kb.db import UnitOfWork
 from kb.deadlines import DEFAULT_RULES, DeadlineRules
 from kb.errors import PermissionDenied, InvalidTransition, NotFound, ValidationFailed
 from kb.models import ComplianceSnapshot, Role, Unit
 
 __all__ = [
+    "ClosedMonthSnapshot",
     "ComplianceReport",
     "close_month",
     "closed_months",
@@ -80,7 +83,7 @@ def _require_month(period: Period) -> None:
         raise InvalidTransition("只有自然月可以结账", code="not_a_month", details={"period": period.label})
 
 
-def _snapshots(session, period: Period, key: str, *, for_update: bool = False) -> dict[int, ComplianceSnapshot]:
+def _snapshots(session: Session, period: Period, key: str, *, for_update: bool = False) -> dict[int, ComplianceSnapshot]:
     query = select(ComplianceSnapshot).where(ComplianceSnapshot.period_label == period.label,
                                              ComplianceSnapshot.rules_key == key)
     if for_update:
@@ -88,7 +91,7 @@ def _snapshots(session, period: Period, key: str, *, for_update: bool = False) -
     return {row.unit_id: row for row in session.scalars(query)}
 
 
-def compliance_report(uow, actor: Actor, period: Period, *, now: datetime, unit_codes: Iterable[str] | None = None,
+def compliance_report(uow: UnitOfWork, actor: Actor, period: Period, *, now: datetime, unit_codes: Iterable[str] | None = None,
                       deadlines: Mapping[str, int] | None = None) -> ComplianceReport:
     """The use case behind the pull API: frozen counts for a closed month, live counts otherwise.
 
@@ -107,7 +110,7 @@ def compliance_report(uow, actor: Actor, period: Period, *, now: datetime, unit_
     with uow:
         s = uow.session
         if actor.role.belongs_to_unit:  # a unit reads its own standing, never another unit's
-            own = s.scalar(select(Unit.code).where(Unit.id == actor.unit_id))
+            own = s.execute(select(Unit.code).where(Unit.id == actor.unit_id)).scalar_one()
             if unit_codes and set(unit_codes) != {own}:
                 raise PermissionDenied("只能查看本单位的考核数据（谁提供谁负责）")
             unit_codes = [own]
@@ -122,7 +125,17 @@ def compliance_report(uow, actor: Actor, period: Period, *, now: datetime, unit_
         return ComplianceReport(period, as_of_for(period, now), units, frozen_at=to_shanghai(frozen_at))
 
 
-def closed_months(uow, actor: Actor) -> list[dict]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClosedMonthSnapshot:
+    """A closed month: how many units' counts were frozen, when, and when the office last recounted it."""
+
+    period: str  # its label, "2026-10"
+    units: int
+    frozen_at: datetime
+    recomputed_at: datetime | None
+
+
+def closed_months(uow: UnitOfWork, actor: Actor) -> list[ClosedMonthSnapshot]:
     """The months closed so far, newest first, under the service's own rules."""
     require_role(actor, Role.SCORER, Role.OFFICE_ADMIN)
     with uow:
@@ -130,12 +143,11 @@ def closed_months(uow, actor: Actor) -> list[dict]:
             select(ComplianceSnapshot.period_label, func.count(func.distinct(ComplianceSnapshot.unit_id)),
                    func.min(ComplianceSnapshot.frozen_at), func.max(ComplianceSnapshot.recomputed_at))
             .group_by(ComplianceSnapshot.period_label).order_by(ComplianceSnapshot.period_label.desc())).all()
-        return [{"period": label, "units": units, "frozen_at": to_shanghai(frozen_at).isoformat(),
-                 "recomputed_at": to_shanghai(recomputed_at).isoformat() if recomputed_at else None}
+        return [ClosedMonthSnapshot(period=label, units=units, frozen_at=frozen_at, recomputed_at=recomputed_at)
                 for label, units, frozen_at, recomputed_at in rows]
 
 
-def close_month(uow, period: Period, *, now: datetime, actor: Actor | None = None,
+def close_month(uow: UnitOfWork, period: Period, *, now: datetime, actor: Actor | None = None,
                 rule_sets: Sequence[DeadlineRules] = (DEFAULT_RULES,)) -> dict:
     """Freeze ``period``'s counts for every unit under each rule set; announce ``period.closed`` once.
 
@@ -185,7 +197,7 @@ def close_month(uow, period: Period, *, now: datetime, actor: Actor | None = Non
                 "deliveries": len(deliveries)}
 
 
-def recompute_month(uow, actor: Actor, period: Period, *, now: datetime,
+def recompute_month(uow: UnitOfWork, actor: Actor, period: Period, *, now: datetime,
                     rule_sets: Sequence[DeadlineRules] = (DEFAULT_RULES,),
                     score_change: Callable[[Sequence[UnitCompliance], Sequence[UnitCompliance]], dict | None]
                     | None = None) -> dict:

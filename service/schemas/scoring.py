@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from kb.calendar import json_value
 from service.schemas.common import StrictSchema
-from service.schemas.fields import Integer
+from service.schemas.fields import DerivedString, Integer
 
 FORMATS = ("json", "csv", "xlsx")
 
@@ -161,10 +162,13 @@ class ClosedMonthCreate(StrictSchema):
 
 
 class ClosedMonthSchema(Schema):
+    """Dumps kb.compliance.ClosedMonthSnapshot; its moments as RFC 3339 at +08:00 (documented as plain strings)."""
+
     period = fields.String()
     units = Integer()
-    frozen_at = fields.String()
-    recomputed_at = fields.String(allow_none=True)
+    frozen_at = DerivedString(lambda month: json_value(month.frozen_at), dump_only=False)
+    recomputed_at = DerivedString(lambda month: json_value(month.recomputed_at) if month.recomputed_at else None,
+                                  allow_none=True, dump_only=False)
 
 
 class CloseResultSchema(Schema):

@@ -193,6 +193,8 @@ def test_a_closed_month_reads_the_same_after_later_activity(people, clock, octob
         assert people.office.put(f"/api/v1/calendar/overrides/{day}", json={"kind": "holiday"}).status_code == 200
     again = people.office.post("/api/v1/compliance/closed-months", json={"period": PERIOD})
     assert again.status_code == 201 and again.json["frozen"] == 0 and again.json["announced"] is False
+    assert people.scorer.get("/api/v1/compliance/closed-months").json["items"] == [
+        {"period": PERIOD, "units": 2, "frozen_at": "2026-11-01T01:00:00+08:00", "recomputed_at": None}]
 
     after = people.scorer.get(f"/api/v1/compliance?period={PERIOD}").json
     assert after["units"] == before["units"]
@@ -212,6 +214,9 @@ def test_a_closed_month_reads_the_same_after_later_activity(people, clock, octob
     audit = people.office.get("/api/v1/audit-events?action=compliance.recompute").json["items"]
     items = audit["items"] if isinstance(audit, dict) else audit
     assert any(e["action"] == "compliance.recompute" for e in items)
+    assert people.scorer.get("/api/v1/compliance/closed-months").json == {"total": 1, "items": [
+        {"period": PERIOD, "units": 2, "frozen_at": "2026-11-01T01:00:00+08:00",
+         "recomputed_at": "2026-11-04T10:00:00+08:00"}]}
 
 
 def _units_of(body):
