@@ -27,6 +27,7 @@ from kb.access import Actor, require_role
 from kb.errors import KbError, PermissionDenied, StaleVersion, ValidationFailed
 from kb.models import (
     CONTENT_FIELDS, Category, ChangeKind, EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit)
+from kb.proposal import Proposal
 from kb.services import audit, changes
 from kb.services.categories import ancestry
 from kb.services.knowledge_sheet import (
@@ -334,7 +335,8 @@ def import_file(uow, actor: Actor, *, data: bytes, file_name: str, now: datetime
             kind = ChangeKind.NEW if row.entry_id is None else ChangeKind.MODIFY
             try:
                 cr, _ = changes.draft(s, actor, kind=kind.value, now=now, entry_id=row.entry_id,
-                                   base_number=row.version, proposal=row.proposal, unit_code=office_unit)
+                                   base_number=row.version, proposal=Proposal.of(row.proposal),
+                                   unit_code=office_unit)
             except KbError as exc:
                 field_errors = getattr(exc, "errors", None) or {}
                 check.fail(row.number, None, None, "；".join(map(str, field_errors.values())) or exc.message, exc.code)
