@@ -88,8 +88,10 @@ class KnowledgeQueryArgs(PageArgs):
 
 class ScheduledUpdateSchema(Schema):
     version = fields.Integer()
-    effective_on = fields.String(metadata={"description": "YYYY-MM-DD，当日零时起替换当前版本"})
-    label = fields.String(metadata={"description": "如“将于 2026-12-01 更新”"})
+    effective_on = Label(lambda update: update.effective_on.isoformat(),
+                         metadata={"description": "YYYY-MM-DD，当日零时起替换当前版本"})
+    label = Label(lambda update: f"将于 {update.effective_on.isoformat()} 更新",
+                  metadata={"description": "如“将于 2026-12-01 更新”"})
 
 
 class KnowledgeSchema(ContentSchema):

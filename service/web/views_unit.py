@@ -13,7 +13,6 @@ from marshmallow import ValidationError
 
 from kb.errors import NotFound, PreconditionRequired, StaleVersion, ValidationFailed
 from kb.models import ChangeKind, Role, Unit
-from kb.proposal import FIELDS as CONTENT_FIELDS
 from kb.proposal import Proposal
 from kb.services import attachments, categories, changes, knowledge, search, task_changes, tasks
 from kb.services.changes import ChangeRequestSnapshot
@@ -98,13 +97,8 @@ def _form_values(form) -> dict:
         "policy_attachments", "effective_on", "expires_on", "format", "reason", "urgent", "unit_code")}
 
 
-def _content_of(entry: Mapping[str, Any]) -> Proposal:
-    """A knowledge entry's published content, as a proposal naming every field."""
-    return Proposal.of({f: entry[f] for f in CONTENT_FIELDS})
-
-
 def _values_of(proposal: Mapping[str, Any]) -> dict:
-    """A stored proposal (its fields) or a knowledge entry as form values."""
+    """The fields of a proposal as form values."""
     values = {k: ("" if v is None else v) for k, v in proposal.items()}
     values["similar_questions"] = "\n".join(proposal.get("similar_questions") or [])
     values["keywords"] = "、".join(proposal.get("keywords") or [])
@@ -190,7 +184,7 @@ def new_change():
             errors["reason"] = "请写明原因"
         if not errors:
             if entry is not None and kind == "modify":  # only what changed, as the API's modify takes it
-                proposal = proposal.changed_from(_content_of(entry))
+                proposal = proposal.changed_from(entry.content)
             try:
                 base = int(request.form["base_version"]) if request.form.get("base_version", "").isdigit() else None
                 if task_id.isdigit():
@@ -199,7 +193,7 @@ def new_change():
                         proposal=proposal or None, reason=reason, near_duplicates=_near_duplicates())
                 else:
                     view = changes.create(
-                        ctx.uow(), actor, kind=kind, now=ctx.now(), entry_id=entry["id"] if entry else None,
+                        ctx.uow(), actor, kind=kind, now=ctx.now(), entry_id=entry.id if entry else None,
                         base_number=base, proposal=proposal or None, reason=reason,
                         unit_code=(request.form.get("unit_code") or None) if actor.is_office and not entry else None,
                         near_duplicates=_near_duplicates())
@@ -212,12 +206,12 @@ def new_change():
         values = _form_values(request.form)
         status = 409 if "base_version" in errors else 422
     else:
-        values = _values_of(entry) if entry is not None and kind == "modify" else {"format": "qa"}
+        values = _values_of(entry.content.fields()) if entry is not None and kind == "modify" else {"format": "qa"}
         status = 200
     return render_template("console/change_form.html", title="新增知识" if kind == "new" else "提出变更",
                            kind=kind, kind_label=ChangeKind(kind).label, entry=entry, values=values, errors=errors,
                            categories=_category_choices(), units=_units() if actor.is_office else None,
-                           base_version=entry["version"] if entry else None, cr=None, task_id=task_id), status
+                           base_version=entry.version if entry else None, cr=None, task_id=task_id), status
 
 
 def _after_save(view: ChangeRequestSnapshot, *, submit: bool):
@@ -279,9 +273,9 @@ def edit_change(cr_id: int):
 
 # ---------------------------------------------------------------- one change request
 
-def _diff_rows(cr: ChangeRequestSnapshot, live: dict | None) -> list[dict]:
+def _diff_rows(cr: ChangeRequestSnapshot, live: knowledge.EntrySnapshot | None) -> list[dict]:
     names = dict(_category_choices())
-    proposal, content = cr.proposal, _content_of(live) if live else None
+    proposal, content = cr.proposal, live.content if live else None
     rows = []
     for field, label in DIFF_FIELDS:
         proposed = proposal.value(field)
