@@ -46,15 +46,15 @@ def _my_unit_code() -> str | None:
 def _category_choices() -> list[tuple[int, str]]:
     """Every category as its path (社会民生 / 社会保障), for the picker."""
     rows = categories.list_categories(kb_ctx().reader())
-    by_id = {c["id"]: c for c in rows}
+    by_id = {c.id: c for c in rows}
 
     def path(c):
         names = []
         while c is not None:
-            names.append(c["name"])
-            c = by_id.get(c["parent_id"])
+            names.append(c.name)
+            c = by_id.get(c.parent_id)
         return " / ".join(reversed(names))
-    return sorted(((c["id"], path(c)) for c in rows), key=lambda pair: pair[1])
+    return sorted(((c.id, path(c)) for c in rows), key=lambda pair: pair[1])
 
 
 def _units() -> list[dict]:

@@ -40,7 +40,7 @@ class World:
         with self.uow() as uow:
             categories.seed_categories(uow.session)
             uow.commit()
-        return {c["name"]: c["id"] for c in categories.list_categories(self.uow(write=False))}
+        return {c.name: c.id for c in categories.list_categories(self.uow(write=False))}
 
     def proposal(self, category_id: int, **overrides) -> Proposal:
         n = next(_seq)
