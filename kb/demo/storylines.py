@@ -228,13 +228,13 @@ def _flag(demo: Demo, spec: dict) -> Story:
 # --- the policy register --------------------------------------------------------------------------------------
 
 
-def _register(demo: Demo, spec: dict, **extra) -> dict:
+def _register(demo: Demo, spec: dict, **extra) -> policies.PolicyChangeSnapshot:
     view = policies.register(
         demo.uow(), demo.office, doc_number=spec["doc_number"], title=spec["title"], issuer=spec["issuer"],
         published_on=extra.pop("published_on", None) or date.fromisoformat(spec["published_on"]),
         effective_on=extra.pop("effective_on", None) or date.fromisoformat(spec["effective_on"]),
         now=demo.now(), settings=SETTINGS, **extra)
-    demo.policy_ids[view["doc_number"]] = view["id"]
+    demo.policy_ids[view.doc_number] = view.id
     return view
 
 
@@ -256,7 +256,7 @@ def _repeal(demo: Demo, spec: dict) -> Story:
     yield demo.tl.at(spec["ago"], "10:00")
     view = policies.change_status(demo.uow(), demo.office, demo.policy_ids[spec["doc_number"]], status="repealed",
                                   note=spec["note"], now=demo.now(), settings=SETTINGS)
-    demo.repeal_task_ids = view["opened_task_ids"]  # one per citing entry, in entry order; the rest stay overdue
+    demo.repeal_task_ids = list(view.opened_task_ids)  # one per citing entry, in entry order; the rest stay overdue
 
 
 def _repeal_fix(demo: Demo, spec: dict, index: int, fix: dict) -> Story:
@@ -271,7 +271,7 @@ def _policy_change(demo: Demo, spec: dict) -> Story:
     effective_on = demo.tl.today + timedelta(days=spec["effective_in_days"])
     view = _register(demo, spec, published_on=demo.tl.day(spec["published_ago"]), effective_on=effective_on,
                      unit_code=spec["unit"])
-    task = tasks.get_task(demo.uow(write=False), demo.office, view["opened_task_ids"][0], now=demo.now())
+    task = tasks.get_task(demo.uow(write=False), demo.office, view.opened_task_ids[0], now=demo.now())
     yield from _work_on(demo, task, spec["task"], effective_on=effective_on)
 
 

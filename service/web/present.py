@@ -5,7 +5,7 @@ Plain functions, one per thing presented; every template reaches them as `presen
 """
 from __future__ import annotations
 
-from kb.models import ChangeKind
+from kb.models import ChangeKind, PolicyStatus
 from kb.workflow import State
 
 
@@ -17,3 +17,8 @@ def change_kind_label(kind: str) -> str:
 def change_state_label(state: str) -> str:
     """草稿, 单位审核中, ... for a change request's state."""
     return State(state).label
+
+
+def policy_status_label(status: str) -> str:
+    """现行有效, 已修订, 已废止 for a policy document's status."""
+    return PolicyStatus(status).label
