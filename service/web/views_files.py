@@ -108,7 +108,7 @@ def download_attachment(attachment_id: int):
     ctx = kb_ctx()
     view, data = attachments.download(ctx.reader(), ctx.attachments, current_user(), attachment_id,
                                       today=ctx.today())
-    response = send_file(io.BytesIO(data), mimetype=view["media_type"], as_attachment=True,
-                         download_name=view["file_name"])
+    response = send_file(io.BytesIO(data), mimetype=view.media_type, as_attachment=True,
+                         download_name=view.file_name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
