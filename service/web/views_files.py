@@ -59,7 +59,7 @@ def import_upload():
                          download_name="导入检查结果.xlsx")
     if not report.errors and not report.dry_run:
         flash(f"已导入 {len(report.created)} 条，均为{'已提交审核' if report.submit else '草稿'}", "ok")
-    return render_template("console/import.html", title="批量导入与导出", report=report.as_dict(), units=units,
+    return render_template("console/import.html", title="批量导入与导出", report=report, units=units,
                            max_rows=current_app.config["IMPORT_MAX_ROWS"]), 422 if report.errors else 200
 
 
