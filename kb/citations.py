@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.models import KnowledgeEntry, KnowledgeVersion, PolicyDocument, PolicyStatus
+from kb.proposal import Proposal
 from kb.submission import Warning, normalize_doc_number
 
 
@@ -27,9 +28,9 @@ def _warning_text(doc: PolicyDocument) -> str:
     return f"引用的文件 {doc.doc_number}《{doc.title}》{PolicyStatus(doc.status).label}，请核实政策依据"
 
 
-def cited_document_warnings(session: Session, proposal: dict) -> list[Warning]:
+def cited_document_warnings(session: Session, proposal: Proposal) -> list[Warning]:
     """Submission warning: the proposal cites a repealed or amended document."""
-    number = normalize_doc_number(proposal.get("policy_number") or "")
+    number = normalize_doc_number(proposal.value("policy_number") or "")
     doc = _invalid_documents(session, {number} if number else set()).get(number or "")
     if doc is None:
         return []

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
+from kb.proposal import Proposal
+
 # 鲁政办字〔2021〕126号 with 〔〕, [], (), 【】, （） or ［］ around the year.
 _DOC_NUMBER = re.compile(
     r"^(?P<prefix>[\u4e00-\u9fffA-Za-z]{2,20})\s*[〔\[(（【［](?P<year>(19|20)\d{2})[〕\])）】］]\s*"
@@ -55,17 +57,17 @@ def is_long_unstructured(answer: str) -> bool:
     return not (has_breaks or has_numbering)
 
 
-def check_proposal(proposal: dict, *, duplicate_questions: Sequence[tuple[int, str]] = (),
+def check_proposal(proposal: Proposal, *, duplicate_questions: Sequence[tuple[int, str]] = (),
                    repealed_numbers: AbstractSet[str] = frozenset()) -> list[Warning]:
     warnings: list[Warning] = []
     for field, label in (("question", "问题"), ("answer", "答案"), ("category_id", "分类"),
                          ("effective_on", "生效日期")):
-        if not proposal.get(field):
+        if not proposal.value(field):
             warnings.append(Warning("missing_field", field, f"尚未填写{label}，提交审核前须补全"))
     for entry_id, question in duplicate_questions:
         warnings.append(Warning("duplicate_question", "question",
                                 f"知识库中已有相同或相近的问题（知识 {entry_id}：{question}），请确认是否重复"))
-    raw_number = proposal.get("policy_number")
+    raw_number = proposal.value("policy_number")
     if raw_number:
         normalized = normalize_doc_number(raw_number)
         if normalized is None:
@@ -74,7 +76,7 @@ def check_proposal(proposal: dict, *, duplicate_questions: Sequence[tuple[int, s
         elif normalized in repealed_numbers:
             warnings.append(Warning("cites_repealed_policy", "policy_number",
                                     f"引用的文件 {normalized} 已废止或修订，请核实政策依据"))
-    answer = proposal.get("answer") or ""
+    answer = proposal.value("answer") or ""
     if is_long_unstructured(answer):
         warnings.append(Warning("long_paragraph", "answer",
                                 "答案为一整段长文，请分条、精简表述（避免文段式、篇幅式答案）"))

@@ -254,6 +254,7 @@ def import_knowledge(env: Env, file, unit_code, dry_run, submit) -> None:
     from kb.services import imports
     from service import config
     from service.cli_errors import CliFailure
+    from service.schemas.imports import ImportReportSchema
 
     settings = config.from_env()
     data = Path(file).read_bytes()
@@ -261,9 +262,9 @@ def import_knowledge(env: Env, file, unit_code, dry_run, submit) -> None:
         env.uow(), imports.maintainer_of(env.uow(write=False), unit_code), data=data, file_name=Path(file).name,
         now=system_clock(), dry_run=dry_run, submit=submit, max_rows=settings["IMPORT_MAX_ROWS"],
         max_bytes=settings["IMPORT_MAX_BYTES"])
-    _echo_json(report.as_dict())
+    _echo_json(ImportReportSchema().dump(report))  # the report as the API answers it
     if report.errors:
-        failing = len({e["row"] for e in report.errors})
+        failing = len({e.row for e in report.errors})
         raise CliFailure(f"{failing} 行数据有误（共 {report.rows} 行），未导入任何内容",
                          f"{failing} rows failed their checks; nothing was imported")
 

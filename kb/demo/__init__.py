@@ -51,7 +51,7 @@ def load_demo(uow_factory, clock, *, seed: int = 12345, skip_if_loaded: bool = F
     with uow_factory() as uow:
         categories.seed_categories(uow.session)
         uow.commit()
-    category_ids = {c["name"]: c["id"] for c in categories.list_categories(uow_factory(write=False))}
+    category_ids = {c.name: c.id for c in categories.list_categories(uow_factory(write=False))}
 
     real_now = clock()
     span = HISTORY["span_working_days"]

@@ -14,6 +14,7 @@ from importlib import resources
 
 from kb.demo.cast import Demo
 from kb.demo.timeline import Story
+from kb.proposal import Proposal
 from kb.services import changes
 
 CHANGE_REQUESTS = 260
@@ -80,20 +81,21 @@ def _base_story(demo: Demo, item: dict, target: str, ago: int, rng: random.Rando
     day = demo.tl.day(ago)
     effective = day - timedelta(days=rng.randrange(0, 300))
     notice = item["category"] == "通知公告" and rng.random() < 0.5
-    proposal = {
-        "question": item["question"], "similar_questions": item["similar"],
-        "answer": "\n".join(f"{i}. {line}" for i, line in enumerate(item["answer"], 1)),
-        "keywords": item["keywords"], "category_id": demo.category_ids[item["category"]],
-        "policy_number": item["policy_number"], "policy_attachments": rng.randrange(0, 3),
-        "policy_title": "相关政策文件" if item["policy_number"] else None, "effective_on": effective,
-        "expires_on": demo.tl.today + timedelta(days=rng.randrange(30, 180)) if notice else None,
-        "urgent": False, "format": "qa" if rng.random() < 0.85 else "document",
-    }
+    proposal = Proposal(
+        question=item["question"], similar_questions=tuple(item["similar"]),
+        answer="\n".join(f"{i}. {line}" for i, line in enumerate(item["answer"], 1)),
+        keywords=tuple(item["keywords"]), category_id=demo.category_ids[item["category"]],
+        policy_number=item["policy_number"], policy_attachments=rng.randrange(0, 3),
+        policy_title="相关政策文件" if item["policy_number"] else None, effective_on=effective,
+        expires_on=demo.tl.today + timedelta(days=rng.randrange(30, 180)) if notice else None,
+        urgent=False, format="qa" if rng.random() < 0.85 else "document",
+    )
     cr = changes.create(demo.uow(), maintainer, kind="new", now=demo.now(), proposal=proposal)
     cr = yield from demo.carry(cr, maintainer, target, review_at=demo.tl.at(ago, "14:00"),
                                decide_at=demo.tl.at(ago, "16:00"), return_reason="表述不够清晰，请补充办理时限")
     if target == "published":
-        demo.base[cr["entry_id"]] = {"unit": item["unit"], "question": item["question"]}
+        assert cr.entry_id is not None  # published: it has its entry
+        demo.base[cr.entry_id] = {"unit": item["unit"], "question": item["question"]}
 
 
 def base_stories(demo: Demo, history: dict, rng: random.Random) -> list[Story]:

@@ -6,7 +6,9 @@ from datetime import date, datetime, timedelta
 
 from kb.access import Actor
 from kb.demo.timeline import DemoClock, Timeline
+from kb.proposal import Proposal
 from kb.services import changes
+from kb.services.changes import ChangeRequestSnapshot
 from kb.workflow import Check
 
 ALL_PASS = {c.value: True for c in Check}
@@ -22,7 +24,7 @@ class Demo:
         self.maintainer: dict[str, Actor] = {}
         self.reviewer: dict[str, Actor] = {}
         self.base: dict[int, dict] = {}      # entries of the base load: id -> unit, question
-        self.content: dict[int, dict] = {}   # entry id -> its published content
+        self.content: dict[int, Proposal] = {}  # entry id -> its published content
         self.version: dict[int, int] = {}    # entry id -> its published version number
         self.withdrawn: set[int] = set()
         self.taken: set[int] = set()         # entries a storyline has claimed
@@ -31,13 +33,15 @@ class Demo:
 
     # entries
 
-    def published(self, view: dict) -> dict:
+    def published(self, view: ChangeRequestSnapshot) -> ChangeRequestSnapshot:
         """Remember what a publication changed."""
-        entry_id = view["entry_id"]
-        if view["kind"] in ("delete", "revoke"):
+        entry_id = view.entry_id
+        assert entry_id is not None  # a published change names its entry
+        if view.kind in ("delete", "revoke"):
             self.withdrawn.add(entry_id)
-        elif view["kind"] in ("new", "modify"):
-            self.content[entry_id], self.version[entry_id] = view["proposal"], view["published_version"]
+        elif view.kind in ("new", "modify"):
+            assert view.published_version is not None  # and the version it published
+            self.content[entry_id], self.version[entry_id] = view.proposal, view.published_version
         return view
 
     def take(self, unit: str, about: str | None = None) -> int:
@@ -61,43 +65,44 @@ class Demo:
 
     def answer_with(self, entry_id: int, line: str) -> str:
         """The published answer with one more numbered line."""
-        answer = self.content[entry_id]["answer"]
+        answer = self.content[entry_id].value("answer")
         return f"{answer}\n{len(answer.splitlines()) + 1}. {line}"
 
-    def new_proposal(self, spec: dict, day: date, *, effective_on: date | None = None) -> dict:
+    def new_proposal(self, spec: dict, day: date, *, effective_on: date | None = None) -> Proposal:
         expires = day + timedelta(days=spec["expires_in_days"]) if "expires_in_days" in spec else None
-        return {
-            "question": spec["question"], "similar_questions": spec["similar"],
-            "answer": "\n".join(f"{i}. {line}" for i, line in enumerate(spec["answer"], 1)),
-            "keywords": spec["keywords"], "category_id": self.category_ids[spec["category"]],
-            "policy_number": spec.get("policy_number"), "policy_title": spec.get("policy_title"),
-            "effective_on": effective_on or day, "expires_on": expires,
-        }
+        return Proposal(
+            question=spec["question"], similar_questions=tuple(spec["similar"]),
+            answer="\n".join(f"{i}. {line}" for i, line in enumerate(spec["answer"], 1)),
+            keywords=tuple(spec["keywords"]), category_id=self.category_ids[spec["category"]],
+            policy_number=spec.get("policy_number"), policy_title=spec.get("policy_title"),
+            effective_on=effective_on or day, expires_on=expires,
+        )
 
     # change requests through review
 
-    def submit(self, cr: dict, author: Actor) -> dict:
-        return changes.submit(self.uow(), author, cr["id"], revision=None, now=self.now())
+    def submit(self, cr: ChangeRequestSnapshot, author: Actor) -> ChangeRequestSnapshot:
+        return changes.submit(self.uow(), author, cr.id, revision=None, now=self.now())
 
-    def unit_review(self, cr: dict, *, return_reason: str | None = None) -> dict:
-        reviewer = self.reviewer[cr["unit_code"]]
+    def unit_review(self, cr: ChangeRequestSnapshot, *, return_reason: str | None = None) -> ChangeRequestSnapshot:
+        reviewer = self.reviewer[cr.unit_code]
         if return_reason:
-            return changes.unit_review(self.uow(), reviewer, cr["id"], approve=False,
+            return changes.unit_review(self.uow(), reviewer, cr.id, approve=False,
                                        checks={**ALL_PASS, "clear": False}, reason=return_reason,
                                        revision=None, now=self.now())
-        return changes.unit_review(self.uow(), reviewer, cr["id"], approve=True, checks=ALL_PASS, reason=None,
+        return changes.unit_review(self.uow(), reviewer, cr.id, approve=True, checks=ALL_PASS, reason=None,
                                    revision=None, now=self.now())
 
-    def office_review(self, cr: dict, *, return_reason: str | None = None) -> dict:
+    def office_review(self, cr: ChangeRequestSnapshot, *,
+                      return_reason: str | None = None) -> ChangeRequestSnapshot:
         if return_reason:
-            return changes.office_review(self.uow(), self.office, cr["id"], decision="return", reason=return_reason,
+            return changes.office_review(self.uow(), self.office, cr.id, decision="return", reason=return_reason,
                                          revision=None, now=self.now())
-        return self.published(changes.office_review(self.uow(), self.office, cr["id"], decision="publish",
+        return self.published(changes.office_review(self.uow(), self.office, cr.id, decision="publish",
                                                     reason=None, revision=None, now=self.now()))
 
-    def carry(self, cr: dict, author: Actor, target: str, *, review_at: datetime | None = None,
+    def carry(self, cr: ChangeRequestSnapshot, author: Actor, target: str, *, review_at: datetime | None = None,
               decide_at: datetime | None = None, return_reason: str | None = None,
-              returned_by: str = "unit") -> Generator[datetime, None, dict]:
+              returned_by: str = "unit") -> Generator[datetime, None, ChangeRequestSnapshot]:
         """Take a draft on to `target`: submitted now, unit review at `review_at`, the office's at `decide_at`."""
         if target == "draft":
             return cr

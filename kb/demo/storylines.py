@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 
 from kb.calendar import to_shanghai
 from kb.demo.base import UNITS, data
 from kb.demo.cast import Demo
 from kb.demo.timeline import Story
+from kb.proposal import Proposal
 from kb.services import changes, flags, policies, search, task_changes, tasks, verification
+from kb.services.changes import ChangeRequestSnapshot
 
 HISTORY = data("history.json")
 SETTINGS = tasks.DEFAULT_SETTINGS
@@ -33,7 +36,7 @@ def _modification(demo: Demo, spec: dict) -> Story:
         yield start
         cr = changes.create(demo.uow(), maintainer, kind="modify", entry_id=entry_id,
                             base_number=demo.version[entry_id], reason=step["reason"], now=demo.now(),
-                            proposal={"answer": demo.answer_with(entry_id, step["line"])})
+                            proposal=Proposal(answer=demo.answer_with(entry_id, step["line"])))
         yield from demo.carry(cr, maintainer, "published", review_at=demo.tl.later(start, 1, "10:30"),
                               decide_at=demo.tl.later(start, 1, "16:30"))
 
@@ -46,10 +49,10 @@ def _in_flight(demo: Demo, spec: dict) -> Story:
     yield start
     cr = changes.create(demo.uow(), maintainer, kind="modify", entry_id=entry_id, base_number=demo.version[entry_id],
                         reason=spec["reason"], now=demo.now(),
-                        proposal={"answer": demo.answer_with(entry_id, spec["line"])})
+                        proposal=Proposal(answer=demo.answer_with(entry_id, spec["line"])))
     if spec["state"] == "cancelled":
         yield demo.tl.later(start, 1, "09:10")
-        changes.cancel(demo.uow(), maintainer, cr["id"], revision=cr["revision"], now=demo.now())
+        changes.cancel(demo.uow(), maintainer, cr.id, revision=cr.revision, now=demo.now())
         return
     yield from demo.carry(cr, maintainer, spec["state"], review_at=demo.tl.later(start, 1, "11:00"),
                           decide_at=demo.tl.later(start, 2, "15:00"), return_reason=spec.get("return"),
@@ -119,13 +122,13 @@ def _use(demo: Demo, entry_id: int, number: int) -> None:
 
 
 def _fix_proposal(demo: Demo, task: dict, fix: dict, day: date, *, urgent: bool = False,
-                  effective_on: date | None = None) -> dict:
+                  effective_on: date | None = None) -> Proposal:
     if "proposal" in fix:
         proposal = demo.new_proposal(fix["proposal"], day, effective_on=effective_on)
     else:
-        proposal = {"answer": demo.answer_with(task["entry_id"], fix["line"]),
-                    **{k: fix[k] for k in ("policy_number", "policy_title") if k in fix}}
-    return {**proposal, "urgent": True} if urgent else proposal
+        proposal = Proposal(answer=demo.answer_with(task["entry_id"], fix["line"]),
+                            **{k: fix[k] for k in ("policy_number", "policy_title") if k in fix})
+    return replace(proposal, urgent=True) if urgent else proposal
 
 
 def _work_on(demo: Demo, task: dict, spec: dict, *, effective_on: date | None = None) -> Story:
@@ -146,7 +149,7 @@ def _work_on(demo: Demo, task: dict, spec: dict, *, effective_on: date | None = 
     if not fix:
         return
 
-    def draft(kind: str | None = None, *, urgent: bool = False) -> dict:
+    def draft(kind: str | None = None, *, urgent: bool = False) -> ChangeRequestSnapshot:
         now = demo.now()
         if kind == "delete":
             return task_changes.start_change_request(demo.uow(), maintainer, task["id"], now=now, kind="delete",
@@ -182,8 +185,8 @@ def _work_on(demo: Demo, task: dict, spec: dict, *, effective_on: date | None = 
         cr = demo.unit_review(cr, return_reason=fix["return"])
         resubmit = tl.later(due, 1, "09:30")
         yield resubmit
-        cr = changes.edit(demo.uow(), maintainer, cr["id"], revision=cr["revision"], now=demo.now(),
-                          proposal={"answer": demo.answer_with(task["entry_id"], fix["revised"])})
+        cr = changes.edit(demo.uow(), maintainer, cr.id, revision=cr.revision, now=demo.now(),
+                          proposal=Proposal(answer=demo.answer_with(task["entry_id"], fix["revised"])))
         yield from demo.carry(cr, maintainer, "published", review_at=tl.later(resubmit, 0, "15:00"),
                               decide_at=tl.later(resubmit, 1, "10:00"))
     else:  # open_overdue: stuck on the way
@@ -225,13 +228,13 @@ def _flag(demo: Demo, spec: dict) -> Story:
 # --- the policy register --------------------------------------------------------------------------------------
 
 
-def _register(demo: Demo, spec: dict, **extra) -> dict:
+def _register(demo: Demo, spec: dict, **extra) -> policies.PolicyChangeSnapshot:
     view = policies.register(
         demo.uow(), demo.office, doc_number=spec["doc_number"], title=spec["title"], issuer=spec["issuer"],
         published_on=extra.pop("published_on", None) or date.fromisoformat(spec["published_on"]),
         effective_on=extra.pop("effective_on", None) or date.fromisoformat(spec["effective_on"]),
         now=demo.now(), settings=SETTINGS, **extra)
-    demo.policy_ids[view["doc_number"]] = view["id"]
+    demo.policy_ids[view.doc_number] = view.id
     return view
 
 
@@ -253,7 +256,7 @@ def _repeal(demo: Demo, spec: dict) -> Story:
     yield demo.tl.at(spec["ago"], "10:00")
     view = policies.change_status(demo.uow(), demo.office, demo.policy_ids[spec["doc_number"]], status="repealed",
                                   note=spec["note"], now=demo.now(), settings=SETTINGS)
-    demo.repeal_task_ids = view["opened_task_ids"]  # one per citing entry, in entry order; the rest stay overdue
+    demo.repeal_task_ids = list(view.opened_task_ids)  # one per citing entry, in entry order; the rest stay overdue
 
 
 def _repeal_fix(demo: Demo, spec: dict, index: int, fix: dict) -> Story:
@@ -268,7 +271,7 @@ def _policy_change(demo: Demo, spec: dict) -> Story:
     effective_on = demo.tl.today + timedelta(days=spec["effective_in_days"])
     view = _register(demo, spec, published_on=demo.tl.day(spec["published_ago"]), effective_on=effective_on,
                      unit_code=spec["unit"])
-    task = tasks.get_task(demo.uow(write=False), demo.office, view["opened_task_ids"][0], now=demo.now())
+    task = tasks.get_task(demo.uow(write=False), demo.office, view.opened_task_ids[0], now=demo.now())
     yield from _work_on(demo, task, spec["task"], effective_on=effective_on)
 
 

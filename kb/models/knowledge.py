@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from kb.db import Base
 from kb.models.types import UTCDateTime
 from kb.models.units import Unit, User
+from kb.proposal import FIELDS as PROPOSAL_FIELDS
 
 
 class Category(Base):
@@ -111,11 +112,9 @@ class KnowledgeVersion(Base):
         return {f: getattr(self, f) for f in CONTENT_FIELDS}
 
 
-# The fields a change request proposes and a version freezes.
-CONTENT_FIELDS = (
-    "question", "similar_questions", "answer", "keywords", "category_id", "policy_title",
-    "policy_number", "policy_attachments", "effective_on", "expires_on", "urgent", "format",
-)
+# The fields a change request proposes and a version freezes: question, similar_questions, answer, keywords,
+# category_id, policy_title, policy_number, policy_attachments, effective_on, expires_on, urgent, format.
+CONTENT_FIELDS = PROPOSAL_FIELDS
 
 
 class ChangeKind(StrEnum):

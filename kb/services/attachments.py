@@ -14,11 +14,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from kb.access import Actor, can_see_unpublished, require_role
+from kb.db import UnitOfWork
 from kb.documents import ACCEPTED, extract_text, sniff
 from kb.errors import NotFound, PermissionDenied, TooLarge, ValidationFailed
 from kb.models import (
@@ -32,13 +36,35 @@ from kb.workflow import Action, next_state
 log = logging.getLogger(__name__)
 
 
-def attachment_view(a: Attachment, *, inherited: bool = False) -> dict:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttachmentSnapshot:
+    """A basis document: what it is, not its bytes."""
+
+    id: int
+    file_name: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    has_text: bool               # text was extracted (PDF/DOCX): search finds it
+    change_request_id: int       # the change request it was uploaded to
+    uploaded_at: datetime
+    inherited: bool = False      # listed for a modification: a file of the version it modifies
+
+    @classmethod
+    def of(cls, a: Attachment, *, inherited: bool = False) -> AttachmentSnapshot:
+        return cls(id=a.id, file_name=a.file_name, media_type=a.media_type, size_bytes=a.size_bytes,
+                   sha256=a.sha256, has_text=bool(a.text), change_request_id=a.change_request_id,
+                   uploaded_at=a.uploaded_at, inherited=inherited)
+
+
+def _record(a: AttachmentSnapshot) -> dict[str, Any]:
+    """A file as its audit events record it."""
     return {"id": a.id, "file_name": a.file_name, "media_type": a.media_type, "size_bytes": a.size_bytes,
-            "sha256": a.sha256, "has_text": bool(a.text), "change_request_id": a.change_request_id,
-            "uploaded_at": a.uploaded_at, "inherited": inherited}
+            "sha256": a.sha256, "has_text": a.has_text, "change_request_id": a.change_request_id,
+            "uploaded_at": a.uploaded_at}
 
 
-def _change_request(session, actor: Actor, cr_id: int, *, for_update: bool = False) -> ChangeRequest:
+def _change_request(session: Session, actor: Actor, cr_id: int, *, for_update: bool = False) -> ChangeRequest:
     query = select(ChangeRequest).where(ChangeRequest.id == cr_id)
     cr = session.scalar(query.with_for_update() if for_update else query)
     if cr is None:
@@ -48,26 +74,26 @@ def _change_request(session, actor: Actor, cr_id: int, *, for_update: bool = Fal
     return cr
 
 
-def _version_files(session, version_id: int) -> list[Attachment]:
+def _version_files(session: Session, version_id: int) -> list[Attachment]:
     return list(session.scalars(
         select(Attachment).join(VersionAttachment, VersionAttachment.attachment_id == Attachment.id)
         .where(VersionAttachment.version_id == version_id).order_by(VersionAttachment.position, Attachment.id)))
 
 
-def _base_version_id(session, cr: ChangeRequest) -> int | None:
+def _base_version_id(session: Session, cr: ChangeRequest) -> int | None:
     if cr.kind != ChangeKind.MODIFY.value or cr.entry_id is None or cr.base_number is None:
         return None
     return session.scalar(select(KnowledgeVersion.id).where(KnowledgeVersion.entry_id == cr.entry_id,
                                                             KnowledgeVersion.number == cr.base_number))
 
 
-def _own_files(session, cr_id: int) -> list[Attachment]:
+def _own_files(session: Session, cr_id: int) -> list[Attachment]:
     return list(session.scalars(select(Attachment).where(Attachment.change_request_id == cr_id)
                                 .order_by(Attachment.id)))
 
 
-def upload(uow, store: BlobStore, actor: Actor, cr_id: int, *, file_name: str, data: bytes, now: datetime,
-           max_bytes: int) -> dict:
+def upload(uow: UnitOfWork, store: BlobStore, actor: Actor, cr_id: int, *, file_name: str, data: bytes,
+           now: datetime, max_bytes: int) -> AttachmentSnapshot:
     """Add a file to a draft or returned change request (new or modify)."""
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     if len(data) > max_bytes:
@@ -94,24 +120,23 @@ def upload(uow, store: BlobStore, actor: Actor, cr_id: int, *, file_name: str, d
             text=extract_text(media_type, data), uploaded_by_id=actor.user_id, uploaded_at=now)
         s.add(attachment)
         s.flush()
-        view = attachment_view(attachment)
-        audit.record(s, actor, "attachment.upload", "change_request", cr.id, None,
-                     {k: v for k, v in view.items() if k != "inherited"}, now)
+        view = AttachmentSnapshot.of(attachment)
+        audit.record(s, actor, "attachment.upload", "change_request", cr.id, None, _record(view), now)
         uow.commit()
         return view
 
 
-def list_for_change_request(uow, actor: Actor, cr_id: int) -> list[dict]:
+def list_for_change_request(uow: UnitOfWork, actor: Actor, cr_id: int) -> list[AttachmentSnapshot]:
     """The files the change request will publish: those of the version it modifies, then its own."""
     with uow:
         s = uow.session
         cr = _change_request(s, actor, cr_id)
         base = _base_version_id(s, cr)
-        inherited = [attachment_view(a, inherited=True) for a in (_version_files(s, base) if base else [])]
-        return inherited + [attachment_view(a) for a in _own_files(s, cr.id)]
+        inherited = [AttachmentSnapshot.of(a, inherited=True) for a in (_version_files(s, base) if base else [])]
+        return inherited + [AttachmentSnapshot.of(a) for a in _own_files(s, cr.id)]
 
 
-def remove(uow, store: BlobStore, actor: Actor, cr_id: int, attachment_id: int, *, now: datetime) -> None:
+def remove(uow: UnitOfWork, store: BlobStore, actor: Actor, cr_id: int, attachment_id: int, *, now: datetime) -> None:
     """Take back a file uploaded to this change request while it is still a draft (or returned)."""
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     with uow:
@@ -123,13 +148,14 @@ def remove(uow, store: BlobStore, actor: Actor, cr_id: int, attachment_id: int, 
             raise NotFound(f"此变更申请没有附件 {attachment_id}（已发布版本的附件不能在此删除）",
                            code="attachment_not_found")
         key = attachment.storage_key
-        audit.record(s, actor, "attachment.remove", "change_request", cr.id, attachment_view(attachment), None, now)
+        audit.record(s, actor, "attachment.remove", "change_request", cr.id,
+                     {**_record(AttachmentSnapshot.of(attachment)), "inherited": False}, None, now)
         s.delete(attachment)
         uow.after_commit(lambda: store.delete(key))
         uow.commit()
 
 
-def link_on_publish(session, cr: ChangeRequest, version: KnowledgeVersion) -> None:
+def link_on_publish(session: Session, cr: ChangeRequest, version: KnowledgeVersion) -> None:
     """Inside the publishing transaction: the new version's files, and its attachment count."""
     base = _base_version_id(session, cr)
     files = (_version_files(session, base) if base else []) + _own_files(session, cr.id)
@@ -140,16 +166,18 @@ def link_on_publish(session, cr: ChangeRequest, version: KnowledgeVersion) -> No
     session.flush()
 
 
-def _entry_readable(session, actor: Actor, entry: KnowledgeEntry, today: date) -> bool:
+def _entry_readable(session: Session, actor: Actor, entry: KnowledgeEntry, today: date) -> bool:
     if can_see_unpublished(actor, entry.unit_id):
         return True
     version = session.scalar(select(KnowledgeVersion).where(KnowledgeVersion.entry_id == entry.id,
                                                             KnowledgeVersion.number == entry.published_number))
+    assert version is not None  # an entry always has its published version (the has_published_version check)
     return (entry.status == EntryStatus.PUBLISHED.value and version.effective_on <= today
             and (version.expires_on is None or version.expires_on >= today))
 
 
-def list_for_entry(uow, actor: Actor, entry_id: int, *, today: date, version: int | None = None) -> list[dict]:
+def list_for_entry(uow: UnitOfWork, actor: Actor, entry_id: int, *, today: date,
+                   version: int | None = None) -> list[AttachmentSnapshot]:
     """The files of an entry's published version (the current one unless `version` names another)."""
     require_role(actor, *READERS)
     with uow:
@@ -164,10 +192,11 @@ def list_for_entry(uow, actor: Actor, entry_id: int, *, today: date, version: in
                                                                 KnowledgeVersion.number == number))
         if version_id is None:
             raise NotFound(f"知识 {entry_id} 没有版本 {number}", code="version_not_found")
-        return [attachment_view(a) for a in _version_files(s, version_id)]
+        return [AttachmentSnapshot.of(a) for a in _version_files(s, version_id)]
 
 
-def download(uow, store: BlobStore, actor: Actor, attachment_id: int, *, today: date) -> tuple[dict, bytes]:
+def download(uow: UnitOfWork, store: BlobStore, actor: Actor, attachment_id: int, *,
+             today: date) -> tuple[AttachmentSnapshot, bytes]:
     """A file's bytes for whoever may read what it belongs to.
 
     The unit that owns it and the office: always. Anyone else who reads
@@ -192,7 +221,7 @@ def download(uow, store: BlobStore, actor: Actor, attachment_id: int, *, today: 
                        (KnowledgeVersion.expires_on.is_(None)) | (KnowledgeVersion.expires_on >= today))).scalar()
             if not live:
                 raise missing
-        view = attachment_view(attachment)
+        view = AttachmentSnapshot.of(attachment)
         key = attachment.storage_key
     try:
         return view, store.get(key)

@@ -1,9 +1,13 @@
 """The category tree, managed by the office; seeded with the five kinds of Art. 4."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from kb.access import Actor, require_role
 from kb.db import UnitOfWork
@@ -15,12 +19,27 @@ from kb.services import audit
 ART4_CATEGORIES = ("政策法规", "行政区划", "社会民生", "热点问题", "通知公告")
 
 
-def category_view(category: Category) -> dict:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CategorySnapshot:
+    id: int
+    name: str
+    parent_id: int | None
+    position: int
+    is_notice: bool  # 通知公告 and the like: expired entries are withdrawn by the scheduler
+
+    @classmethod
+    def of(cls, category: Category) -> CategorySnapshot:
+        return cls(id=category.id, name=category.name, parent_id=category.parent_id, position=category.position,
+                   is_notice=category.is_notice)
+
+
+def _record(category: CategorySnapshot) -> dict[str, Any]:
+    """A category as its audit events record it."""
     return {"id": category.id, "name": category.name, "parent_id": category.parent_id,
             "position": category.position, "is_notice": category.is_notice}
 
 
-def seed_categories(session) -> None:
+def seed_categories(session: Session) -> None:
     """Idempotent: adds the Art. 4 roots that are missing."""
     existing = set(session.scalars(select(Category.name).where(Category.parent_id.is_(None))))
     for position, name in enumerate(ART4_CATEGORIES):
@@ -29,20 +48,20 @@ def seed_categories(session) -> None:
     session.flush()
 
 
-def list_categories(uow: UnitOfWork) -> list[dict]:
+def list_categories(uow: UnitOfWork) -> list[CategorySnapshot]:
     with uow:
-        return [category_view(c) for c in uow.session.scalars(
+        return [CategorySnapshot.of(c) for c in uow.session.scalars(
             select(Category).order_by(Category.parent_id.is_not(None), Category.position, Category.id))]
 
 
-def subtree_ids(session, category_id: int) -> list[int]:
+def subtree_ids(session: Session, category_id: int) -> list[int]:
     parents = dict(session.execute(select(Category.id, Category.parent_id)).all())
     return [cid for cid in parents if category_id in ancestry(parents, cid)]
 
 
 def ancestry(parents: dict[int, int | None], category_id: int) -> list[int]:
     """Ids from the root down to `category_id`."""
-    path = []
+    path: list[int] = []
     current: int | None = category_id
     while current is not None and current not in path:
         path.append(current)
@@ -50,7 +69,7 @@ def ancestry(parents: dict[int, int | None], category_id: int) -> list[int]:
     return list(reversed(path))
 
 
-def entries_under(session, category_id: int) -> list[int]:
+def entries_under(session: Session, category_id: int) -> list[int]:
     """Entries whose published version is filed in the category or below it."""
     return list(session.scalars(
         select(KnowledgeEntry.id)
@@ -61,7 +80,7 @@ def entries_under(session, category_id: int) -> list[int]:
 
 
 def create_category(uow: UnitOfWork, actor: Actor, *, name: str, parent_id: int | None, position: int,
-                    is_notice: bool | None, now: datetime) -> dict:
+                    is_notice: bool | None, now: datetime) -> CategorySnapshot:
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
         parent = None
@@ -78,19 +97,21 @@ def create_category(uow: UnitOfWork, actor: Actor, *, name: str, parent_id: int 
                             is_notice=parent.is_notice if is_notice is None and parent else bool(is_notice))
         uow.session.add(category)
         uow.session.flush()
-        view = category_view(category)
-        audit.record(uow.session, actor, "category.create", "category", category.id, None, view, now)
+        view = CategorySnapshot.of(category)
+        audit.record(uow.session, actor, "category.create", "category", category.id, None, _record(view), now)
         uow.commit()
         return view
 
 
-def update_category(uow: UnitOfWork, actor: Actor, category_id: int, *, changes: dict, now: datetime) -> dict:
+def update_category(uow: UnitOfWork, actor: Actor, category_id: int, *, changes: Mapping[str, Any],
+                    now: datetime) -> CategorySnapshot:
+    """`changes` names the fields to change (name, parent_id, position, is_notice); the others are kept."""
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
         category = uow.session.get(Category, category_id)
         if category is None:
             raise NotFound("分类不存在", code="category_not_found")
-        before = category_view(category)
+        before = CategorySnapshot.of(category)
         if "parent_id" in changes and changes["parent_id"] is not None:
             parents = dict(uow.session.execute(select(Category.id, Category.parent_id)).all())
             if changes["parent_id"] not in parents:
@@ -101,11 +122,12 @@ def update_category(uow: UnitOfWork, actor: Actor, category_id: int, *, changes:
             if field in changes:
                 setattr(category, field, changes[field])
         uow.session.flush()
-        view = category_view(category)
-        if (view["name"], view["parent_id"]) != (before["name"], before["parent_id"]):
+        view = CategorySnapshot.of(category)
+        if (view.name, view.parent_id) != (before.name, before.parent_id):
             # Search documents carry the category path (subtree filter) and name: re-index the subtree.
             outbox.enqueue_many(uow.session, entries_under(uow.session, category_id), now)
-        audit.record(uow.session, actor, "category.update", "category", category.id, before, view, now)
+        audit.record(uow.session, actor, "category.update", "category", category.id, _record(before), _record(view),
+                     now)
         uow.commit()
         return view
 
@@ -121,6 +143,6 @@ def delete_category(uow: UnitOfWork, actor: Actor, category_id: int, now: dateti
         if children or used:
             raise Conflict("分类下仍有子分类或知识，不能删除", code="category_in_use")
         audit.record(uow.session, actor, "category.delete", "category", category.id,
-                     category_view(category), None, now)
+                     _record(CategorySnapshot.of(category)), None, now)
         uow.session.delete(category)
         uow.commit()

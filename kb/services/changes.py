@@ -9,12 +9,16 @@ correction task and links it in one).
 
 Each other public function taking a unit of work is one use case: it opens the
 unit of work, loads, moves the state through `kb.workflow`, dispatches the
-events its steps recorded (`kb.services.reactions`) and commits once.
+events its steps recorded (`kb.services.reactions`) and commits once. It
+answers a `ChangeRequestSnapshot`, taken inside the transaction; the proposed
+content travels as a `kb.proposal.Proposal`.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,6 +32,7 @@ from kb.errors import (
 from kb.models import (
     CONTENT_FIELDS, Category, ChangeKind, ChangeRequest, EntryFormat, EntryStatus, KnowledgeEntry,
     KnowledgeVersion, Review, Role, Unit)
+from kb.proposal import Proposal
 from kb.search import outbox
 from kb.services import attachments, audit, reactions
 from kb.submission import Warning, check_proposal, normalize_doc_number, question_key
@@ -36,51 +41,116 @@ from kb.workflow import Action, Check, State, next_state, unit_review_outcome
 REQUIRED_FOR_SUBMIT = {"question": "问题", "answer": "答案", "category_id": "分类", "effective_on": "生效日期"}
 
 
-def _to_json(proposal: dict) -> dict:
-    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in proposal.items()}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReviewSnapshot:
+    """A unit or office decision on a change request."""
+
+    stage: str                  # unit | office
+    decision: str               # approve | return | publish | accept | decline
+    checks: dict[str, bool]     # Art. 9's four checks, by name
+    reason: str | None
+    reviewer_id: int
+    decided_at: datetime
+    amendments: dict[str, Any] | None  # the unit reviewer's changes: field → {before, after} (JSON values)
+    based_on_revision: int | None
+
+    @classmethod
+    def of(cls, review: Review) -> ReviewSnapshot:
+        return cls(stage=review.stage, decision=review.decision, checks=dict(review.checks or {}),
+                   reason=review.reason, reviewer_id=review.reviewer_id, decided_at=review.decided_at,
+                   amendments=dict(review.amendments) if review.amendments is not None else None,
+                   based_on_revision=review.based_on_revision)
 
 
-def _from_json(proposal: dict) -> dict:
-    out = dict(proposal)
-    for key in ("effective_on", "expires_on"):
-        if isinstance(out.get(key), str):
-            out[key] = date.fromisoformat(out[key])
-    return out
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SuggestionOutcomeSnapshot:
+    """What the office decided on a unit's suggestion, as the unit reads it."""
+
+    outcome: str  # accepted | declined
+    reason: str | None
+    decided_at: datetime
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome == "accepted"
+
+    @classmethod
+    def of(cls, cr: ChangeRequest) -> SuggestionOutcomeSnapshot | None:
+        """None for anything but a suggestion, and before the office decided on it."""
+        if cr.kind != ChangeKind.SUGGESTION.value:
+            return None
+        decided = [r for r in cr.reviews if r.stage == "office" and r.decision in ("accept", "publish", "decline")]
+        if not decided:
+            return None
+        last = decided[-1]
+        return cls(outcome="declined" if last.decision == "decline" else "accepted", reason=last.reason,
+                   decided_at=last.decided_at)
 
 
-def _suggestion_outcome(cr: ChangeRequest) -> dict | None:
-    """What the office decided on a unit's suggestion, as the unit reads it; None before it decided."""
-    if cr.kind != ChangeKind.SUGGESTION.value:
-        return None
-    decided = [r for r in cr.reviews if r.stage == "office" and r.decision in ("accept", "publish", "decline")]
-    if not decided:
-        return None
-    last = decided[-1]
-    accepted = last.decision != "decline"
-    label = ("已采纳" + (f"：{last.reason}" if last.reason else "")) if accepted else f"未采纳：{last.reason}"
-    return {"outcome": "accepted" if accepted else "declined", "reason": last.reason, "label": label,
-            "decided_at": last.decided_at}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeRequestSnapshot:
+    """A change request with its reviews, and the warnings its proposal gets (when they were asked for)."""
+
+    id: int
+    kind: str                  # ChangeKind's value
+    state: str                 # State's value
+    unit_code: str
+    entry_id: int | None
+    base_version: int | None   # the published version it was based on
+    proposal: Proposal
+    reason: str | None
+    revision: int
+    created_by: int
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    published_at: datetime | None
+    published_version: int | None
+    published_directly: bool
+    return_reason: str | None
+    suggestion_outcome: SuggestionOutcomeSnapshot | None
+    reviews: tuple[ReviewSnapshot, ...]
+    warnings: tuple[Warning, ...]
+
+    @classmethod
+    def of(cls, cr: ChangeRequest, warnings: list[Warning] | tuple[Warning, ...] = ()) -> ChangeRequestSnapshot:
+        return cls(
+            id=cr.id, kind=cr.kind, state=cr.state, unit_code=cr.unit.code, entry_id=cr.entry_id,
+            base_version=cr.base_number, proposal=Proposal.of(cr.proposal or {}), reason=cr.reason,
+            revision=cr.revision, created_by=cr.created_by_id, created_at=cr.created_at,
+            updated_at=cr.updated_at, submitted_at=cr.submitted_at, published_at=cr.published_at,
+            published_version=cr.published_number, published_directly=cr.published_directly,
+            return_reason=cr.last_return_reason, suggestion_outcome=SuggestionOutcomeSnapshot.of(cr),
+            reviews=tuple(ReviewSnapshot.of(r) for r in cr.reviews), warnings=tuple(warnings))
 
 
-def change_request_view(cr: ChangeRequest, warnings: list | None = None) -> dict:
+def _review_record(review: ReviewSnapshot) -> dict[str, Any]:
+    """A review as the audit log records it."""
+    return {"stage": review.stage, "decision": review.decision, "checks": review.checks, "reason": review.reason,
+            "reviewer_id": review.reviewer_id, "decided_at": review.decided_at, "amendments": review.amendments,
+            "based_on_revision": review.based_on_revision}
+
+
+def _audit_record(cr: ChangeRequestSnapshot) -> dict[str, Any]:
+    """A change request as its audit events (create, edit) have always recorded it, labels included."""
+    outcome = cr.suggestion_outcome
     return {
         "id": cr.id, "kind": cr.kind, "kind_label": ChangeKind(cr.kind).label, "state": cr.state,
-        "state_label": State(cr.state).label, "unit_code": cr.unit.code, "entry_id": cr.entry_id,
-        "base_version": cr.base_number, "proposal": _from_json(cr.proposal or {}), "reason": cr.reason,
-        "revision": cr.revision, "created_by": cr.created_by_id, "created_at": cr.created_at,
+        "state_label": State(cr.state).label, "unit_code": cr.unit_code, "entry_id": cr.entry_id,
+        "base_version": cr.base_version, "proposal": cr.proposal.fields(), "reason": cr.reason,
+        "revision": cr.revision, "created_by": cr.created_by, "created_at": cr.created_at,
         "updated_at": cr.updated_at, "submitted_at": cr.submitted_at, "published_at": cr.published_at,
-        "published_version": cr.published_number, "published_directly": cr.published_directly,
-        "return_reason": cr.last_return_reason,
-        "suggestion_outcome": _suggestion_outcome(cr),
-        "reviews": [
-            {"stage": r.stage, "decision": r.decision, "checks": r.checks, "reason": r.reason,
-             "reviewer_id": r.reviewer_id, "decided_at": r.decided_at, "amendments": r.amendments,
-             "based_on_revision": r.based_on_revision} for r in cr.reviews],
-        "warnings": [w.as_dict() for w in (warnings or [])],
+        "published_version": cr.published_version, "published_directly": cr.published_directly,
+        "return_reason": cr.return_reason,
+        # None until the office decides on a suggestion, so always None when a change is created or edited
+        "suggestion_outcome": None if outcome is None else {
+            "outcome": outcome.outcome, "reason": outcome.reason, "decided_at": outcome.decided_at},
+        "reviews": [_review_record(r) for r in cr.reviews],
+        "warnings": [w.as_dict() for w in cr.warnings],
     }
 
 
-def _load(session, cr_id: int, *, for_update: bool = False) -> ChangeRequest:
+def _load(session: Session, cr_id: int, *, for_update: bool = False) -> ChangeRequest:
     query = select(ChangeRequest).where(ChangeRequest.id == cr_id)
     if for_update:
         query = query.with_for_update()
@@ -90,7 +160,7 @@ def _load(session, cr_id: int, *, for_update: bool = False) -> ChangeRequest:
     return cr
 
 
-def _published_entry(session, entry_id: int, *, for_update: bool = False) -> KnowledgeEntry:
+def _published_entry(session: Session, entry_id: int, *, for_update: bool = False) -> KnowledgeEntry:
     query = select(KnowledgeEntry).where(KnowledgeEntry.id == entry_id)
     if for_update:
         query = query.with_for_update(of=KnowledgeEntry)
@@ -100,20 +170,22 @@ def _published_entry(session, entry_id: int, *, for_update: bool = False) -> Kno
     return entry
 
 
-def _check_fields(session, proposal: dict) -> dict:
-    """Domain checks on proposed content that a schema cannot make."""
+def _check_fields(session: Session, proposal: Proposal) -> Proposal:
+    """Domain checks on proposed content that a schema cannot make; the 文号 normalised."""
     errors: dict[str, str] = {}
-    if proposal.get("category_id") is not None and session.get(Category, proposal["category_id"]) is None:
+    category_id = proposal.value("category_id")
+    if category_id is not None and session.get(Category, category_id) is None:
         errors["category_id"] = "分类不存在"
-    effective, expires = proposal.get("effective_on"), proposal.get("expires_on")
+    effective, expires = proposal.value("effective_on"), proposal.value("expires_on")
     if effective and expires and expires < effective:
         errors["expires_on"] = "失效日期不能早于生效日期"
-    if proposal.get("format") and proposal["format"] not in {f.value for f in EntryFormat}:
+    if proposal.value("format") and proposal.value("format") not in {f.value for f in EntryFormat}:
         errors["format"] = "格式只能是 qa 或 document"
     if errors:
         raise ValidationFailed(errors)
-    if proposal.get("policy_number"):
-        proposal["policy_number"] = normalize_doc_number(proposal["policy_number"]) or proposal["policy_number"]
+    number = proposal.value("policy_number")
+    if number:
+        proposal = replace(proposal, policy_number=normalize_doc_number(number) or number)
     return proposal
 
 
@@ -121,10 +193,12 @@ def _check_fields(session, proposal: dict) -> dict:
 NearDuplicates = Callable[[str, int | None], list[tuple[int, str]]]
 
 
-def _warnings(session, proposal: dict, entry_id: int | None, near: NearDuplicates | None = None) -> list:
+def _warnings(session: Session, proposal: Proposal, entry_id: int | None,
+              near: NearDuplicates | None = None) -> list[Warning]:
     duplicates: list[tuple[int, str]] = []
-    if proposal.get("question"):
-        key = question_key(proposal["question"])
+    question = proposal.value("question")
+    if question:
+        key = question_key(question)
         rows = session.execute(
             select(KnowledgeEntry.id, KnowledgeVersion.question)
             .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
@@ -134,7 +208,7 @@ def _warnings(session, proposal: dict, entry_id: int | None, near: NearDuplicate
         duplicates = [(eid, q) for eid, q in rows if eid != entry_id]
         if near is not None:
             known = {eid for eid, _ in duplicates}
-            duplicates += [(eid, q) for eid, q in near(proposal["question"], entry_id) if eid not in known]
+            duplicates += [(eid, q) for eid, q in near(question, entry_id) if eid not in known]
     warnings = check_proposal(proposal, duplicate_questions=duplicates)
     warnings.extend(citations.cited_document_warnings(session, proposal))
     return warnings
@@ -150,13 +224,13 @@ def _require_base(entry: KnowledgeEntry, base_number: int | None) -> None:
 
 
 def draft(session: Session, actor: Actor, *, kind: str, now: datetime, entry_id: int | None = None,
-          base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
+          base_number: int | None = None, proposal: Proposal | None = None, reason: str | None = None,
           unit_code: str | None = None,
           near_duplicates: NearDuplicates | None = None) -> tuple[ChangeRequest, list[Warning]]:
     """Step: a new change request in draft, flushed and audited; with the warnings its proposal gets."""
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     kind_ = ChangeKind(kind)
-    proposal = dict(proposal or {})
+    proposal = proposal or Proposal()
     s = session
     entry: KnowledgeEntry | None = None
     unit_id: int | None
@@ -186,40 +260,37 @@ def draft(session: Session, actor: Actor, *, kind: str, now: datetime, entry_id:
     if kind_.carries_content:
         if kind_ is ChangeKind.MODIFY:
             assert entry is not None  # refused above without an entry_id
-            proposal = {**entry.published_version.content(), **proposal}
-        proposal.setdefault("format", EntryFormat.QA.value)
-        proposal.setdefault("similar_questions", [])
-        proposal.setdefault("keywords", [])
-        proposal.setdefault("policy_attachments", 0)
-        proposal.setdefault("urgent", False)
+            proposal = proposal.over(Proposal.of(entry.published_version.content()))
+        proposal = proposal.filled(format=EntryFormat.QA.value, similar_questions=(), keywords=(),
+                                   policy_attachments=0, urgent=False)
         proposal = _check_fields(s, proposal)
     else:
-        proposal = {}
+        proposal = Proposal()
     cr = ChangeRequest(
         kind=kind_.value, state=State.DRAFT.value, unit_id=unit_id, entry_id=entry.id if entry else None,
-        base_number=entry.published_number if entry is not None else None, proposal=_to_json(proposal),
+        base_number=entry.published_number if entry is not None else None, proposal=proposal.to_json(),
         reason=reason, revision=1, created_by_id=actor.user_id, created_at=now, updated_at=now)
     s.add(cr)
     s.flush()
     warnings = _warnings(s, proposal, cr.entry_id, near_duplicates) if kind_.carries_content else []
     audit.record(s, actor, "change_request.create", "change_request", cr.id, None,
-                 change_request_view(cr, warnings), now)
+                 _audit_record(ChangeRequestSnapshot.of(cr, warnings)), now)
     return cr, warnings
 
 
 def create(uow: UnitOfWork, actor: Actor, *, kind: str, now: datetime, entry_id: int | None = None,
-           base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
-           unit_code: str | None = None, near_duplicates: NearDuplicates | None = None) -> dict:
+           base_number: int | None = None, proposal: Proposal | None = None, reason: str | None = None,
+           unit_code: str | None = None, near_duplicates: NearDuplicates | None = None) -> ChangeRequestSnapshot:
     """Collect: a maintainer (or the office for a unit) drafts new knowledge or a change to published knowledge."""
     with uow:
         cr, warnings = draft(uow.session, actor, kind=kind, now=now, entry_id=entry_id, base_number=base_number,
                              proposal=proposal, reason=reason, unit_code=unit_code, near_duplicates=near_duplicates)
-        view = change_request_view(cr, warnings)
+        view = ChangeRequestSnapshot.of(cr, warnings)
         uow.commit()
         return view
 
 
-def _scoped(session, actor: Actor, cr_id: int, *, for_update: bool = False) -> ChangeRequest:
+def _scoped(session: Session, actor: Actor, cr_id: int, *, for_update: bool = False) -> ChangeRequest:
     cr = _load(session, cr_id, for_update=for_update)
     if not can_see_unpublished(actor, cr.unit_id):
         if actor.role.belongs_to_unit:
@@ -242,16 +313,18 @@ def _check_revision(cr: ChangeRequest, revision: int | None) -> None:
                            details={"revision": revision, "current_revision": cr.revision})
 
 
-def get(uow: UnitOfWork, actor: Actor, cr_id: int, near_duplicates: NearDuplicates | None = None) -> dict:
+def get(uow: UnitOfWork, actor: Actor, cr_id: int,
+        near_duplicates: NearDuplicates | None = None) -> ChangeRequestSnapshot:
     with uow:
         cr = _scoped(uow.session, actor, cr_id)
-        warnings = _warnings(uow.session, _from_json(cr.proposal), cr.entry_id, near_duplicates) \
+        warnings = _warnings(uow.session, Proposal.of(cr.proposal), cr.entry_id, near_duplicates) \
             if ChangeKind(cr.kind).carries_content and cr.state != State.PUBLISHED.value else []
-        return change_request_view(cr, warnings)
+        return ChangeRequestSnapshot.of(cr, warnings)
 
 
 def list_for(uow: UnitOfWork, actor: Actor, *, state: str | None = None, unit_code: str | None = None,
-             kind: str | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+             kind: str | None = None, limit: int = 50,
+             offset: int = 0) -> tuple[int, list[ChangeRequestSnapshot]]:
     require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     with uow:
         query = select(ChangeRequest).order_by(ChangeRequest.id.desc())
@@ -265,12 +338,12 @@ def list_for(uow: UnitOfWork, actor: Actor, *, state: str | None = None, unit_co
             query = query.where(ChangeRequest.kind == kind)
         total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
         rows = uow.session.scalars(query.limit(limit).offset(offset))
-        return total, [change_request_view(cr) for cr in rows]
+        return total, [ChangeRequestSnapshot.of(cr) for cr in rows]
 
 
 def edit(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None, now: datetime,
-         proposal: dict | None = None, reason: str | None = None,
-         near_duplicates: NearDuplicates | None = None) -> dict:
+         proposal: Proposal | None = None, reason: str | None = None,
+         near_duplicates: NearDuplicates | None = None) -> ChangeRequestSnapshot:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     with uow:
         s = uow.session
@@ -278,32 +351,32 @@ def edit(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None, now
         _require_revision(revision)
         _check_revision(cr, revision)
         next_state(cr.state, Action.EDIT)
-        before = change_request_view(cr)
+        before = _audit_record(ChangeRequestSnapshot.of(cr))
         if proposal:
             if not ChangeKind(cr.kind).carries_content:
                 raise ValidationFailed({"proposal": "此类申请没有知识内容可改"})
-            merged = _check_fields(s, {**_from_json(cr.proposal), **proposal})
-            cr.proposal = _to_json(merged)
+            cr.proposal = _check_fields(s, proposal.over(Proposal.of(cr.proposal))).to_json()
         if reason is not None:
             cr.reason = reason
         cr.revision += 1
         cr.updated_at = now
         s.flush()
-        warnings = _warnings(s, _from_json(cr.proposal), cr.entry_id, near_duplicates) \
+        warnings = _warnings(s, Proposal.of(cr.proposal), cr.entry_id, near_duplicates) \
             if ChangeKind(cr.kind).carries_content else []
-        view = change_request_view(cr, warnings)
-        audit.record(s, actor, "change_request.edit", "change_request", cr.id, before, view, now)
+        view = ChangeRequestSnapshot.of(cr, warnings)
+        audit.record(s, actor, "change_request.edit", "change_request", cr.id, before, _audit_record(view), now)
         uow.commit()
         return view
 
 
-def submit(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
+def submit(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None,
+           now: datetime) -> ChangeRequestSnapshot:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     with uow:
         cr = _scoped(uow.session, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
         submit_for_review(uow.session, actor, cr, now=now)
-        view = change_request_view(cr)
+        view = ChangeRequestSnapshot.of(cr)
         uow.commit()
         return view
 
@@ -312,8 +385,9 @@ def submit_for_review(session: Session, actor: Actor, cr: ChangeRequest, *, now:
     """Step: a draft (or a returned change) goes to unit review once its required fields are filled."""
     new_state = next_state(cr.state, Action.SUBMIT)
     if ChangeKind(cr.kind).carries_content:
+        proposal = Proposal.of(cr.proposal)
         missing = {f: f"提交审核前须填写{label}" for f, label in REQUIRED_FOR_SUBMIT.items()
-                   if not cr.proposal.get(f)}
+                   if not proposal.value(f)}
         if missing:
             raise ValidationFailed(missing, "必填项未填写，不能提交审核")
     if cr.entry_id is not None and cr.kind != ChangeKind.SUGGESTION.value:
@@ -323,8 +397,8 @@ def submit_for_review(session: Session, actor: Actor, cr: ChangeRequest, *, now:
 
 
 def _move(session: Session, actor: Actor, cr: ChangeRequest, new_state: State, action: str, now: datetime,
-          *, submitted: bool = False, review: Review | None = None) -> dict:
-    """Step: the change request moves to `new_state` (with its review), audited; flushed, its view returned."""
+          *, submitted: bool = False, review: Review | None = None) -> None:
+    """Step: the change request moves to `new_state` (with its review), audited; flushed."""
     s = session
     before = {"state": cr.state, "revision": cr.revision}
     cr.state = new_state.value
@@ -339,15 +413,14 @@ def _move(session: Session, actor: Actor, cr: ChangeRequest, new_state: State, a
         if review.decision == "return":
             cr.last_return_reason = review.reason
     s.flush()
-    view = change_request_view(cr)
     audit.record(s, actor, action, "change_request", cr.id, before,
                  {"state": cr.state, "revision": cr.revision,
-                  **({"review": view["reviews"][-1]} if review is not None else {})}, now)
-    return view
+                  **({"review": _review_record(ReviewSnapshot.of(review))} if review is not None else {})}, now)
 
 
 def unit_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, approve: bool, checks: dict[str, bool],
-                reason: str | None, revision: int | None, now: datetime, amendments: dict | None = None) -> dict:
+                reason: str | None, revision: int | None, now: datetime,
+                amendments: Proposal | None = None) -> ChangeRequestSnapshot:
     """The unit reviewer approves or returns; approving, it may first amend the proposal (Art. 8(2)).
 
     An amendment names the revision it was made on: without one it is a 428, on a stale one a 409.
@@ -363,13 +436,13 @@ def unit_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, approve: bool, che
         _check_revision(cr, revision)
         review_by_unit(uow.session, actor, cr, approve=approve, checks=checks, reason=reason, now=now,
                        amendments=amendments, based_on_revision=revision)
-        view = change_request_view(cr)
+        view = ChangeRequestSnapshot.of(cr)
         uow.commit()
         return view
 
 
 def review_by_unit(session: Session, actor: Actor, cr: ChangeRequest, *, approve: bool, checks: dict[str, bool],
-                   reason: str | None, now: datetime, amendments: dict | None = None,
+                   reason: str | None, now: datetime, amendments: Proposal | None = None,
                    based_on_revision: int | None = None) -> ChangeRequest:
     """Step: the unit reviewer approves (all four checks of Art. 9 passed, the proposal amended if need be)
     or returns, naming in Chinese what failed."""
@@ -406,24 +479,29 @@ def decide_suggestion(session: Session, actor: Actor, cr: ChangeRequest, *, deci
     return cr
 
 
-def _amend(session, cr: ChangeRequest, amendments: dict) -> dict:
-    """The reviewer's changes merged into the proposal; field → {before, after} of what really changed."""
+def _amend(session: Session, cr: ChangeRequest, amendments: Proposal) -> dict[str, Any]:
+    """The reviewer's changes merged into the proposal; field → {before, after} of what really changed,
+    as JSON values (kept in `Review.amendments`)."""
     if not ChangeKind(cr.kind).carries_content:
         raise ValidationFailed({"amendments": "此类申请没有知识内容可改"})
-    before = _from_json(cr.proposal)
-    merged = _check_fields(session, {**before, **amendments})
-    changed = {key: {"before": before.get(key), "after": merged[key]} for key in amendments
-               if merged[key] != before.get(key)}
-    cr.proposal = _to_json(merged)
-    return _to_json_nested(changed)
+    before = Proposal.of(cr.proposal)
+    merged = _check_fields(session, amendments.over(before))
+    changed = {key: {"before": _json_value(before.value(key)), "after": _json_value(merged.value(key))}
+               for key in amendments.fields() if merged.value(key) != before.value(key)}
+    cr.proposal = merged.to_json()
+    return changed
 
 
-def _to_json_nested(changed: dict) -> dict:
-    return {key: _to_json(values) for key, values in changed.items()}
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
 
 
 def office_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, decision: str, reason: str | None,
-                  revision: int | None, now: datetime) -> dict:
+                  revision: int | None, now: datetime) -> ChangeRequestSnapshot:
     """Publish or return. Publishing from before office review is allowed only for urgent knowledge."""
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
@@ -432,20 +510,20 @@ def office_review(uow: UnitOfWork, actor: Actor, cr_id: int, *, decision: str, r
         _check_revision(cr, revision)
         if cr.kind == ChangeKind.SUGGESTION.value and decision != "return":
             decide_suggestion(s, actor, cr, decision=decision, reason=reason, now=now)
-            view = change_request_view(cr)
+            view = ChangeRequestSnapshot.of(cr)
             uow.commit()
             return view
         if decision in ("accept", "decline"):
             raise ValidationFailed({"decision": "采纳或不采纳只用于知识建议；知识变更请 publish 或 return"})
         if decision == "return":
             return_by_office(s, actor, cr, reason=reason, now=now)
-            view = change_request_view(cr)
+            view = ChangeRequestSnapshot.of(cr)
             uow.commit()
             return view
         if decision != "publish":
             raise ValidationFailed({"decision": "只能是 publish 或 return"})
         publish(s, actor, cr, reason=reason, now=now)
-        view = change_request_view(cr)
+        view = ChangeRequestSnapshot.of(cr)
         reactions.dispatch(s)  # what follows from the publication (correction tasks), in this transaction
         uow.commit()
         return view
@@ -470,16 +548,17 @@ def publish(session: Session, actor: Actor, cr: ChangeRequest, *, reason: str | 
     Makes the change live and records `ChangePublished` (and `EntryWithdrawn`
     for a deletion or revocation) for the caller to dispatch; flushed.
     """
+    proposal = Proposal.of(cr.proposal)
     if cr.state == State.OFFICE_REVIEW.value:
         action = Action.OFFICE_PUBLISH
     else:
-        if not cr.proposal.get("urgent"):
+        if not proposal.value("urgent"):
             next_state(cr.state, Action.OFFICE_PUBLISH)  # raises: not yet through unit review
         action = Action.PUBLISH_URGENT
     new_state = next_state(cr.state, action)
     if ChangeKind(cr.kind).carries_content:
         missing = {f: f"发布前须填写{label}" for f, label in REQUIRED_FOR_SUBMIT.items()
-                   if not cr.proposal.get(f)}
+                   if not proposal.value(f)}
         if missing:
             raise ValidationFailed(missing, "必填项未填写，不能发布")
     version = _apply(session, cr, now)
@@ -500,7 +579,7 @@ def publish(session: Session, actor: Actor, cr: ChangeRequest, *, reason: str | 
     return cr
 
 
-def _apply(session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None:
+def _apply(session: Session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None:
     """Make the change live. Version switch and outbox row share the publishing transaction."""
     kind = ChangeKind(cr.kind)
     if kind is ChangeKind.SUGGESTION:
@@ -522,10 +601,10 @@ def _apply(session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None
         raise InvalidTransition("该知识已有待生效的修改，请在其生效后再提交变更", code="update_scheduled",
                                 details={"scheduled_version": entry.scheduled_number})
     if kind.carries_content:
-        content = _from_json(cr.proposal)
+        content = Proposal.of(cr.proposal)
         number = 1 if kind is ChangeKind.NEW else entry.published_number + 1
         today = to_shanghai(now).date()
-        if (kind is ChangeKind.MODIFY and content["effective_on"] > today
+        if (kind is ChangeKind.MODIFY and content.value("effective_on") > today
                 and entry.published_version.effective_on <= today):
             # Takes effect later: the live version stays live (and searchable) until that day.
             entry.scheduled_number = number
@@ -534,13 +613,13 @@ def _apply(session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None
             entry.published_number = number
             entry.published_at = now
         version = KnowledgeVersion(
-            entry_id=entry.id, number=number, question_key=question_key(content["question"]),
-            change_request_id=cr.id, created_at=now, **{f: content.get(f) for f in CONTENT_FIELDS})
-        version.similar_questions = list(content.get("similar_questions") or [])
-        version.keywords = list(content.get("keywords") or [])
-        version.policy_attachments = int(content.get("policy_attachments") or 0)
-        version.urgent = bool(content.get("urgent"))
-        version.format = content.get("format") or EntryFormat.QA.value
+            entry_id=entry.id, number=number, question_key=question_key(content.value("question")),
+            change_request_id=cr.id, created_at=now, **{f: content.value(f) for f in CONTENT_FIELDS})
+        version.similar_questions = list(content.value("similar_questions") or [])
+        version.keywords = list(content.value("keywords") or [])
+        version.policy_attachments = int(content.value("policy_attachments") or 0)
+        version.urgent = bool(content.value("urgent"))
+        version.format = content.value("format") or EntryFormat.QA.value
         session.add(version)
         session.flush()
         session.expire(entry, ["published_version"])
@@ -553,11 +632,13 @@ def _apply(session, cr: ChangeRequest, now: datetime) -> KnowledgeVersion | None
     return version
 
 
-def cancel(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None, now: datetime) -> dict:
+def cancel(uow: UnitOfWork, actor: Actor, cr_id: int, *, revision: int | None,
+           now: datetime) -> ChangeRequestSnapshot:
     require_role(actor, Role.MAINTAINER, Role.OFFICE_ADMIN)
     with uow:
         cr = _scoped(uow.session, actor, cr_id, for_update=True)
         _check_revision(cr, revision)
-        view = _move(uow.session, actor, cr, next_state(cr.state, Action.CANCEL), "change_request.cancel", now)
+        _move(uow.session, actor, cr, next_state(cr.state, Action.CANCEL), "change_request.cancel", now)
+        view = ChangeRequestSnapshot.of(cr)
         uow.commit()
         return view

@@ -14,19 +14,24 @@ version that is no longer current is refused (stale_version).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.workbook import Workbook
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kb.access import Actor, require_role
+from kb.db import UnitOfWork
 from kb.errors import KbError, PermissionDenied, StaleVersion, ValidationFailed
 from kb.models import (
     CONTENT_FIELDS, Category, ChangeKind, EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit)
+from kb.proposal import Proposal
 from kb.services import audit, changes
 from kb.services.categories import ancestry
 from kb.services.knowledge_sheet import (
@@ -35,6 +40,8 @@ from kb.services.knowledge_sheet import (
     as_date, as_format, as_int, as_list, as_text, category_path_key, normalized_number)
 from kb.spreadsheets import CellMark, SheetRow, Table, mark_cells, read_table, write_workbook
 from kb.submission import question_key
+
+T = TypeVar("T")
 
 EXAMPLE_MARK = "【示例】"  # rows whose question starts with it are the template's example, never imported
 MAX_ID = 2**63 - 1
@@ -46,9 +53,10 @@ class ImportRejected(ValidationFailed):
     code = "import_rows_invalid"
 
     def __init__(self, report: "ImportReport"):
-        failing = len({e["row"] for e in report.errors})
+        failing = len({e.row for e in report.errors})
         KbError.__init__(self, f"{failing} 行数据有误（共 {report.rows} 行），未导入任何内容；请按错误报告修改后重新导入",
-                         details={"errors": report.errors, "rows": report.rows, "file_name": report.file_name})
+                         details={"errors": [_error_record(e) for e in report.errors], "rows": report.rows,
+                                  "file_name": report.file_name})
         self.errors = {}
         self.report = report
 
@@ -57,31 +65,67 @@ class MissingColumns(ValidationFailed):
     code = "import_missing_columns"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RowError:
+    """What is wrong with one cell (or one row, without a column) of the file."""
+
+    row: int                                  # the row number as the spreadsheet shows it
+    column: str                               # the column's heading; "" for the row as a whole
+    value: str | int | float | bool | None    # the cell as read (dates ISO, other kinds as text)
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreatedRow:
+    """The change request a row became."""
+
+    row: int
+    change_request_id: int | None  # None on a dry run: rolled back, the id never existed
+    kind: str                      # ChangeKind's value: new or modify
+    entry_id: int | None
+    state: str                     # draft, or unit_review when submitted
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ImportReport:
+    """What an import found and did: every failing cell, or the change request of every row."""
+
     file_name: str
-    format: str
+    format: str                    # xlsx or csv
     sheet: str | None
     unit_code: str | None
     dry_run: bool
     submit: bool
-    rows: int = 0
-    errors: list[dict] = field(default_factory=list)
-    created: list[dict] = field(default_factory=list)
-    unchanged: list[int] = field(default_factory=list)
-    examples_skipped: int = 0
-    table: Table | None = None
-    marks: list[CellMark] = field(default_factory=list)
+    rows: int                      # data rows (not the heading, blank rows or the template's example)
+    errors: tuple[RowError, ...]
+    created: tuple[CreatedRow, ...]
+    unchanged: tuple[int, ...]     # rows identical to the version they name: no change request
+    examples_skipped: int
+    table: Table | None = None     # the file as read, for the marked workbook
+    marks: tuple[CellMark, ...] = ()
 
     @property
     def valid(self) -> bool:
         return not self.errors
 
-    def as_dict(self) -> dict:
-        return {"file_name": self.file_name, "format": self.format, "sheet": self.sheet,
-                "unit_code": self.unit_code, "dry_run": self.dry_run, "submit": self.submit, "rows": self.rows,
-                "valid": self.valid, "errors": self.errors, "created": self.created, "unchanged": self.unchanged,
-                "examples_skipped": self.examples_skipped}
+
+def _error_record(error: RowError) -> dict[str, Any]:
+    """One error as the answer refusing an import lists it."""
+    return {"row": error.row, "column": error.column, "value": error.value, "code": error.code,
+            "message": error.message}
+
+
+@dataclass
+class _Tally:
+    """The report while the rows are checked and drafted."""
+
+    rows: int = 0
+    examples_skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    created: list[CreatedRow] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+    marks: list[CellMark] = field(default_factory=list)
 
 
 @dataclass
@@ -94,7 +138,7 @@ class _Row:
 
 
 class CategoryPaths:
-    def __init__(self, session):
+    def __init__(self, session: Session):
         rows = session.execute(select(Category.id, Category.name, Category.parent_id)).all()
         parents = {cid: parent for cid, _, parent in rows}
         names = {cid: name for cid, name, _ in rows}
@@ -120,9 +164,9 @@ class CategoryPaths:
 
 
 class _Checker:
-    def __init__(self, table: Table, report: ImportReport):
+    def __init__(self, table: Table, tally: _Tally):
         self.table = table
-        self.report = report
+        self.tally = tally
 
     def fail(self, row: int, column: SheetColumn | None, value: Any, message: str, code: str = "invalid") -> None:
         heading = column.heading if column else ""
@@ -134,8 +178,8 @@ class _Checker:
             shown = value
         else:  # a time span, a decimal or anything else a cell can hold: shown as text
             shown = str(value)
-        self.report.errors.append({"row": row, "column": heading, "value": shown, "code": code, "message": message})
-        self.report.marks.append(CellMark(row, index, heading, value, message))
+        self.tally.errors.append(RowError(row=row, column=heading, value=shown, code=code, message=message))
+        self.tally.marks.append(CellMark(row, index, heading, value, message))
 
 
 def _parse(row: SheetRow, categories: CategoryPaths, check: _Checker) -> _Row | None:
@@ -143,7 +187,7 @@ def _parse(row: SheetRow, categories: CategoryPaths, check: _Checker) -> _Row | 
     proposal: dict[str, Any] = {}
     ok = True
 
-    def read(column: SheetColumn, parse):
+    def read(column: SheetColumn, parse: Callable[[Any], Any]) -> Any:
         nonlocal ok
         raw = values.get(column.heading)
         if column.required and (raw is None or (isinstance(raw, str) and not raw.strip())):
@@ -157,8 +201,8 @@ def _parse(row: SheetRow, categories: CategoryPaths, check: _Checker) -> _Row | 
             ok = False
             return None
 
-    def text(column: SheetColumn):
-        def parse(raw):
+    def text(column: SheetColumn) -> Callable[[Any], str | None]:
+        def parse(raw: Any) -> str | None:
             value = as_text(raw)
             limit = MAX_LENGTHS.get(column.key)
             if value is not None and limit and len(value) > limit:
@@ -203,13 +247,13 @@ def _same_content(proposal: dict, version: KnowledgeVersion) -> bool:
     return all(proposal.get(f) == current.get(f) for f in CONTENT_FIELDS)
 
 
-def _chunks(items: list, size: int = 500):
+def _chunks(items: list[T], size: int = 500) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def _check_against_database(session, actor: Actor, rows: list[_Row], check: _Checker,
-                            report: ImportReport) -> list[_Row]:
+def _check_against_database(session: Session, actor: Actor, rows: list[_Row], check: _Checker,
+                            tally: _Tally) -> list[_Row]:
     """Modifications against their entries, and questions against published knowledge; rows to create."""
     ids = sorted({r.entry_id for r in rows if r.entry_id is not None})
     entries: dict[int, KnowledgeEntry] = {}
@@ -233,7 +277,7 @@ def _check_against_database(session, actor: Actor, rows: list[_Row], check: _Che
         elif row.version is None or (row.entry_id, row.version) not in versions:
             check.fail(row.number, VERSION, row.version, f"知识 {row.entry_id} 没有版本 {row.version}", "invalid")
         elif _same_content(row.proposal, versions[(row.entry_id, row.version)]):
-            report.unchanged.append(row.number)
+            tally.unchanged.append(row.number)
         elif row.version != entry.published_number:
             check.fail(row.number, VERSION, row.version,
                        f"{StaleVersion.message}（所依据版本 {row.version}，当前版本 {entry.published_number}）",
@@ -242,13 +286,13 @@ def _check_against_database(session, actor: Actor, rows: list[_Row], check: _Che
             to_create.append(row)
     keys = sorted({r.key for r in to_create})
     published: dict[str, list[tuple[int, str]]] = {}
-    for chunk in _chunks(keys):
+    for key_chunk in _chunks(keys):
         for entry_id, key, unit_code in session.execute(
                 select(KnowledgeEntry.id, KnowledgeVersion.question_key, Unit.code)
                 .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
                       & (KnowledgeVersion.number == KnowledgeEntry.published_number))
                 .join(Unit, Unit.id == KnowledgeEntry.unit_id)
-                .where(KnowledgeVersion.question_key.in_(chunk),
+                .where(KnowledgeVersion.question_key.in_(key_chunk),
                        KnowledgeEntry.status == EntryStatus.PUBLISHED.value)):
             published.setdefault(key, []).append((entry_id, unit_code))
     passing = []
@@ -263,7 +307,7 @@ def _check_against_database(session, actor: Actor, rows: list[_Row], check: _Che
     return passing
 
 
-def _unit_for(session, actor: Actor, unit_code: str | None) -> tuple[str | None, str | None]:
+def _unit_for(session: Session, actor: Actor, unit_code: str | None) -> tuple[str | None, str | None]:
     """(the unit shown in the report, the unit the office names for new rows).
 
     A maintainer imports for its own unit (naming another is refused); the office names one, or none
@@ -281,7 +325,7 @@ def _unit_for(session, actor: Actor, unit_code: str | None) -> tuple[str | None,
     return own, None
 
 
-def import_file(uow, actor: Actor, *, data: bytes, file_name: str, now: datetime, unit_code: str | None = None,
+def import_file(uow: UnitOfWork, actor: Actor, *, data: bytes, file_name: str, now: datetime, unit_code: str | None = None,
                 dry_run: bool = False, submit: bool = False, max_rows: int = 1000,
                 max_bytes: int = 10 * 1024 * 1024) -> ImportReport:
     """Check every row; store all of them as change requests in one transaction, or none.
@@ -298,17 +342,17 @@ def import_file(uow, actor: Actor, *, data: bytes, file_name: str, now: datetime
     with uow:
         s = uow.session
         shown_unit, office_unit = _unit_for(s, actor, unit_code)
-        report = ImportReport(file_name, table.format, table.sheet, shown_unit, dry_run, submit, table=table)
-        check = _Checker(table, report)
+        tally = _Tally()
+        check = _Checker(table, tally)
         categories = CategoryPaths(s)
         rows: list[_Row] = []
         first_row_of: dict[str, int] = {}
         first_row_of_entry: dict[int, int] = {}
         for sheet_row in table.rows:
             if str(sheet_row.values.get(QUESTION.heading) or "").startswith(EXAMPLE_MARK):
-                report.examples_skipped += 1
+                tally.examples_skipped += 1
                 continue
-            report.rows += 1
+            tally.rows += 1
             parsed = _parse(sheet_row, categories, check)
             if parsed is None:
                 continue
@@ -327,40 +371,46 @@ def import_file(uow, actor: Actor, *, data: bytes, file_name: str, now: datetime
                 check.fail(parsed.number, None, None, "热线办导入新增知识须指明承办单位（unit 参数）", "unit_required")
                 continue
             rows.append(parsed)
-        if report.rows == 0:
+        if tally.rows == 0:
             raise ValidationFailed({"file": "文件中没有数据行"}, "文件中没有可导入的数据行（示例行不导入）")
-        passing = _check_against_database(s, actor, rows, check, report)
-        for row in passing if not report.errors else []:
+        passing = _check_against_database(s, actor, rows, check, tally)
+        for row in passing if not tally.errors else []:
             kind = ChangeKind.NEW if row.entry_id is None else ChangeKind.MODIFY
             try:
                 cr, _ = changes.draft(s, actor, kind=kind.value, now=now, entry_id=row.entry_id,
-                                   base_number=row.version, proposal=row.proposal, unit_code=office_unit)
+                                   base_number=row.version, proposal=Proposal.of(row.proposal),
+                                   unit_code=office_unit)
             except KbError as exc:
                 field_errors = getattr(exc, "errors", None) or {}
                 check.fail(row.number, None, None, "；".join(map(str, field_errors.values())) or exc.message, exc.code)
                 continue
             if submit:
                 changes.submit_for_review(s, actor, cr, now=now)
-            report.created.append({"row": row.number, "change_request_id": cr.id, "kind": cr.kind,
-                                   "entry_id": cr.entry_id, "state": cr.state})
-        report.errors.sort(key=lambda e: e["row"])
-        report.marks.sort(key=lambda m: m.row)
+            tally.created.append(CreatedRow(row=row.number, change_request_id=cr.id, kind=cr.kind,
+                                            entry_id=cr.entry_id, state=cr.state))
+        tally.errors.sort(key=lambda e: e.row)
+        tally.marks.sort(key=lambda m: m.row)
+        created = tally.created
+        if tally.errors:
+            created = []
+        elif dry_run:
+            created = [replace(item, change_request_id=None) for item in created]  # rolled back: never existed
+        report = ImportReport(
+            file_name=file_name, format=table.format, sheet=table.sheet, unit_code=shown_unit, dry_run=dry_run,
+            submit=submit, rows=tally.rows, errors=tuple(tally.errors), created=tuple(created),
+            unchanged=tuple(tally.unchanged), examples_skipped=tally.examples_skipped, table=table,
+            marks=tuple(tally.marks))
         if report.errors or dry_run:
-            if report.errors:
-                report.created = []
-            else:
-                for item in report.created:
-                    item["change_request_id"] = None  # rolled back: these ids never existed
             return report  # the unit of work rolls back: nothing stored
         s.flush()
         for item in report.created:
-            audit.record(s, actor, "change_request.create", "change_request", item["change_request_id"], None,
-                         {"id": item["change_request_id"], "kind": item["kind"], "state": item["state"],
-                          "entry_id": item["entry_id"], "import_file": file_name, "row": item["row"]}, now)
+            audit.record(s, actor, "change_request.create", "change_request", item.change_request_id, None,
+                         {"id": item.change_request_id, "kind": item.kind, "state": item.state,
+                          "entry_id": item.entry_id, "import_file": file_name, "row": item.row}, now)
         audit.record(s, actor, "knowledge.import", "import", None, None,
                      {"file_name": file_name, "format": table.format, "sheet": table.sheet, "unit_code": shown_unit,
-                      "rows": report.rows, "submitted": submit, "unchanged_rows": report.unchanged,
-                      "created": [item["change_request_id"] for item in report.created]}, now)
+                      "rows": report.rows, "submitted": submit, "unchanged_rows": list(report.unchanged),
+                      "created": [item.change_request_id for item in report.created]}, now)
         uow.commit()
         return report
 
@@ -369,7 +419,7 @@ def marked_workbook(data: bytes, report: ImportReport) -> bytes:
     """The uploaded file as an .xlsx with the bad cells filled red and commented, and a sheet listing them."""
     if report.table is None:  # the file could not be read as a table: nothing to mark
         raise ValueError("no table to mark")
-    return mark_cells(data, report.table, report.marks)
+    return mark_cells(data, report.table, list(report.marks))
 
 
 # --- the template ----------------------------------------------------------------------------------------
@@ -380,7 +430,7 @@ HEADING_FILL = PatternFill("solid", fgColor="DDEBF7")
 EXAMPLE_FONT = Font(italic=True, color="808080")
 
 
-def template(uow, *, max_rows: int = 1000, today: date | None = None) -> bytes:
+def template(uow: UnitOfWork, *, max_rows: int = 1000, today: date | None = None) -> bytes:
     """The .xlsx template: headings (required ones marked *), drop-downs, an example row, instructions."""
     with uow:
         categories = CategoryPaths(uow.session)
@@ -397,7 +447,7 @@ def template(uow, *, max_rows: int = 1000, today: date | None = None) -> bytes:
     }
     last = max_rows + 1
 
-    def build(workbook) -> None:
+    def build(workbook: Workbook) -> None:
         sheet = workbook.active
         sheet.title = "知识"
         for index, column in enumerate(IMPORT_COLUMNS, start=1):
@@ -465,7 +515,7 @@ def template(uow, *, max_rows: int = 1000, today: date | None = None) -> bytes:
 
 
 
-def maintainer_of(uow, unit_code: str) -> Actor:
+def maintainer_of(uow: UnitOfWork, unit_code: str) -> Actor:
     """The command line imports as the unit's first active maintainer (谁提供谁负责: drafts belong to a person)."""
     from kb.errors import NotFound
     from kb.models import User

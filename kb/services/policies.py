@@ -14,12 +14,15 @@
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from kb.access import Actor, require_role
-from kb.calendar import to_shanghai
 from kb.db import UnitOfWork
 from kb.deadlines import FeedbackReason, TaskSource
 from kb.errors import Conflict, NotFound, ValidationFailed
@@ -32,20 +35,58 @@ from kb.services.knowledge import READERS
 from kb.submission import normalize_doc_number
 
 
-def policy_view(doc: PolicyDocument, *, citing_entry_ids: list[int] | None = None) -> dict:
-    view = {
-        "id": doc.id, "doc_number": doc.doc_number, "title": doc.title, "issuer": doc.issuer,
-        "published_on": doc.published_on, "effective_on": doc.effective_on, "status": doc.status,
-        "status_label": PolicyStatus(doc.status).label, "unit_code": doc.unit.code if doc.unit else None,
-        "note": doc.note, "created_at": to_shanghai(doc.created_at), "updated_at": to_shanghai(doc.updated_at),
-        "status_changed_at": to_shanghai(doc.status_changed_at),
-    }
-    if citing_entry_ids is not None:
-        view["citing_entry_ids"] = citing_entry_ids
-    return view
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicySnapshot:
+    """A document of the register, as listed."""
+
+    id: int
+    doc_number: str             # 文号, normalised to 〔〕
+    title: str
+    issuer: str
+    published_on: date
+    effective_on: date | None
+    status: str                 # PolicyStatus's value
+    unit_code: str | None       # the responsible unit
+    note: str | None
+    created_at: datetime
+    updated_at: datetime
+    status_changed_at: datetime
+
+    @classmethod
+    def of(cls, doc: PolicyDocument) -> PolicySnapshot:
+        return cls(**_fields(doc))
 
 
-def citing_entries(session, doc_number: str) -> list[KnowledgeEntry]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyDetailSnapshot(PolicySnapshot):
+    """One document, with the published knowledge citing it."""
+
+    citing_entry_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyChangeSnapshot(PolicySnapshot):
+    """A document as registered, corrected or marked, with the tasks that opened."""
+
+    opened_task_ids: tuple[int, ...]
+
+
+def _fields(doc: PolicyDocument) -> dict[str, Any]:
+    return {"id": doc.id, "doc_number": doc.doc_number, "title": doc.title, "issuer": doc.issuer,
+            "published_on": doc.published_on, "effective_on": doc.effective_on, "status": doc.status,
+            "unit_code": doc.unit.code if doc.unit else None, "note": doc.note, "created_at": doc.created_at,
+            "updated_at": doc.updated_at, "status_changed_at": doc.status_changed_at}
+
+
+def _record(doc: PolicySnapshot) -> dict[str, Any]:
+    """A document as its audit events have always recorded it, its status label included."""
+    return {"id": doc.id, "doc_number": doc.doc_number, "title": doc.title, "issuer": doc.issuer,
+            "published_on": doc.published_on, "effective_on": doc.effective_on, "status": doc.status,
+            "status_label": PolicyStatus(doc.status).label, "unit_code": doc.unit_code, "note": doc.note,
+            "created_at": doc.created_at, "updated_at": doc.updated_at, "status_changed_at": doc.status_changed_at}
+
+
+def citing_entries(session: Session, doc_number: str) -> list[KnowledgeEntry]:
     """Published entries whose published version cites the document."""
     return list(session.scalars(
         select(KnowledgeEntry)
@@ -63,7 +104,7 @@ def _normalized(raw: str) -> str:
     return number
 
 
-def _unit_id(session, unit_code: str | None) -> int | None:
+def _unit_id(session: Session, unit_code: str | None) -> int | None:
     if not unit_code:
         return None
     unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
@@ -77,8 +118,8 @@ def _check_dates(published_on: date | None, effective_on: date | None) -> None:
         raise ValidationFailed({"effective_on": "施行日期不能早于发布日期"})
 
 
-def _open_citation_tasks(session, actor: Actor | None, doc: PolicyDocument, change: PolicyStatusChange,
-                         now: datetime, settings) -> list[int]:
+def _open_citation_tasks(session: Session, actor: Actor | None, doc: PolicyDocument, change: PolicyStatusChange,
+                         now: datetime, settings: tasks.CorrectionSettings) -> list[int]:
     """One task per citing published entry for this status change; entries that have one are skipped."""
     entries = citing_entries(session, doc.doc_number)
     done = set(session.scalars(select(CorrectionTask.entry_id).where(CorrectionTask.policy_change_id == change.id)))
@@ -99,8 +140,8 @@ def _open_citation_tasks(session, actor: Actor | None, doc: PolicyDocument, chan
     return opened
 
 
-def _open_policy_change_task(session, actor: Actor | None, doc: PolicyDocument, now: datetime,
-                             settings) -> int | None:
+def _open_policy_change_task(session: Session, actor: Actor | None, doc: PolicyDocument, now: datetime,
+                             settings: tasks.CorrectionSettings) -> int | None:
     if doc.status != PolicyStatus.IN_FORCE.value or doc.unit_id is None or doc.effective_on is None:
         return None
     exists = session.scalar(select(CorrectionTask.id).where(
@@ -116,8 +157,8 @@ def _open_policy_change_task(session, actor: Actor | None, doc: PolicyDocument, 
 
 
 def register(uow: UnitOfWork, actor: Actor | None, *, doc_number: str, title: str, issuer: str, published_on: date,
-             now: datetime, settings, effective_on: date | None = None, status: str = PolicyStatus.IN_FORCE.value,
-             unit_code: str | None = None, note: str | None = None) -> dict:
+             now: datetime, settings: tasks.CorrectionSettings, effective_on: date | None = None, status: str = PolicyStatus.IN_FORCE.value,
+             unit_code: str | None = None, note: str | None = None) -> PolicyChangeSnapshot:
     if actor is not None:
         require_role(actor, Role.OFFICE_ADMIN)
     status_ = PolicyStatus(status)
@@ -143,14 +184,14 @@ def register(uow: UnitOfWork, actor: Actor | None, *, doc_number: str, title: st
         policy_task = _open_policy_change_task(s, actor, doc, now, settings)
         if policy_task:
             opened.append(policy_task)
-        view = policy_view(doc)
-        audit.record(s, actor, "policy.register", "policy_document", doc.id, None, view, now)
-        view["opened_task_ids"] = opened
+        audit.record(s, actor, "policy.register", "policy_document", doc.id, None,
+                     _record(PolicySnapshot.of(doc)), now)
+        view = PolicyChangeSnapshot(**_fields(doc), opened_task_ids=tuple(opened))
         uow.commit()
         return view
 
 
-def _load(session, policy_id: int, *, for_update: bool = False) -> PolicyDocument:
+def _load(session: Session, policy_id: int, *, for_update: bool = False) -> PolicyDocument:
     query = select(PolicyDocument).where(PolicyDocument.id == policy_id)
     if for_update:
         query = query.with_for_update(of=PolicyDocument)
@@ -160,8 +201,9 @@ def _load(session, policy_id: int, *, for_update: bool = False) -> PolicyDocumen
     return doc
 
 
-def change_status(uow: UnitOfWork, actor: Actor | None, policy_id: int, *, status: str, now: datetime, settings,
-                  note: str | None = None) -> dict:
+def change_status(uow: UnitOfWork, actor: Actor | None, policy_id: int, *, status: str, now: datetime,
+                  settings: tasks.CorrectionSettings,
+                  note: str | None = None) -> PolicyChangeSnapshot:
     """Mark a document in force, amended or repealed. The same status again changes nothing."""
     if actor is not None:
         require_role(actor, Role.OFFICE_ADMIN)
@@ -170,10 +212,8 @@ def change_status(uow: UnitOfWork, actor: Actor | None, policy_id: int, *, statu
         s = uow.session
         doc = _load(s, policy_id, for_update=True)  # two requests at once: the second sees the first's status
         if doc.status == status_.value:
-            view = policy_view(doc)
-            view["opened_task_ids"] = []
-            return view
-        before = policy_view(doc)
+            return PolicyChangeSnapshot(**_fields(doc), opened_task_ids=())
+        before = _record(PolicySnapshot.of(doc))
         change = PolicyStatusChange(document_id=doc.id, from_status=doc.status, to_status=status_.value, note=note,
                                     changed_by_id=actor.user_id if actor else None, changed_at=now)
         doc.status, doc.status_changed_at, doc.updated_at = status_.value, now, now
@@ -185,15 +225,15 @@ def change_status(uow: UnitOfWork, actor: Actor | None, policy_id: int, *, statu
             opened = []
             for entry in citing_entries(s, doc.doc_number):
                 outbox.enqueue(s, entry.id, now)  # the warning goes away
-        view = policy_view(doc)
         audit.record(s, actor, "policy.status", "policy_document", doc.id, before,
-                     {**view, "note": note, "opened_task_ids": opened}, now)
-        view["opened_task_ids"] = opened
+                     {**_record(PolicySnapshot.of(doc)), "note": note, "opened_task_ids": opened}, now)
+        view = PolicyChangeSnapshot(**_fields(doc), opened_task_ids=tuple(opened))
         uow.commit()
         return view
 
 
-def update(uow: UnitOfWork, actor: Actor, policy_id: int, *, now: datetime, settings, fields: dict) -> dict:
+def update(uow: UnitOfWork, actor: Actor, policy_id: int, *, now: datetime, settings: tasks.CorrectionSettings,
+           fields: Mapping[str, Any]) -> PolicyChangeSnapshot:
     """Correct the register: title, issuer, dates, note; the unit only while no policy-change task exists.
 
     A new date of effect or of publication recounts the open policy-change
@@ -203,7 +243,7 @@ def update(uow: UnitOfWork, actor: Actor, policy_id: int, *, now: datetime, sett
     with uow:
         s = uow.session
         doc = _load(s, policy_id, for_update=True)
-        before = policy_view(doc)
+        before = PolicySnapshot.of(doc)
         task_ids = list(s.scalars(select(CorrectionTask.id).where(
             CorrectionTask.policy_document_id == doc.id, CorrectionTask.source == TaskSource.POLICY_CHANGE.value)))
         if "unit_code" in fields:
@@ -219,27 +259,29 @@ def update(uow: UnitOfWork, actor: Actor, policy_id: int, *, now: datetime, sett
         s.flush()
         s.expire(doc, ["unit"])
         opened = []
-        if task_ids and (before["effective_on"], before["published_on"]) != (doc.effective_on, doc.published_on):
+        if task_ids and (before.effective_on, before.published_on) != (doc.effective_on, doc.published_on):
             tasks.recompute_deadlines(s, tasks.load_calendar(s), settings, now, task_ids=task_ids)
         elif not task_ids:
             new_task = _open_policy_change_task(s, actor, doc, now, settings)
             opened = [new_task] if new_task else []
-        view = policy_view(doc)
-        audit.record(s, actor, "policy.update", "policy_document", doc.id, before, view, now)
-        view["opened_task_ids"] = opened
+        audit.record(s, actor, "policy.update", "policy_document", doc.id, _record(before),
+                     _record(PolicySnapshot.of(doc)), now)
+        view = PolicyChangeSnapshot(**_fields(doc), opened_task_ids=tuple(opened))
         uow.commit()
         return view
 
 
-def get_policy(uow: UnitOfWork, actor: Actor, policy_id: int) -> dict:
+def get_policy(uow: UnitOfWork, actor: Actor, policy_id: int) -> PolicyDetailSnapshot:
     require_role(actor, *READERS)
     with uow:
         doc = _load(uow.session, policy_id)
-        return policy_view(doc, citing_entry_ids=[e.id for e in citing_entries(uow.session, doc.doc_number)])
+        return PolicyDetailSnapshot(
+            **_fields(doc), citing_entry_ids=tuple(e.id for e in citing_entries(uow.session, doc.doc_number)))
 
 
 def list_policies(uow: UnitOfWork, actor: Actor, *, status: str | None = None, q: str | None = None,
-                  unit_code: str | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+                  unit_code: str | None = None, limit: int = 50,
+                  offset: int = 0) -> tuple[int, list[PolicySnapshot]]:
     require_role(actor, *READERS)
     with uow:
         s = uow.session
@@ -256,4 +298,4 @@ def list_policies(uow: UnitOfWork, actor: Actor, *, status: str | None = None, q
         total = s.scalar(select(func.count()).select_from(query.with_only_columns(PolicyDocument.id).subquery())) or 0
         rows = s.scalars(query.order_by(PolicyDocument.published_on.desc(), PolicyDocument.id.desc())
                          .limit(limit).offset(offset))
-        return total, [policy_view(d) for d in rows]
+        return total, [PolicySnapshot.of(d) for d in rows]

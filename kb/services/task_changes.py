@@ -10,12 +10,14 @@ from datetime import datetime
 from kb.access import Actor
 from kb.db import UnitOfWork
 from kb.models import ChangeKind
+from kb.proposal import Proposal
 from kb.services import changes, tasks
 
 
 def start_change_request(uow: UnitOfWork, actor: Actor, task_id: int, *, now: datetime, kind: str | None = None,
-                         base_number: int | None = None, proposal: dict | None = None, reason: str | None = None,
-                         near_duplicates: changes.NearDuplicates | None = None) -> dict:
+                         base_number: int | None = None, proposal: Proposal | None = None,
+                         reason: str | None = None,
+                         near_duplicates: changes.NearDuplicates | None = None) -> changes.ChangeRequestSnapshot:
     """Draft the change that fixes a task, linked to it: a modification of its entry, or new knowledge for a gap."""
     with uow:
         s = uow.session
@@ -25,7 +27,7 @@ def start_change_request(uow: UnitOfWork, actor: Actor, task_id: int, *, now: da
             s, actor, kind=kind, now=now, entry_id=task.entry_id if kind != ChangeKind.NEW.value else None,
             base_number=base_number, proposal=proposal, reason=reason,
             unit_code=task.unit.code if actor.is_office else None, near_duplicates=near_duplicates)
-        view = changes.change_request_view(cr, warnings)
+        view = changes.ChangeRequestSnapshot.of(cr, warnings)
         tasks.link(s, actor, task, cr, now)
         uow.commit()
         return view

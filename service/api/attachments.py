@@ -78,7 +78,7 @@ class AttachmentDownload(MethodView):
         """Download a file, authorized like the knowledge it belongs to"""
         view, data = attachments.download(kb().reader(), kb().attachments, current_actor(), attachment_id,
                                           today=kb().today())
-        response = send_file(io.BytesIO(data), mimetype=view["media_type"], as_attachment=True,
-                             download_name=view["file_name"])
+        response = send_file(io.BytesIO(data), mimetype=view.media_type, as_attachment=True,
+                             download_name=view.file_name)
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response

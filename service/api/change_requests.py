@@ -20,8 +20,8 @@ def _near_duplicates():
     return lambda question, exclude: ctx.search.near_duplicates(question, ctx.today(), exclude=exclude)
 
 
-def _with_etag(view: dict):
-    return view, 200, {"ETag": f'"r{view["revision"]}"'}
+def _with_etag(view: changes.ChangeRequestSnapshot):
+    return view, 200, {"ETag": f'"r{view.revision}"'}
 
 
 @blp.route("")
@@ -47,7 +47,7 @@ class ChangeRequests(MethodView):
             kb().uow(), current_actor(), kind=body["kind"], now=kb().now(), entry_id=body["entry_id"],
             base_number=if_match_number(body["base_version"], "v"), proposal=body["proposal"],
             reason=body["reason"], unit_code=body["unit_code"], near_duplicates=_near_duplicates())
-        return view, 201, {"ETag": f'"r{view["revision"]}"'}
+        return view, 201, {"ETag": f'"r{view.revision}"'}
 
 
 @blp.route("/<int:cr_id>")

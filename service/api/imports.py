@@ -68,4 +68,4 @@ class Imports(MethodView):
             return response
         if report.errors:
             raise imports.ImportRejected(report)
-        return report.as_dict(), 200 if report.dry_run else 201
+        return report, 200 if report.dry_run else 201

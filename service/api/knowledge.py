@@ -93,7 +93,7 @@ class KnowledgeItem(MethodView):
     def get(self, entry_id):
         """Get one entry; its ETag is the published version (use it as If-Match to change it)"""
         entry = knowledge.get_entry(kb().reader(), current_actor(), entry_id, today=kb().today())
-        return entry, 200, {"ETag": f'"v{entry["version"]}"'}
+        return entry, 200, {"ETag": f'"v{entry.version}"'}
 
 
 @blp.route("/<int:entry_id>/versions")

@@ -85,7 +85,7 @@ class TaskChangeRequests(MethodView):
             base_number=if_match_number(body["base_version"], "v"), proposal=body["proposal"],
             reason=body["reason"],
             near_duplicates=lambda q, exclude: ctx.search.near_duplicates(q, ctx.today(), exclude=exclude))
-        return view, 201, {"ETag": f'"r{view["revision"]}"'}
+        return view, 201, {"ETag": f'"r{view.revision}"'}
 
 
 @blp.route("/<int:task_id>/decline")

@@ -71,6 +71,18 @@ class DateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
+class Label(fields.String):
+    """A string the dump computes from the whole object (a Chinese label of a state or kind): documented as a
+    string, like any other, but read from nothing on the object. Dump only; it takes no input."""
+
+    def __init__(self, compute: Callable[[Any], str | None], **kwargs):
+        super().__init__(**kwargs)
+        self._compute = compute
+
+    def serialize(self, attr, obj, accessor=None, **kwargs):
+        return self._serialize(self._compute(obj), attr, obj, **kwargs)
+
+
 # The name the use-case schemas use for it.
 ShanghaiDateTime = DateTime
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_load, pre_dump, validate
 
 from kb.models import ChangeKind, EntryFormat
+from kb.proposal import Proposal
 from kb.workflow import Check, State
 from service.schemas.common import PageArgs, StrictSchema
-from service.schemas.fields import MAX_ID, DateTime, Id, Integer
+from service.schemas.fields import MAX_ID, DateTime, Id, Integer, Label
 
 _text = validate.Length(max=20_000)
 _position = validate.Range(-MAX_ID - 1, MAX_ID, error="排序号超出范围")
@@ -53,6 +54,10 @@ class ContentFields(StrictSchema):
     format = fields.String(validate=validate.OneOf([f.value for f in EntryFormat]),
                            metadata={"description": "qa 一问一答；document 以其他方式上传"})
 
+    @post_load
+    def _proposal(self, data, **kwargs) -> Proposal:
+        return Proposal.of(data)  # the fields given, and only those
+
 
 class ContentSchema(Schema):
     question = fields.String()
@@ -68,6 +73,11 @@ class ContentSchema(Schema):
     urgent = fields.Boolean()
     format = fields.String()
 
+    @pre_dump
+    def _named_fields(self, obj, **kwargs):
+        # A proposal answers only the fields it names (an absent field is left out, a None one is null).
+        return obj.fields() if isinstance(obj, Proposal) else obj
+
 
 class KnowledgeQueryArgs(PageArgs):
     q = fields.String(metadata={"description": "检索词；给出时按相关度检索"})
@@ -78,8 +88,10 @@ class KnowledgeQueryArgs(PageArgs):
 
 class ScheduledUpdateSchema(Schema):
     version = fields.Integer()
-    effective_on = fields.String(metadata={"description": "YYYY-MM-DD，当日零时起替换当前版本"})
-    label = fields.String(metadata={"description": "如“将于 2026-12-01 更新”"})
+    effective_on = Label(lambda update: update.effective_on.isoformat(),
+                         metadata={"description": "YYYY-MM-DD，当日零时起替换当前版本"})
+    label = Label(lambda update: f"将于 {update.effective_on.isoformat()} 更新",
+                  metadata={"description": "如“将于 2026-12-01 更新”"})
 
 
 class KnowledgeSchema(ContentSchema):
@@ -168,19 +180,26 @@ class ReviewSchema(Schema):
     based_on_revision = Integer(allow_none=True, metadata={"description": "审核人修改所基于的修订号"})
 
 
+def _suggestion_outcome_label(outcome) -> str:
+    """已采纳（：理由） or 未采纳：理由, as the unit reads the office's decision on its suggestion."""
+    if outcome.outcome == "accepted":
+        return "已采纳" + (f"：{outcome.reason}" if outcome.reason else "")
+    return f"未采纳：{outcome.reason}"
+
+
 class SuggestionOutcomeSchema(Schema):
     outcome = fields.String(metadata={"description": "accepted 已采纳 / declined 未采纳"})
     reason = fields.String(allow_none=True)
-    label = fields.String(metadata={"description": "如“未采纳：已有该分类”"})
+    label = Label(_suggestion_outcome_label, metadata={"description": "如“未采纳：已有该分类”"})
     decided_at = DateTime()
 
 
 class ChangeRequestSchema(Schema):
     id = Integer(dump_only=True)
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = Label(lambda cr: ChangeKind(cr.kind).label)
     state = fields.String()
-    state_label = fields.String()
+    state_label = Label(lambda cr: State(cr.state).label)
     unit_code = fields.String()
     entry_id = Integer(allow_none=True)
     base_version = Integer(allow_none=True)

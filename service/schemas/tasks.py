@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, pre_load, validate
 from kb.deadlines import FeedbackReason, TaskSource
 from kb.models import FlagKind, FlagState, OverrideKind, PolicyStatus, TaskState
 from service.schemas.common import PageArgs, StrictSchema
-from service.schemas.fields import DateTime, Id, Integer, in_calendar_years
+from service.schemas.fields import DateTime, Id, Integer, Label, in_calendar_years
 from service.schemas.knowledge import ContentFields
 
 _text = validate.Length(max=20_000)
@@ -209,7 +209,7 @@ class PolicySchema(Schema):
     published_on = fields.Date()
     effective_on = fields.Date(allow_none=True)
     status = fields.String()
-    status_label = fields.String()
+    status_label = Label(lambda doc: PolicyStatus(doc.status).label)
     unit_code = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
     created_at = DateTime()

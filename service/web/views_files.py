@@ -59,7 +59,7 @@ def import_upload():
                          download_name="导入检查结果.xlsx")
     if not report.errors and not report.dry_run:
         flash(f"已导入 {len(report.created)} 条，均为{'已提交审核' if report.submit else '草稿'}", "ok")
-    return render_template("console/import.html", title="批量导入与导出", report=report.as_dict(), units=units,
+    return render_template("console/import.html", title="批量导入与导出", report=report, units=units,
                            max_rows=current_app.config["IMPORT_MAX_ROWS"]), 422 if report.errors else 200
 
 
@@ -108,7 +108,7 @@ def download_attachment(attachment_id: int):
     ctx = kb_ctx()
     view, data = attachments.download(ctx.reader(), ctx.attachments, current_user(), attachment_id,
                                       today=ctx.today())
-    response = send_file(io.BytesIO(data), mimetype=view["media_type"], as_attachment=True,
-                         download_name=view["file_name"])
+    response = send_file(io.BytesIO(data), mimetype=view.media_type, as_attachment=True,
+                         download_name=view.file_name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

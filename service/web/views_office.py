@@ -145,7 +145,7 @@ def policy_status(policy_id: int):
     else:
         view = policies.change_status(ctx.uow(), current_user(), policy_id, status=status,
                                       note=request.form.get("note") or None, now=ctx.now(), settings=corrections())
-        flash(f"{view['doc_number']} 已标记为{PolicyStatus(status).label}", "ok")
+        flash(f"{view.doc_number} 已标记为{PolicyStatus(status).label}", "ok")
     return redirect(url_for("console.office_policies"))
 
 

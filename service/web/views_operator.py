@@ -77,9 +77,9 @@ def entry_page(entry_id: int):
     actor = current_user()
     entry = knowledge.get_entry(ctx.reader(), actor, entry_id, today=ctx.today())
     related = search.related(ctx.reader(), ctx.search, actor, entry_id, today=ctx.today(), limit=5)
-    own_unit = actor.role is Role.MAINTAINER and entry["unit_code"] == _unit_code(actor)
+    own_unit = actor.role is Role.MAINTAINER and entry.unit_code == _unit_code(actor)
     files = attachments.list_for_entry(ctx.reader(), actor, entry_id, today=ctx.today())
-    return render_template("console/entry.html", title=entry["question"], entry=entry, related=related, files=files,
+    return render_template("console/entry.html", title=entry.question, entry=entry, related=related, files=files,
                            search_id=request.args.get("sid"), flag_kinds=list(FlagKind),
                            can_propose=own_unit or actor.is_office, can_flag=actor.role is Role.OPERATOR
                            or actor.is_office, can_use=actor.role in (Role.OPERATOR, Role.OFFICE_ADMIN),
@@ -124,7 +124,7 @@ def raise_flag(entry_id: int):
     except ValidationFailed as exc:
         actor = current_user()
         entry = knowledge.get_entry(ctx.reader(), actor, entry_id, today=ctx.today())
-        return render_template("console/entry.html", title=entry["question"], entry=entry, related=[],
+        return render_template("console/entry.html", title=entry.question, entry=entry, related=[],
                                search_id=None, flag_kinds=list(FlagKind), can_propose=actor.is_office,
                                can_flag=True, can_use=True, flag_errors=exc.errors, flag_text=text,
                                flag_kind=kind), 422

@@ -5,12 +5,17 @@ the text typed stays in the form; a stale edit shows the current version and kee
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from kb.errors import NotFound, PreconditionRequired, StaleVersion, ValidationFailed
 from kb.models import ChangeKind, Role, Unit
+from kb.proposal import Proposal
 from kb.services import attachments, categories, changes, directory, knowledge, search, task_changes, tasks
+from kb.services.changes import ChangeRequestSnapshot
 from kb.workflow import Check, State
 from service.field_messages import translate
 from service.schemas.knowledge import ContentFields
@@ -41,22 +46,22 @@ def _my_unit_code() -> str | None:
 def _category_choices() -> list[tuple[int, str]]:
     """Every category as its path (社会民生 / 社会保障), for the picker."""
     rows = categories.list_categories(kb_ctx().reader())
-    by_id = {c["id"]: c for c in rows}
+    by_id = {c.id: c for c in rows}
 
     def path(c):
         names = []
         while c is not None:
-            names.append(c["name"])
-            c = by_id.get(c["parent_id"])
+            names.append(c.name)
+            c = by_id.get(c.parent_id)
         return " / ".join(reversed(names))
-    return sorted(((c["id"], path(c)) for c in rows), key=lambda pair: pair[1])
+    return sorted(((c.id, path(c)) for c in rows), key=lambda pair: pair[1])
 
 
 def _units() -> list[directory.UnitSnapshot]:
     return directory.list_units(kb_ctx().reader())
 
 
-def _form_proposal(form) -> tuple[dict, dict]:
+def _form_proposal(form) -> tuple[Proposal, dict]:
     """The proposal typed in the form, typed as the API's schema types it, and the field errors."""
     raw = {
         "question": form.get("question", "").strip(),
@@ -81,7 +86,7 @@ def _form_proposal(form) -> tuple[dict, dict]:
         return _content.load(raw), {}
     except ValidationError as exc:
         errors = translate(exc.messages)
-        return {}, {k: (v if isinstance(v, str) else "；".join(map(str, v if isinstance(v, list) else v.values())))
+        return Proposal(), {k: (v if isinstance(v, str) else "；".join(map(str, v if isinstance(v, list) else v.values())))
                     for k, v in errors.items()}
 
 
@@ -91,8 +96,8 @@ def _form_values(form) -> dict:
         "policy_attachments", "effective_on", "expires_on", "format", "reason", "urgent", "unit_code")}
 
 
-def _values_of(proposal: dict) -> dict:
-    """A stored proposal as form values."""
+def _values_of(proposal: Mapping[str, Any]) -> dict:
+    """The fields of a proposal as form values."""
     values = {k: ("" if v is None else v) for k, v in proposal.items()}
     values["similar_questions"] = "\n".join(proposal.get("similar_questions") or [])
     values["keywords"] = "、".join(proposal.get("keywords") or [])
@@ -172,13 +177,13 @@ def new_change():
     task_id = request.values.get("task_id", "")
     errors: dict = {}
     if request.method == "POST":
-        proposal, errors = _form_proposal(request.form) if ChangeKind(kind).carries_content else ({}, {})
+        proposal, errors = _form_proposal(request.form) if ChangeKind(kind).carries_content else (Proposal(), {})
         reason = request.form.get("reason", "").strip() or None
         if kind in ("delete", "revoke") and not reason:
             errors["reason"] = "请写明原因"
         if not errors:
             if entry is not None and kind == "modify":  # only what changed, as the API's modify takes it
-                proposal = {k: v for k, v in proposal.items() if v != entry.get(k)}
+                proposal = proposal.changed_from(entry.content)
             try:
                 base = int(request.form["base_version"]) if request.form.get("base_version", "").isdigit() else None
                 if task_id.isdigit():
@@ -187,7 +192,7 @@ def new_change():
                         proposal=proposal or None, reason=reason, near_duplicates=_near_duplicates())
                 else:
                     view = changes.create(
-                        ctx.uow(), actor, kind=kind, now=ctx.now(), entry_id=entry["id"] if entry else None,
+                        ctx.uow(), actor, kind=kind, now=ctx.now(), entry_id=entry.id if entry else None,
                         base_number=base, proposal=proposal or None, reason=reason,
                         unit_code=(request.form.get("unit_code") or None) if actor.is_office and not entry else None,
                         near_duplicates=_near_duplicates())
@@ -200,34 +205,34 @@ def new_change():
         values = _form_values(request.form)
         status = 409 if "base_version" in errors else 422
     else:
-        values = _values_of(entry) if entry is not None and kind == "modify" else {"format": "qa"}
+        values = _values_of(entry.content.fields()) if entry is not None and kind == "modify" else {"format": "qa"}
         status = 200
     return render_template("console/change_form.html", title="新增知识" if kind == "new" else "提出变更",
                            kind=kind, kind_label=ChangeKind(kind).label, entry=entry, values=values, errors=errors,
                            categories=_category_choices(), units=_units() if actor.is_office else None,
-                           base_version=entry["version"] if entry else None, cr=None, task_id=task_id), status
+                           base_version=entry.version if entry else None, cr=None, task_id=task_id), status
 
 
-def _after_save(view: dict, *, submit: bool):
+def _after_save(view: ChangeRequestSnapshot, *, submit: bool):
     ctx = kb_ctx()
-    if view.get("warnings"):
-        flash("已保存。请留意提示：" + "；".join(w["message"] for w in view["warnings"]), "warning")
+    if view.warnings:
+        flash("已保存。请留意提示：" + "；".join(w.message for w in view.warnings), "warning")
     else:
         flash("已保存为草稿", "ok")
     if submit:
         try:
-            changes.submit(ctx.uow(), current_user(), view["id"], revision=view["revision"], now=ctx.now())
+            changes.submit(ctx.uow(), current_user(), view.id, revision=view.revision, now=ctx.now())
         except ValidationFailed as exc:
             # Saved as a draft; what submission still needs is shown beside its fields, the text kept.
             flash("已保存为草稿，但还不能提交审核：请补全标出的项目", "error")
-            kind = ChangeKind(view["kind"])
+            kind = ChangeKind(view.kind)
             return render_template(
-                "console/change_form.html", title=f"编辑申请 #{view['id']}", kind=kind.value, kind_label=kind.label,
+                "console/change_form.html", title=f"编辑申请 #{view.id}", kind=kind.value, kind_label=kind.label,
                 entry=None, values=_form_values(request.form), errors={k: str(v) for k, v in exc.errors.items()},
-                categories=_category_choices(), units=None, base_version=view["base_version"], cr=view,
-                stale=None, task_id="", action=url_for("console.edit_change", cr_id=view["id"])), 422
+                categories=_category_choices(), units=None, base_version=view.base_version, cr=view,
+                stale=None, task_id="", action=url_for("console.edit_change", cr_id=view.id)), 422
         flash("已提交单位审核", "ok")
-    return redirect(url_for("console.change_page", cr_id=view["id"]))
+    return redirect(url_for("console.change_page", cr_id=view.id))
 
 
 @console.route("/changes/<int:cr_id>/edit", methods=["GET", "POST"])
@@ -236,11 +241,11 @@ def edit_change(cr_id: int):
     ctx = kb_ctx()
     actor = current_user()
     cr = changes.get(ctx.reader(), actor, cr_id)
-    kind = ChangeKind(cr["kind"])
+    kind = ChangeKind(cr.kind)
     errors: dict = {}
     stale = None
     if request.method == "POST":
-        proposal, errors = _form_proposal(request.form) if kind.carries_content else ({}, {})
+        proposal, errors = _form_proposal(request.form) if kind.carries_content else (Proposal(), {})
         revision = request.form.get("revision", "")
         if not errors:
             try:
@@ -257,28 +262,29 @@ def edit_change(cr_id: int):
         values = _form_values(request.form)
         status = 409 if stale else 422
     else:
-        values = {**_values_of(cr["proposal"]), "reason": cr["reason"] or ""}
+        values = {**_values_of(cr.proposal.fields()), "reason": cr.reason or ""}
         status = 200
     return render_template("console/change_form.html", title=f"编辑申请 #{cr_id}", kind=kind.value,
                            kind_label=kind.label, entry=None, values=values, errors=errors,
-                           categories=_category_choices(), units=None, base_version=cr["base_version"], cr=cr,
+                           categories=_category_choices(), units=None, base_version=cr.base_version, cr=cr,
                            stale=stale, task_id=""), status
 
 
 # ---------------------------------------------------------------- one change request
 
-def _diff_rows(cr: dict, live: dict | None) -> list[dict]:
+def _diff_rows(cr: ChangeRequestSnapshot, live: knowledge.EntrySnapshot | None) -> list[dict]:
     names = dict(_category_choices())
+    proposal, content = cr.proposal, live.content if live else None
     rows = []
     for field, label in DIFF_FIELDS:
-        proposed = cr["proposal"].get(field)
-        current = live.get(field) if live else None
+        proposed = proposal.value(field)
+        current = content.value(field) if content else None
         if proposed is None and not live:
             continue
-        shown = proposed if field in cr["proposal"] else current
+        shown = proposed if proposal.names(field) else current
         rows.append({"label": label, "current": _show(field, current, names) if live else "",
                      "proposed": _show(field, shown, names),
-                     "changed": live is not None and field in cr["proposal"] and proposed != current})
+                     "changed": live is not None and proposal.names(field) and proposed != current})
     return rows
 
 
@@ -287,7 +293,7 @@ def _show(field: str, value, names) -> str:
         return ""
     if field == "category_id":
         return names.get(value, str(value))
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return "\n".join(map(str, value))
     if isinstance(value, bool):
         return "是" if value else "否"
@@ -309,9 +315,9 @@ def _render_change(cr_id: int, *, errors: dict | None = None, reason: str | None
     actor = current_user()
     cr = changes.get(ctx.reader(), actor, cr_id, _near_duplicates())
     live = None
-    if cr["entry_id"]:
+    if cr.entry_id:
         try:
-            live = knowledge.get_entry(ctx.reader(), actor, cr["entry_id"], today=ctx.today())
+            live = knowledge.get_entry(ctx.reader(), actor, cr.entry_id, today=ctx.today())
         except NotFound:
             live = None
     files = attachments.list_for_change_request(ctx.reader(), actor, cr_id)
@@ -391,8 +397,8 @@ def office_review(cr_id: int):
         else:
             if decision == "publish":
                 ctx.search.catch_up()  # the publisher's host serves it from the next search on, as the API's does
-            if decision == "publish" and view.get("entry_id"):
-                flash(f"已发布：知识 #{view['entry_id']} 第 {view['published_version']} 版", "ok")
+            if decision == "publish" and view.entry_id:
+                flash(f"已发布：知识 #{view.entry_id} 第 {view.published_version} 版", "ok")
             else:
                 flash("已退回", "ok")
             return redirect(url_for("console.publish_queue"))

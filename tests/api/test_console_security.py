@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from kb.proposal import Proposal
 from kb.services import accounts, changes
 
 PASSWORD = "hotline-2026"
@@ -106,16 +107,16 @@ def test_an_old_session_cookie_stops_working_after_log_out(app, logins):
 
 def test_a_maintainer_cannot_open_another_units_pages_by_changing_the_id(app, logins, world):
     cr = changes.create(app.extensions["kb"].uow(), logins.maint_b.actor, kind="new", now=app.extensions["kb"].now(),
-                        proposal={"question": "区人社局的问题？", "answer": "答案"})
+                        proposal=Proposal(question="区人社局的问题？", answer="答案"))
     client = app.test_client()
     log_in(client, "maint_a")
-    for path in (f"/changes/{cr['id']}", f"/changes/{cr['id']}/edit"):
+    for path in (f"/changes/{cr.id}", f"/changes/{cr.id}/edit"):
         r = client.get(path)
         assert r.status_code == 403 and "本单位" in r.get_data(as_text=True)
-    r = client.post(f"/changes/{cr['id']}/edit", data={"csrf_token": _csrf(client, "/changes"), "question": "改掉？",
+    r = client.post(f"/changes/{cr.id}/edit", data={"csrf_token": _csrf(client, "/changes"), "question": "改掉？",
                                                         "answer": "x", "revision": "1", "then": "save"})
     assert r.status_code == 403
-    assert changes.get(app.extensions["kb"].reader(), logins.maint_b.actor, cr["id"])["proposal"]["question"] == \
+    assert changes.get(app.extensions["kb"].reader(), logins.maint_b.actor, cr.id).proposal.question == \
         "区人社局的问题？"
 
 

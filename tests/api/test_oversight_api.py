@@ -93,7 +93,7 @@ def test_reminder_preferences_and_log_roles(people, world, app):
 
 def test_the_direct_answer_rate_counts_calls_answered_from_the_knowledge_base(people, world):
     entry = world.publish_new(people.maint_a.actor, people.rev_a.actor, people.office.actor,
-                              people.categories["社会民生"])["entry_id"]
+                              people.categories["社会民生"]).entry_id
     for directly in (True, True, True, False):
         r = people.operator.post(f"/api/v1/knowledge/{entry}/usages", json={"answered_directly": directly})
         assert r.status_code == 201 and r.json["answered_directly"] is directly

@@ -20,7 +20,7 @@ def published_entry(people, unit="a", **proposal) -> int:
             fields[name] = date.fromisoformat(fields[name])
     cr = World(ctx.session_factory, ctx.clock).publish_new(maint.actor, rev.actor, people.office.actor,
                                                           fields.pop("category_id"), **fields)
-    return cr["entry_id"]
+    return cr.entry_id
 
 
 def submit_and_approve(people, cr, unit="a"):

@@ -20,6 +20,7 @@ from kb.db import make_engine, make_session_factory
 from kb.demo import DEMO_PASSWORD
 from kb.migrate import upgrade
 from kb.services import directory
+from kb.services.changes import ChangeRequestSnapshot
 from tests.support.factories import World
 
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -142,7 +143,7 @@ def screenshot(page, name: str) -> None:
 
 
 def published(site: Site, *, question: str, answer: str, keywords: list[str],
-              similar: list[str] | None = None) -> dict:
+              similar: list[str] | None = None) -> ChangeRequestSnapshot:
     """A published entry of 华山街道 (HX), through the use cases: collect → unit review → office publish."""
     maint, rev, office = (site.users[k][1] for k in ("maint_hx", "rev_hx", "office"))
     view = site.world.publish_new(maint, rev, office, site.categories["社会民生"], question=question, answer=answer,

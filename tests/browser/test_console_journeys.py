@@ -53,7 +53,7 @@ def test_operator_finds_copies_uses_and_flags_an_answer(site, new_page):
     page.click("text=提交反馈")
     expect(page.locator(".flash.ok")).to_contain_text("反馈已提交")
     office = site.users["office"][1]
-    _, pending = flags.list_flags(site.world.uow(write=False), office, entry_id=entry["entry_id"])
+    _, pending = flags.list_flags(site.world.uow(write=False), office, entry_id=entry.entry_id)
     assert [f["text"] for f in pending] == ["便民服务中心已搬到二楼"]
 
 
@@ -111,10 +111,10 @@ def test_reviewer_ticks_the_four_checks_office_publishes_and_the_operator_finds_
     cr = changes.create(site.world.uow(), maint, kind="new", now=_clock(), proposal=site.world.proposal(
         site.categories["社会民生"], question=question, keywords=["奖励金", "独生子女"],
         answer="1. 到华山街道计生办领取。\n2. 携带独生子女父母光荣证。"))
-    changes.submit(site.world.uow(), maint, cr["id"], revision=None, now=_clock())
+    changes.submit(site.world.uow(), maint, cr.id, revision=None, now=_clock())
 
     reviewer = new_page("rev_hx")
-    reviewer.goto(f"/changes/{cr['id']}")
+    reviewer.goto(f"/changes/{cr.id}")
     for check in ("no_typos", "clear", "answer_matches"):
         reviewer.check(f"#check_{check}")
     reviewer.click("#approve")  # three of four: refused, the ticks kept
@@ -128,7 +128,7 @@ def test_reviewer_ticks_the_four_checks_office_publishes_and_the_operator_finds_
     office = new_page("office")
     office.goto("/publish")
     screenshot(office, "office-publish-queue")
-    office.click(f"#change-list a[href='/changes/{cr['id']}'] >> nth=0")
+    office.click(f"#change-list a[href='/changes/{cr.id}'] >> nth=0")
     office.click("#publish")
     expect(office.locator(".flash.ok")).to_contain_text("已发布")
 
@@ -142,7 +142,7 @@ def test_a_modification_is_reviewed_side_by_side_with_the_live_version(site, new
     entry = published(site, question=question, keywords=["残疾人证", "换证"],
                       answer="1. 身份证。\n2. 旧残疾人证。")
     maintainer = new_page("maint_hx")
-    maintainer.goto(f"/knowledge/{entry['entry_id']}")
+    maintainer.goto(f"/knowledge/{entry.entry_id}")
     maintainer.click("text=提出修改")
     expect(maintainer.locator("#question")).to_have_value(question)  # the live version, ready to change
     maintainer.fill("#answer", "1. 身份证。\n2. 旧残疾人证。\n3. 近期二寸照片两张。")
@@ -163,8 +163,8 @@ def test_a_stale_edit_shows_the_current_version_and_keeps_what_was_typed(site, n
     cr = changes.create(site.world.uow(), maint, kind="new", now=_clock(), proposal=site.world.proposal(
         site.categories["社会民生"], question=_unique("华山街道门牌号变更怎么办？")))
     first, second = new_page("maint_hx"), new_page("maint_hx")
-    first.goto(f"/changes/{cr['id']}/edit")
-    second.goto(f"/changes/{cr['id']}/edit")
+    first.goto(f"/changes/{cr.id}/edit")
+    second.goto(f"/changes/{cr.id}/edit")
     first.fill("#answer", "第一位同事的答案")
     first.click("#save")
     expect(first.locator("h1")).to_contain_text("草稿")
@@ -174,7 +174,7 @@ def test_a_stale_edit_shows_the_current_version_and_keeps_what_was_typed(site, n
     expect(second.locator("#answer")).to_have_value("第二位同事的答案")  # what this person typed, kept
     second.click("#save")  # saving again, having seen the current version, goes through
     expect(second.locator("h1")).to_contain_text("草稿")
-    assert changes.get(site.world.uow(write=False), maint, cr["id"])["proposal"]["answer"] == "第二位同事的答案"
+    assert changes.get(site.world.uow(write=False), maint, cr.id).proposal.answer == "第二位同事的答案"
 
 
 def test_a_deactivated_user_is_thrown_out_at_the_next_click(site, new_page):
@@ -240,7 +240,7 @@ def test_a_maintainer_answers_a_task_by_a_change_and_sees_its_deadline(site, new
     entry = published(site, question=question, keywords=["低保"], answer="1. 约 30 个工作日。")
     task = tasks.create_task(site.world.uow(), site.users["office"][1], source="office_feedback",
                              reason="incomplete", detail="办理时限已改为 20 个工作日", now=_clock(),
-                             unit_code="HX", entry_id=entry["entry_id"])
+                             unit_code="HX", entry_id=entry.entry_id)
     maintainer = new_page("maint_hx")
     maintainer.goto("/tasks")
     row = maintainer.locator("#task-list tr", has_text=question)

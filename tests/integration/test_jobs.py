@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from kb import jobs
 from kb.jobs import JobContext
 from kb.models import CalendarOverride, CorrectionTask, JobRun, TaskReminder
+from kb.proposal import Proposal
 from kb.services import changes, tasks
 from tests.support.factories import World
 
@@ -29,10 +30,10 @@ def scene(world, clock):
         people[f"maint_{key}"], _ = world.make_user("maintainer", unit)
         people[f"rev_{key}"], _ = world.make_user("unit_reviewer", unit)
     entries = [world.publish_new(people[f"maint_{k}"], people[f"rev_{k}"], office, cats["社会民生"],
-                                 question=f"第{i}个问题？")["entry_id"]
+                                 question=f"第{i}个问题？").entry_id
                for i, k in enumerate("aaabb")]
     notice = world.publish_new(people["maint_a"], people["rev_a"], office, cats["通知公告"],
-                               question="春节期间政务大厅停止办公的通知", expires_on=date(2026, 11, 20))["entry_id"]
+                               question="春节期间政务大厅停止办公的通知", expires_on=date(2026, 11, 20)).entry_id
     feedback = [tasks.create_task(world.uow(), office, source="office_feedback", reason="unclear", detail="表述不清",
                                   entry_id=entry_id, now=clock()) for entry_id in entries]
     clock.set("2026-12-30T10:00:00+08:00")
@@ -207,7 +208,7 @@ def test_an_entry_about_to_expire_opens_one_task_for_its_unit_the_configured_wor
 
     # The unit extends it by a modification: the task is resolved on publication, on time.
     cr = changes.create(world.uow(), scene["maint_a"], kind="modify", entry_id=scene["notice"], base_number=1,
-                        proposal={"expires_on": date(2027, 2, 26)}, now=clock())
+                        proposal=Proposal(expires_on=date(2027, 2, 26)), now=clock())
     world.carry_through(cr, scene["rev_a"], scene["office"])
     [task] = _expiry_tasks(session_factory)
     assert (task.state, task.on_time) == ("resolved", True)

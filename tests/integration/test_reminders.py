@@ -189,8 +189,8 @@ def test_a_returned_change_is_mailed_to_its_author_only(session_factory, clock, 
         oversight.set_contact(hx.world.uow(), actor, email=email, notify=True, daily_digest=False, now=clock())
     cr = changes.create(hx.world.uow(), hx.maint, kind="new", now=clock(),
                         proposal=hx.world.proposal(hx.cats["社会民生"]))
-    changes.submit(hx.world.uow(), hx.maint, cr["id"], revision=None, now=clock())
-    changes.unit_review(hx.world.uow(), hx.rev, cr["id"], approve=False, checks={**ALL_CHECKS_PASS, "clear": False},
+    changes.submit(hx.world.uow(), hx.maint, cr.id, revision=None, now=clock())
+    changes.unit_review(hx.world.uow(), hx.rev, cr.id, approve=False, checks={**ALL_CHECKS_PASS, "clear": False},
                         reason="请分点作答", revision=None, now=clock())
     _run(session_factory, clock)
     assert [m["to"] for m in smtp.messages] == [["author@hx.example"]]
@@ -205,7 +205,7 @@ def test_a_published_change_is_mailed_to_its_author(session_factory, clock, smtp
     view = hx.world.publish_new(hx.maint, hx.rev, hx.office, hx.cats["社会民生"])
     _run(session_factory, clock)
     assert [m["to"] for m in smtp.messages] == [["author@hx.example"]]
-    assert "已发布" in smtp.messages[0]["subject"] and f"知识 #{view['entry_id']}" in smtp.messages[0]["body"]
+    assert "已发布" in smtp.messages[0]["subject"] and f"知识 #{view.entry_id}" in smtp.messages[0]["body"]
 
 
 def test_a_daily_digest_gathers_a_users_reminders_into_one_mail_at_its_hour(session_factory, clock, smtp, unit_hx):

@@ -56,14 +56,14 @@ def test_a_crash_between_commit_and_index_write_loses_nothing(committed_database
     from tests.support.factories import ALL_CHECKS_PASS
     cr = changes.create(world.uow(), maint, kind="new", now=world.clock(),
                         proposal=world.proposal(cats["社会民生"], question="电动自行车怎么上牌照？"))
-    changes.submit(world.uow(), maint, cr["id"], revision=None, now=world.clock())
-    changes.unit_review(world.uow(), rev, cr["id"], approve=True, checks=ALL_CHECKS_PASS, reason=None,
+    changes.submit(world.uow(), maint, cr.id, revision=None, now=world.clock())
+    changes.unit_review(world.uow(), rev, cr.id, approve=True, checks=ALL_CHECKS_PASS, reason=None,
                         revision=None, now=world.clock())
     index_dir = tmp_path / "index"
     SearchIndex(lambda write=True: UnitOfWork(factory, write=write), "tantivy", index_dir).open()
 
     proc = subprocess.run([sys.executable, "-c", CRASHING_PUBLISHER, committed_database_url, str(index_dir),
-                           str(cr["id"]), office_token], cwd=ROOT, capture_output=True, text=True, timeout=120)
+                           str(cr.id), office_token], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 9, proc.stderr[-2000:]
     assert "survived" not in proc.stdout
 

@@ -29,7 +29,7 @@ def host(committed_database_url):
               for role in ("maintainer", "unit_reviewer", "office_admin")]
 
     def publish(question: str, **proposal) -> int:
-        return world.publish_new(*people, cats["社会民生"], question=question, **proposal)["entry_id"]
+        return world.publish_new(*people, cats["社会民生"], question=question, **proposal).entry_id
 
     def index(path: Path, kind: str = "tantivy", **options) -> SearchIndex:
         options.setdefault("today", lambda: TODAY)

@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from kb import events
 from kb.errors import StaleVersion, ValidationFailed
 from kb.models import ChangeRequest, KnowledgeEntry
+from kb.proposal import Proposal
 from kb.services import changes, reactions, task_changes, tasks, verification
 
 
-def _published_entry(world, people, **overrides) -> dict:
+def _published_entry(world, people, **overrides) -> changes.ChangeRequestSnapshot:
     return world.publish_new(people.maintainer, people.reviewer, people.office, people.category, **overrides)
 
 
@@ -27,23 +28,23 @@ def test_every_domain_event_has_a_row_in_the_reactions_table():
 
 def test_publishing_the_change_that_fixes_a_task_resolves_the_task_with_the_published_version(world, people):
     entry = _published_entry(world, people)
-    task = _feedback_task(world, people, entry["entry_id"])
+    task = _feedback_task(world, people, entry.entry_id)
     draft = task_changes.start_change_request(world.uow(), people.maintainer, task["id"], now=world.clock(),
-                                              base_number=1, proposal={"answer": "办理地点：新政务服务中心。"})
+                                              base_number=1, proposal=Proposal(answer="办理地点：新政务服务中心。"))
     linked = tasks.get_task(world.uow(write=False), people.office, task["id"], now=world.clock())
-    assert linked["state"] == "in_progress" and linked["change_request_id"] == draft["id"]
+    assert linked["state"] == "in_progress" and linked["change_request_id"] == draft.id
 
     published = world.carry_through(draft, people.reviewer, people.office)
 
     resolved = tasks.get_task(world.uow(write=False), people.office, task["id"], now=world.clock())
-    assert published["state"] == "published" and published["published_version"] == 2
+    assert published.state == "published" and published.published_version == 2
     assert resolved["state"] == "resolved" and resolved["resolved_version"] == 2
     assert resolved["outcome"] == "resolved_on_time"
 
 
 def test_a_fix_that_cannot_be_linked_leaves_no_draft_behind(world, people):
     entry = _published_entry(world, people)
-    task = _feedback_task(world, people, entry["entry_id"])
+    task = _feedback_task(world, people, entry.entry_id)
     with world.uow(write=False) as uow:
         before = uow.session.scalar(select(func.count()).select_from(ChangeRequest))
 
@@ -86,21 +87,21 @@ def test_a_unit_of_work_refuses_to_commit_events_nobody_dispatched(world, people
 
 def test_a_modification_based_on_a_version_no_longer_current_is_refused(world, people):
     entry = _published_entry(world, people)
-    first = changes.create(world.uow(), people.maintainer, kind="modify", entry_id=entry["entry_id"],
-                           base_number=1, proposal={"answer": "第一次修改。"}, now=world.clock())
+    first = changes.create(world.uow(), people.maintainer, kind="modify", entry_id=entry.entry_id,
+                           base_number=1, proposal=Proposal(answer="第一次修改。"), now=world.clock())
     world.carry_through(first, people.reviewer, people.office)  # version 2 is live
 
     with pytest.raises(StaleVersion) as stale:
-        changes.create(world.uow(), people.maintainer, kind="modify", entry_id=entry["entry_id"],
-                       base_number=1, proposal={"answer": "基于旧版本的修改。"}, now=world.clock())
+        changes.create(world.uow(), people.maintainer, kind="modify", entry_id=entry.entry_id,
+                       base_number=1, proposal=Proposal(answer="基于旧版本的修改。"), now=world.clock())
 
     assert stale.value.details == {"base_version": 1, "current_version": 2}
 
 
 def test_publishing_a_deletion_withdraws_the_entry_and_resolves_its_open_tasks(world, people):
     entry = _published_entry(world, people)
-    task = _feedback_task(world, people, entry["entry_id"])
-    deletion = changes.create(world.uow(), people.maintainer, kind="delete", entry_id=entry["entry_id"],
+    task = _feedback_task(world, people, entry.entry_id)
+    deletion = changes.create(world.uow(), people.maintainer, kind="delete", entry_id=entry.entry_id,
                               base_number=1, reason="事项已取消", now=world.clock())
 
     world.carry_through(deletion, people.reviewer, people.office)
@@ -108,14 +109,14 @@ def test_publishing_a_deletion_withdraws_the_entry_and_resolves_its_open_tasks(w
     resolved = tasks.get_task(world.uow(write=False), people.office, task["id"], now=world.clock())
     assert resolved["state"] == "resolved" and resolved["resolved_version"] is None
     with world.uow(write=False) as uow:
-        assert uow.session.get(KnowledgeEntry, entry["entry_id"]).status == "withdrawn"
+        assert uow.session.get(KnowledgeEntry, entry.entry_id).status == "withdrawn"
 
 
 def test_verifying_an_entry_returns_what_was_confirmed_as_a_typed_result(world, people):
     entry = _published_entry(world, people)
-    verified = verification.verify(world.uow(), people.reviewer, entry["entry_id"], now=world.clock(), version=1)
+    verified = verification.verify(world.uow(), people.reviewer, entry.entry_id, now=world.clock(), version=1)
 
-    assert verified == verification.Verified(entry_id=entry["entry_id"], version=1, verified_at=world.clock(),
+    assert verified == verification.Verified(entry_id=entry.entry_id, version=1, verified_at=world.clock(),
                                              verified_by=people.reviewer.user_id, resolved_task_ids=())
     with pytest.raises(StaleVersion):
-        verification.verify(world.uow(), people.reviewer, entry["entry_id"], now=world.clock(), version=2)
+        verification.verify(world.uow(), people.reviewer, entry.entry_id, now=world.clock(), version=2)

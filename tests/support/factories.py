@@ -8,7 +8,9 @@ from datetime import date
 from kb.access import Actor
 from kb.db import UnitOfWork
 from kb.models import Role
+from kb.proposal import Proposal
 from kb.services import categories, changes, directory
+from kb.services.changes import ChangeRequestSnapshot
 from kb.workflow import Check
 
 ALL_CHECKS_PASS = {c.value: True for c in Check}
@@ -40,9 +42,9 @@ class World:
         with self.uow() as uow:
             categories.seed_categories(uow.session)
             uow.commit()
-        return {c["name"]: c["id"] for c in categories.list_categories(self.uow(write=False))}
+        return {c.name: c.id for c in categories.list_categories(self.uow(write=False))}
 
-    def proposal(self, category_id: int, **overrides) -> dict:
+    def proposal(self, category_id: int, **overrides) -> Proposal:
         n = next(_seq)
         base = {
             "question": f"灵活就业人员如何办理社会保险参保登记（{n}）？",
@@ -59,23 +61,24 @@ class World:
             "format": "qa",
         }
         base.update(overrides)
-        return base
+        return Proposal.of(base)
 
-    def publish_new(self, maintainer: Actor, reviewer: Actor, office: Actor, category_id: int, **overrides) -> dict:
+    def publish_new(self, maintainer: Actor, reviewer: Actor, office: Actor, category_id: int,
+                    **overrides) -> ChangeRequestSnapshot:
         cr = changes.create(self.uow(), maintainer, kind="new", now=self.clock(),
                             proposal=self.proposal(category_id, **overrides))
         return self.carry_through(cr, reviewer, office)
 
-    def carry_through(self, cr: dict, reviewer: Actor, office: Actor) -> dict:
+    def carry_through(self, cr: ChangeRequestSnapshot, reviewer: Actor, office: Actor) -> ChangeRequestSnapshot:
         now = self.clock()
-        cr = changes.submit(self.uow(), _creator(cr, reviewer), cr["id"], revision=None, now=now) \
-            if cr["state"] in ("draft", "returned") else cr
-        cr = changes.unit_review(self.uow(), reviewer, cr["id"], approve=True, checks=ALL_CHECKS_PASS,
+        cr = changes.submit(self.uow(), _creator(cr, reviewer), cr.id, revision=None, now=now) \
+            if cr.state in ("draft", "returned") else cr
+        cr = changes.unit_review(self.uow(), reviewer, cr.id, approve=True, checks=ALL_CHECKS_PASS,
                                  reason=None, revision=None, now=now)
-        return changes.office_review(self.uow(), office, cr["id"], decision="publish", reason=None,
+        return changes.office_review(self.uow(), office, cr.id, decision="publish", reason=None,
                                      revision=None, now=now)
 
 
-def _creator(cr: dict, reviewer: Actor) -> Actor:
+def _creator(cr: ChangeRequestSnapshot, reviewer: Actor) -> Actor:
     # Submitting is the maintainer's act; any maintainer-role actor of the unit may do it.
-    return Actor(user_id=cr["created_by"], role=Role.MAINTAINER, unit_id=reviewer.unit_id)
+    return Actor(user_id=cr.created_by, role=Role.MAINTAINER, unit_id=reviewer.unit_id)
