@@ -81,7 +81,7 @@ def knowledge_gaps(uow: UnitOfWork, actor: Actor, *, since: datetime, now: datet
 
 
 def open_gap_task(uow: UnitOfWork, actor: Actor, *, query_key: str, unit_code: str, detail: str | None, since: datetime,
-                  now: datetime, settings: tasks.CorrectionSettings = tasks.DEFAULT_SETTINGS) -> dict:
+                  now: datetime, settings: tasks.CorrectionSettings = tasks.DEFAULT_SETTINGS) -> tasks.TaskSnapshot:
     """The office opens a gap task (缺漏, no entry) for a unit from a row of the gap report."""
     require_role(actor, Role.OFFICE_ADMIN)
     query_key = normalize(query_key or "").strip()[:200]
@@ -111,6 +111,6 @@ def open_gap_task(uow: UnitOfWork, actor: Actor, *, query_key: str, unit_code: s
                       "abandoned": gap["abandoned"]}, now)
         s.flush()
         s.expire(task, ["events"])
-        view = tasks.task_view(task, now, events=True)
+        snapshot = tasks.TaskSnapshot.of(task, now, events=True)
         uow.commit()
-        return view
+        return snapshot

@@ -75,7 +75,7 @@ def inbox(uow: UnitOfWork, actor: Actor, *, now: datetime, cycle_months: int = 1
                 query = open_tasks.where(condition)
                 counts[key] = s.scalar(select(func.count()).select_from(
                     query.with_only_columns(CorrectionTask.id).order_by(None).subquery())) or 0
-                out[key] = tasks.views_of(s, query.limit(limit), now)
+                out[key] = tasks.snapshots_of(s, query.limit(limit), now)
 
             reminders = (select(TaskReminder, CorrectionTask, Unit)
                          .join(CorrectionTask, CorrectionTask.id == TaskReminder.task_id)
@@ -104,7 +104,7 @@ def inbox(uow: UnitOfWork, actor: Actor, *, now: datetime, cycle_months: int = 1
                 .order_by(CorrectionTask.decline_requested_at, CorrectionTask.id)
             counts["declines_to_rule"] = s.scalar(select(func.count()).select_from(CorrectionTask).where(
                 CorrectionTask.state == TaskState.DECLINE_REQUESTED.value)) or 0
-            out["declines_to_rule"] = tasks.views_of(s, query.limit(limit), now)
+            out["declines_to_rule"] = tasks.snapshots_of(s, query.limit(limit), now)
 
         if actor.role is Role.OPERATOR:
             query = flags.rows_query().where(KnowledgeFlag.raised_by_id == actor.user_id) \
@@ -117,7 +117,7 @@ def inbox(uow: UnitOfWork, actor: Actor, *, now: datetime, cycle_months: int = 1
                 .order_by(CorrectionTask.id.desc())
             counts["my_tasks"] = s.scalar(select(func.count()).select_from(CorrectionTask).where(
                 CorrectionTask.created_by_id == actor.user_id)) or 0
-            out["my_tasks"] = tasks.views_of(s, query.limit(limit), now)
+            out["my_tasks"] = tasks.snapshots_of(s, query.limit(limit), now)
 
         out["verification_due"] = None
         if actor.role.belongs_to_unit:

@@ -8,7 +8,9 @@ shape.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timezone
+from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
@@ -67,6 +69,18 @@ class DateTime(fields.DateTime):
         if isinstance(value, datetime):
             value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(SHANGHAI)
         return super()._serialize(value, attr, obj, **kwargs)
+
+
+class Label(fields.String):
+    """A string the dump computes from the whole object (a Chinese label of a state or kind): documented as a
+    string, like any other, but read from nothing on the object. Dump only; it takes no input."""
+
+    def __init__(self, compute: Callable[[Any], str | None], **kwargs):
+        super().__init__(**kwargs)
+        self._compute = compute
+
+    def serialize(self, attr, obj, accessor=None, **kwargs):
+        return self._serialize(self._compute(obj), attr, obj, **kwargs)
 
 
 # The name the use-case schemas use for it.

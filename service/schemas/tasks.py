@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import Schema, fields, post_dump, pre_load, validate
 
-from kb.deadlines import FeedbackReason, TaskSource
+from kb.deadlines import TASK_SOURCE_TITLES, FeedbackReason, TaskSource
 from kb.models import FlagKind, FlagState, OverrideKind, PolicyStatus, TaskState
+from kb.services.tasks import OUTCOME_LABELS, TaskSnapshot
 from service.schemas.common import PageArgs, StrictSchema
-from service.schemas.fields import DateTime, Id, Integer, in_calendar_years
+from service.schemas.fields import DateTime, Id, Integer, Label, in_calendar_years
 from service.schemas.knowledge import ContentFields
 
 _text = validate.Length(max=20_000)
@@ -53,23 +54,32 @@ class TaskEventSchema(Schema):
     data = fields.Dict()
 
 
+def task_reason_label(task: TaskSnapshot) -> str | None:
+    """The office's feedback reasons are codes (内容不完整, ...); other sources' reasons are free text."""
+    if task.source == TaskSource.OFFICE_FEEDBACK.value and task.reason:
+        return FeedbackReason(task.reason).label
+    return task.reason
+
+
 class TaskSchema(Schema):
+    """kb.services.tasks.TaskSnapshot, dumped; `events` only when the snapshot has them (one task read)."""
+
     id = Integer(dump_only=True)
     unit_code = fields.String()
     unit_name = fields.String()
     entry_id = Integer(allow_none=True)
     entry_question = fields.String(allow_none=True)
     source = fields.String()
-    source_label = fields.String()
+    source_label = Label(lambda task: TASK_SOURCE_TITLES[task.source])
     reason = fields.String(allow_none=True)
-    reason_label = fields.String(allow_none=True)
+    reason_label = Label(task_reason_label, allow_none=True)
     detail = fields.String()
     received_at = DateTime()
     due_at = DateTime(metadata={"description": "办理期限（北京时间，当日 23:59:59）"})
     provisional = fields.Boolean(metadata={"description": "期限含日历尚未确认的日期，日历更新后会重新计算"})
     working_days = Integer(allow_none=True)
     state = fields.String()
-    state_label = fields.String()
+    state_label = Label(lambda task: TaskState(task.state).label)
     change_request_id = Integer(allow_none=True)
     change_request_state = fields.String(allow_none=True)
     policy_document_id = Integer(allow_none=True)
@@ -85,11 +95,17 @@ class TaskSchema(Schema):
     overdue_marked_at = DateTime(allow_none=True)
     outcome = fields.String(metadata={
         "description": "open / open_overdue / resolved_on_time / resolved_late / declined"})
-    outcome_label = fields.String()
+    outcome_label = Label(lambda task: OUTCOME_LABELS[task.outcome])
     created_by = Integer(allow_none=True)
     created_at = DateTime()
     updated_at = DateTime()
     events = fields.List(fields.Nested(TaskEventSchema))
+
+    @post_dump
+    def _no_history_in_lists(self, data, **kwargs):
+        if data.get("events") is None:  # a task in a list is read without its history: no key at all
+            data.pop("events", None)
+        return data
 
 
 class TaskLinkCreate(StrictSchema):

@@ -11,6 +11,7 @@ from kb.access import ROLE_LABELS
 from kb.errors import KbError, NotFound, PermissionDenied, Unauthenticated
 from kb.models import Role
 from service.errors import status_for
+from service.web import present
 from service.web.session import current_user
 
 console = Blueprint("console", __name__, template_folder="templates", static_folder="static",
@@ -102,7 +103,7 @@ def _page_context():
     menu = [(e, label) for e, label in MENUS.get(actor.role, ())
             if e in current_app.view_functions] if actor else []
     return {"me": actor, "menu": menu, "has_page": current_app.view_functions.__contains__, "asset": asset,
-            "role_label": ROLE_LABELS.get(actor.role) if actor else None}
+            "role_label": ROLE_LABELS.get(actor.role) if actor else None, "present": present}
 
 
 def roles(*allowed: Role):

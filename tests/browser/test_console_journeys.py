@@ -9,6 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
+from kb.calendar import to_shanghai
 from kb.services import accounts, changes, flags
 from tests.browser.conftest import PASSWORD, _clock, log_in, published, screenshot
 
@@ -244,14 +245,14 @@ def test_a_maintainer_answers_a_task_by_a_change_and_sees_its_deadline(site, new
     maintainer = new_page("maint_hx")
     maintainer.goto("/tasks")
     row = maintainer.locator("#task-list tr", has_text=question)
-    expect(row).to_contain_text(task["due_at"].strftime("%Y-%m-%d"))  # the working-day deadline
+    expect(row).to_contain_text(to_shanghai(task.due_at).strftime("%Y-%m-%d"))  # the working-day deadline
     row.locator("a").first.click()
     maintainer.click("#answer-task")
     maintainer.fill("#answer", "1. 约 20 个工作日。")
     maintainer.fill("#reason", "按热线办反馈更新时限")
     maintainer.click("#save-submit")
     expect(maintainer.locator("h1")).to_contain_text("单位审核中")
-    maintainer.goto(f"/tasks/{task['id']}")
+    maintainer.goto(f"/tasks/{task.id}")
     expect(maintainer.locator("body")).to_contain_text("办理申请")  # the change is linked to the task
 
 
