@@ -345,6 +345,8 @@ class VerificationDueItemSchema(Schema):
 
 
 class VerificationDueSchema(Schema):
+    """kb.services.verification.VerificationDueSnapshot, dumped."""
+
     cycle_starts_on = fields.Date()
     cycle_ends_on = fields.Date()
     total = Integer()
