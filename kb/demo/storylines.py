@@ -216,10 +216,10 @@ def _flag(demo: Demo, spec: dict) -> Story:
         return
     yield demo.tl.later(raised, 1, "09:30")
     now = demo.now()
-    flag = flags.triage(demo.uow(), demo.office, flag["id"], decision=spec["triage"], reason=spec.get("reason"),
+    flag = flags.triage(demo.uow(), demo.office, flag.id, decision=spec["triage"], reason=spec.get("reason"),
                         now=now)
     if spec["triage"] == "task":
-        task = tasks.get_task(demo.uow(write=False), demo.office, flag["task_id"], now=now)
+        task = tasks.get_task(demo.uow(write=False), demo.office, flag.task_id, now=now)
         yield from _work_on(demo, task, spec["task"])
 
 

@@ -99,7 +99,7 @@ def inbox(uow: UnitOfWork, actor: Actor, *, now: datetime, cycle_months: int = 1
                 .order_by(KnowledgeFlag.id)
             counts["flags_to_triage"] = s.scalar(select(func.count()).select_from(KnowledgeFlag).where(
                 KnowledgeFlag.state == FlagState.PENDING.value)) or 0
-            out["flags_to_triage"] = flags.views_of(s, query.limit(limit))
+            out["flags_to_triage"] = flags.snapshots_of(s, query.limit(limit))
             query = tasks.rows_query().where(CorrectionTask.state == TaskState.DECLINE_REQUESTED.value) \
                 .order_by(CorrectionTask.decline_requested_at, CorrectionTask.id)
             counts["declines_to_rule"] = s.scalar(select(func.count()).select_from(CorrectionTask).where(
@@ -111,7 +111,7 @@ def inbox(uow: UnitOfWork, actor: Actor, *, now: datetime, cycle_months: int = 1
                 .order_by(KnowledgeFlag.id.desc())
             counts["my_flags"] = s.scalar(select(func.count()).select_from(KnowledgeFlag).where(
                 KnowledgeFlag.raised_by_id == actor.user_id)) or 0
-            out["my_flags"] = flags.views_of(s, query.limit(limit))
+            out["my_flags"] = flags.snapshots_of(s, query.limit(limit))
         else:
             query = tasks.rows_query().where(CorrectionTask.created_by_id == actor.user_id) \
                 .order_by(CorrectionTask.id.desc())

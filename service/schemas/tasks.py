@@ -9,7 +9,8 @@ import re
 from marshmallow import Schema, fields, post_dump, pre_load, validate
 
 from kb.deadlines import TASK_SOURCE_TITLES, FeedbackReason, TaskSource
-from kb.models import FlagKind, FlagState, OverrideKind, PolicyStatus, TaskState
+from kb.models import FlagCause, FlagKind, FlagState, OverrideKind, PolicyStatus, TaskState
+from kb.services.flags import FlagSnapshot
 from kb.services.tasks import OUTCOME_LABELS, TaskSnapshot
 from service.schemas.common import PageArgs, StrictSchema
 from service.schemas.fields import DateTime, Id, Integer, Label, in_calendar_years
@@ -154,28 +155,42 @@ class FlagTriageCreate(StrictSchema):
                                                    "（桓台 3.3 按此计数）"})
 
 
+def flag_fate_label(flag: FlagSnapshot) -> str:
+    """What became of the flag, as the operator who raised it reads it."""
+    return {
+        "pending": "待热线办处理",
+        "dismissed": f"未采纳：{flag.triage_reason}",
+        "fixed": f"已在第 {flag.fixed_in_version} 版修正",
+        "withdrawn": "该知识已下架",
+        "declined": f"承办单位说明无需修改，热线办已认可：{flag.task_decline_justification}",
+        "in_task": f"已转交承办单位处理（任务 {flag.task_id}）",
+    }[flag.fate]
+
+
 class FlagSchema(Schema):
+    """kb.services.flags.FlagSnapshot, dumped."""
+
     id = Integer(dump_only=True)
     entry_id = Integer()
     entry_version = Integer()
     entry_question = fields.String(allow_none=True)
     unit_code = fields.String(allow_none=True)
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = Label(lambda flag: FlagKind(flag.kind).label)
     text = fields.String()
     raised_by = Integer()
     raised_at = DateTime()
     state = fields.String()
-    state_label = fields.String()
+    state_label = Label(lambda flag: FlagState(flag.state).label)
     triaged_at = DateTime(allow_none=True)
     triage_reason = fields.String(allow_none=True)
     cause = fields.String(allow_none=True, metadata={"description": "热线办认定的错误原因：late_policy 新政策对接不及时"})
-    cause_label = fields.String(allow_none=True)
+    cause_label = Label(lambda flag: FlagCause(flag.cause).label if flag.cause else None, allow_none=True)
     task_id = Integer(allow_none=True)
     task_state = fields.String(allow_none=True)
     fixed_in_version = Integer(allow_none=True)
     fate = fields.String(metadata={"description": "pending / dismissed / in_task / fixed / withdrawn / declined"})
-    fate_label = fields.String(metadata={"description": "处理结果，如“已在第 3 版修正”"})
+    fate_label = Label(flag_fate_label, metadata={"description": "处理结果，如“已在第 3 版修正”"})
 
 
 # --- policy documents --------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ Plain functions, one per thing presented; every template reaches them as `presen
 from __future__ import annotations
 
 from kb.deadlines import TASK_SOURCE_TITLES
+from kb.models import FlagKind, FlagState
+from kb.services.flags import FlagSnapshot
 from kb.services.tasks import OUTCOME_LABELS, TaskSnapshot
 from service.schemas import tasks as task_schemas
 
@@ -23,3 +25,13 @@ def task_reason_label(task: TaskSnapshot) -> str | None:
 def task_outcome_label(task: TaskSnapshot) -> str:
     """办理中, 超期未办结, 按时办结, ... for how a task stands."""
     return OUTCOME_LABELS[task.outcome]
+
+
+def flag_kind_label(flag: FlagSnapshot) -> str:
+    """话务员建议, 答案错误或过时 for what an operator flagged."""
+    return FlagKind(flag.kind).label
+
+
+def flag_state_label(flag: FlagSnapshot) -> str:
+    """待热线办处理, 已转交承办单位, 未采纳 for where a flag stands."""
+    return FlagState(flag.state).label

@@ -55,7 +55,7 @@ def test_operator_finds_copies_uses_and_flags_an_answer(site, new_page):
     expect(page.locator(".flash.ok")).to_contain_text("反馈已提交")
     office = site.users["office"][1]
     _, pending = flags.list_flags(site.world.uow(write=False), office, entry_id=entry["entry_id"])
-    assert [f["text"] for f in pending] == ["便民服务中心已搬到二楼"]
+    assert [f.text for f in pending] == ["便民服务中心已搬到二楼"]
 
 
 def test_operator_gets_recommendations_for_a_pasted_ticket_and_sees_the_hot_list(site, new_page):
