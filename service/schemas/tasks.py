@@ -8,10 +8,14 @@ import re
 
 from marshmallow import Schema, fields, post_dump, pre_load, validate
 
+from kb.calendar import to_shanghai
 from kb.deadlines import TASK_SOURCE_TITLES, FeedbackReason, TaskSource
-from kb.models import FlagCause, FlagKind, FlagState, OverrideKind, PolicyStatus, TaskState
+from kb.models import (
+    ChangeKind, FlagCause, FlagKind, FlagState, OverrideKind, PolicyStatus, ReminderKind, TaskState)
 from kb.services.flags import FlagSnapshot
+from kb.services.inbox import ReminderSnapshot
 from kb.services.tasks import OUTCOME_LABELS, TaskSnapshot
+from kb.workflow import State
 from service.schemas.common import PageArgs, StrictSchema
 from service.schemas.fields import DateTime, Id, Integer, Label, in_calendar_years
 from service.schemas.knowledge import ContentFields
@@ -372,11 +376,13 @@ class VerificationDueSchema(Schema):
 
 
 class InboxChangeRequestSchema(Schema):
+    """kb.services.inbox.InboxChangeRequestSnapshot, dumped."""
+
     id = Integer()
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = Label(lambda cr: ChangeKind(cr.kind).label)
     state = fields.String()
-    state_label = fields.String()
+    state_label = Label(lambda cr: State(cr.state).label)
     unit_code = fields.String()
     entry_id = Integer(allow_none=True)
     question = fields.String(allow_none=True)
@@ -384,17 +390,25 @@ class InboxChangeRequestSchema(Schema):
     updated_at = DateTime()
 
 
+def reminder_message(reminder: ReminderSnapshot) -> str:
+    """任务 12（华山街道办事处）即将到期，期限 2026-11-05 23:59"""
+    return (f"任务 {reminder.task_id}（{reminder.unit_name}）{ReminderKind(reminder.kind).label}，期限 "
+            f"{to_shanghai(reminder.due_at):%Y-%m-%d %H:%M}")
+
+
 class ReminderSchema(Schema):
+    """kb.services.inbox.ReminderSnapshot, dumped."""
+
     id = Integer()
     task_id = Integer()
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = Label(lambda reminder: ReminderKind(reminder.kind).label)
     due_at = DateTime()
     created_at = DateTime()
     unit_code = fields.String()
     entry_id = Integer(allow_none=True)
     detail = fields.String()
-    message = fields.String()
+    message = Label(reminder_message)
 
 
 class VerificationDueCountSchema(Schema):
@@ -403,6 +417,8 @@ class VerificationDueCountSchema(Schema):
 
 
 class InboxSchema(Schema):
+    """kb.services.inbox.InboxSnapshot, dumped."""
+
     role = fields.String()
     change_requests = fields.List(fields.Nested(InboxChangeRequestSchema),
                                   metadata={"description": "等待我处理的变更申请"})
