@@ -24,6 +24,14 @@ _text = validate.Length(max=20_000)
 _short = validate.Length(max=2_000)
 
 
+def _without_none(data: dict, *keys: str) -> dict:
+    """Drops `keys` a snapshot left None: what an answer leaves out (in a list, say) rather than sends as null."""
+    for key in keys:
+        if data.get(key) is None:
+            data.pop(key, None)
+    return data
+
+
 # --- tasks -------------------------------------------------------------------------------------------------------
 
 
@@ -107,10 +115,8 @@ class TaskSchema(Schema):
     events = fields.List(fields.Nested(TaskEventSchema))
 
     @post_dump
-    def _no_history_in_lists(self, data, **kwargs):
-        if data.get("events") is None:  # a task in a list is read without its history: no key at all
-            data.pop("events", None)
-        return data
+    def _history_of_one_task(self, data, **kwargs):
+        return _without_none(data, "events")  # a task in a list is read without its history: no key at all
 
 
 class TaskLinkCreate(StrictSchema):
@@ -264,21 +270,33 @@ class OverrideCreate(StrictSchema):
 
 
 class OverrideSchema(Schema):
-    date = fields.Date()
+    """kb.services.calendar_admin.OverrideSnapshot, dumped; `recomputed_task_ids` only once saved."""
+
+    date = fields.Date(attribute="day")
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = Label(lambda o: OverrideKind(o.kind).label)
     note = fields.String(allow_none=True)
     set_by = Integer(allow_none=True)
     set_at = DateTime()
     recomputed_task_ids = fields.List(Integer(), metadata={"description": "期限因此改变的任务"})
 
+    @post_dump
+    def _recomputed_once_saved(self, data, **kwargs):
+        return _without_none(data, "recomputed_task_ids")
+
 
 class ConfirmedYearSchema(Schema):
+    """kb.services.calendar_admin.ConfirmedYearSnapshot, dumped; the counts only once confirmed."""
+
     year = Integer()
     confirmed_at = DateTime()
     confirmed_by = Integer(allow_none=True)
     overrides = Integer()
     recomputed_task_ids = fields.List(Integer())
+
+    @post_dump
+    def _counts_once_confirmed(self, data, **kwargs):
+        return _without_none(data, "overrides", "recomputed_task_ids")
 
 
 class CalendarSchema(Schema):
@@ -291,7 +309,7 @@ class CalendarQueryArgs(StrictSchema):
 
 
 class OverrideDeletedSchema(Schema):
-    date = fields.Date()
+    date = fields.Date(attribute="day")
     recomputed_task_ids = fields.List(Integer())
 
 
