@@ -419,9 +419,10 @@ def calendar() -> None:
 def calendar_override(env: Env, day, kind, note) -> None:
     """Declare DAY a holiday or a working day; open tasks' deadlines are recounted."""
     from kb.services import calendar_admin
+    from service.schemas.tasks import OverrideSchema
 
-    _echo_json(calendar_admin.set_override(env.uow(), None, day.date(), kind=kind, note=note, now=system_clock(),
-                                           settings=env.settings.corrections))
+    _echo_json(OverrideSchema().dump(calendar_admin.set_override(
+        env.uow(), None, day.date(), kind=kind, note=note, now=system_clock(), settings=env.settings.corrections)))
 
 
 @calendar.command("list")
@@ -430,8 +431,9 @@ def calendar_override(env: Env, day, kind, note) -> None:
 def calendar_list(env: Env, year) -> None:
     """The office's overrides (date, kind, note) and the confirmed years."""
     from kb.services import calendar_admin
+    from service.schemas.tasks import CalendarSchema
 
-    _echo_json(calendar_admin.list_overrides(env.uow(write=False), year=year))
+    _echo_json(CalendarSchema().dump(calendar_admin.list_overrides(env.uow(write=False), year=year)))
 
 
 @calendar.command("delete")
@@ -440,9 +442,10 @@ def calendar_list(env: Env, year) -> None:
 def calendar_delete(env: Env, day) -> None:
     """Remove DAY's override (the official calendar holds again); open tasks' deadlines are recounted."""
     from kb.services import calendar_admin
+    from service.schemas.tasks import OverrideDeletedSchema
 
-    _echo_json(calendar_admin.delete_override(env.uow(), None, day.date(), now=system_clock(),
-                                              settings=env.settings.corrections))
+    _echo_json(OverrideDeletedSchema().dump(calendar_admin.delete_override(
+        env.uow(), None, day.date(), now=system_clock(), settings=env.settings.corrections)))
 
 
 @calendar.command("confirm-year")
@@ -451,9 +454,10 @@ def calendar_delete(env: Env, day) -> None:
 def calendar_confirm_year(env: Env, year) -> None:
     """Confirm YEAR has been entered in full; its deadlines stop being provisional."""
     from kb.services import calendar_admin
+    from service.schemas.tasks import ConfirmedYearSchema
 
-    _echo_json(calendar_admin.confirm_year(env.uow(), None, year, now=system_clock(),
-                                           settings=env.settings.corrections))
+    _echo_json(ConfirmedYearSchema().dump(calendar_admin.confirm_year(
+        env.uow(), None, year, now=system_clock(), settings=env.settings.corrections)))
 
 
 @main.command()

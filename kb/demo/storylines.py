@@ -121,30 +121,30 @@ def _use(demo: Demo, entry_id: int, number: int) -> None:
 # --- correction tasks -----------------------------------------------------------------------------------------
 
 
-def _fix_proposal(demo: Demo, task: dict, fix: dict, day: date, *, urgent: bool = False,
+def _fix_proposal(demo: Demo, task: tasks.TaskSnapshot, fix: dict, day: date, *, urgent: bool = False,
                   effective_on: date | None = None) -> Proposal:
     if "proposal" in fix:
         proposal = demo.new_proposal(fix["proposal"], day, effective_on=effective_on)
     else:
-        proposal = Proposal(answer=demo.answer_with(task["entry_id"], fix["line"]),
+        proposal = Proposal(answer=demo.answer_with(task.entry_id, fix["line"]),
                             **{k: fix[k] for k in ("policy_number", "policy_title") if k in fix})
     return replace(proposal, urgent=True) if urgent else proposal
 
 
-def _work_on(demo: Demo, task: dict, spec: dict, *, effective_on: date | None = None) -> Story:
+def _work_on(demo: Demo, task: tasks.TaskSnapshot, spec: dict, *, effective_on: date | None = None) -> Story:
     """What the unit (and the office) did with a task, so that it ends in `spec["outcome"]`."""
     tl, outcome = demo.tl, spec["outcome"]
-    unit, received, due = task["unit_code"], task["received_at"], task["due_at"]
+    unit, received, due = task.unit_code, to_shanghai(task.received_at), to_shanghai(task.due_at)
     maintainer = demo.maintainer[unit]
     decline, fix = spec.get("decline"), spec.get("fix")
     if decline:
         yield tl.later(received, 1, "10:00")
-        tasks.request_decline(demo.uow(), maintainer, task["id"], justification=decline["justification"],
+        tasks.request_decline(demo.uow(), maintainer, task.id, justification=decline["justification"],
                               now=demo.now())
         if outcome == "declined" or "rejection" in decline:
             yield tl.later(received, 2, "09:30")
             accept = outcome == "declined"
-            tasks.rule_on_decline(demo.uow(), demo.office, task["id"], accept=accept,
+            tasks.rule_on_decline(demo.uow(), demo.office, task.id, accept=accept,
                                   reason=decline["ruling"] if accept else decline["rejection"], now=demo.now())
     if not fix:
         return
@@ -152,15 +152,16 @@ def _work_on(demo: Demo, task: dict, spec: dict, *, effective_on: date | None = 
     def draft(kind: str | None = None, *, urgent: bool = False) -> ChangeRequestSnapshot:
         now = demo.now()
         if kind == "delete":
-            return task_changes.start_change_request(demo.uow(), maintainer, task["id"], now=now, kind="delete",
-                                                     base_number=demo.version[task["entry_id"]], reason=fix["reason"])
+            assert task.entry_id is not None  # a deletion fixes the task's entry
+            return task_changes.start_change_request(demo.uow(), maintainer, task.id, now=now, kind="delete",
+                                                     base_number=demo.version[task.entry_id], reason=fix["reason"])
         return task_changes.start_change_request(
-            demo.uow(), maintainer, task["id"], now=now,
-            base_number=demo.version.get(task["entry_id"]) if task["entry_id"] else None,
+            demo.uow(), maintainer, task.id, now=now,
+            base_number=demo.version.get(task.entry_id) if task.entry_id else None,
             proposal=_fix_proposal(demo, task, fix, to_shanghai(now).date(), urgent=urgent,
                                    effective_on=effective_on))
 
-    if task["source"] == "emergency":  # urgent knowledge, published by the office straight from the draft
+    if task.source == "emergency":  # urgent knowledge, published by the office straight from the draft
         yield received + timedelta(minutes=20)
         cr = draft(urgent=True)
         yield received + timedelta(hours=2) if outcome == "resolved_on_time" else tl.later(received, 1, "09:20")
@@ -176,7 +177,7 @@ def _work_on(demo: Demo, task: dict, spec: dict, *, effective_on: date | None = 
     if outcome == "resolved_on_time":
         decide_at = tl.later(received, 2, "10:00")
         if decide_at > due:
-            raise ValueError(f"demo: task {task['id']} could not be fixed on time")
+            raise ValueError(f"demo: task {task.id} could not be fixed on time")
         yield from demo.carry(cr, maintainer, "published", review_at=tl.later(received, 1, "15:00"),
                               decide_at=decide_at)
     elif outcome == "resolved_late":  # returned once at unit review, reworked after the deadline
@@ -186,7 +187,7 @@ def _work_on(demo: Demo, task: dict, spec: dict, *, effective_on: date | None = 
         resubmit = tl.later(due, 1, "09:30")
         yield resubmit
         cr = changes.edit(demo.uow(), maintainer, cr.id, revision=cr.revision, now=demo.now(),
-                          proposal=Proposal(answer=demo.answer_with(task["entry_id"], fix["revised"])))
+                          proposal=Proposal(answer=demo.answer_with(task.entry_id, fix["revised"])))
         yield from demo.carry(cr, maintainer, "published", review_at=tl.later(resubmit, 0, "15:00"),
                               decide_at=tl.later(resubmit, 1, "10:00"))
     else:  # open_overdue: stuck on the way
@@ -218,10 +219,10 @@ def _flag(demo: Demo, spec: dict) -> Story:
         return
     yield demo.tl.later(raised, 1, "09:30")
     now = demo.now()
-    flag = flags.triage(demo.uow(), demo.office, flag["id"], decision=spec["triage"], reason=spec.get("reason"),
+    flag = flags.triage(demo.uow(), demo.office, flag.id, decision=spec["triage"], reason=spec.get("reason"),
                         now=now)
     if spec["triage"] == "task":
-        task = tasks.get_task(demo.uow(write=False), demo.office, flag["task_id"], now=now)
+        task = tasks.get_task(demo.uow(write=False), demo.office, flag.task_id, now=now)
         yield from _work_on(demo, task, spec["task"])
 
 

@@ -8,10 +8,12 @@ office's agreement.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from kb.access import Actor, require_role
 from kb.calendar import to_shanghai
@@ -24,38 +26,58 @@ from kb.models import (
 from kb.services import audit, tasks
 
 
-def fate(flag: KnowledgeFlag, task: CorrectionTask | None) -> tuple[str, str]:
-    """What became of the flag, as a code and the sentence its author reads."""
+def fate(flag: KnowledgeFlag, task: CorrectionTask | None) -> str:
+    """What became of the flag: pending / dismissed / in_task / fixed / withdrawn / declined."""
     if flag.state == FlagState.PENDING.value:
-        return "pending", "待热线办处理"
+        return "pending"
     if flag.state == FlagState.DISMISSED.value:
-        return "dismissed", f"未采纳：{flag.triage_reason}"
+        return "dismissed"
     if task is not None and task.state == TaskState.RESOLVED.value:
-        if task.resolved_version is not None:
-            return "fixed", f"已在第 {task.resolved_version} 版修正"
-        return "withdrawn", "该知识已下架"
+        return "fixed" if task.resolved_version is not None else "withdrawn"
     if task is not None and task.state == TaskState.DECLINED.value:
-        return "declined", f"承办单位说明无需修改，热线办已认可：{task.decline_justification}"
-    return "in_task", f"已转交承办单位处理（任务 {flag.task_id}）"
+        return "declined"
+    return "in_task"
 
 
-def flag_view(flag: KnowledgeFlag, *, question: str | None = None, unit: Unit | None = None) -> dict:
-    task = flag.task
-    code, label = fate(flag, task)
-    return {
-        "id": flag.id, "entry_id": flag.entry_id, "entry_version": flag.entry_version, "entry_question": question,
-        "unit_code": unit.code if unit else None, "kind": flag.kind, "kind_label": FlagKind(flag.kind).label,
-        "text": flag.text, "raised_by": flag.raised_by_id, "raised_at": to_shanghai(flag.raised_at),
-        "state": flag.state, "state_label": FlagState(flag.state).label,
-        "triaged_at": to_shanghai(flag.triaged_at) if flag.triaged_at else None, "triage_reason": flag.triage_reason,
-        "cause": flag.cause, "cause_label": FlagCause(flag.cause).label if flag.cause else None,
-        "task_id": flag.task_id, "task_state": task.state if task else None,
-        "fixed_in_version": task.resolved_version if task and task.state == TaskState.RESOLVED.value else None,
-        "fate": code, "fate_label": label,
-    }
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlagSnapshot:
+    """A flag as read inside the transaction, with its entry's question and unit, and what became of it
+    (`fate`, with the task it was passed to: its state, the version that fixed it, the unit's justification
+    of a decline)."""
+
+    id: int
+    entry_id: int
+    entry_version: int
+    entry_question: str | None
+    unit_code: str | None
+    kind: str
+    text: str
+    raised_by: int
+    raised_at: datetime
+    state: str
+    triaged_at: datetime | None
+    triage_reason: str | None
+    cause: str | None
+    task_id: int | None
+    task_state: str | None
+    fixed_in_version: int | None  # the version that resolved its task, once resolved
+    task_decline_justification: str | None  # why the unit declined its task
+    fate: str
+
+    @classmethod
+    def of(cls, flag: KnowledgeFlag, *, question: str | None = None, unit: Unit | None = None) -> FlagSnapshot:
+        task = flag.task
+        return cls(
+            id=flag.id, entry_id=flag.entry_id, entry_version=flag.entry_version, entry_question=question,
+            unit_code=unit.code if unit else None, kind=flag.kind, text=flag.text, raised_by=flag.raised_by_id,
+            raised_at=flag.raised_at, state=flag.state, triaged_at=flag.triaged_at,
+            triage_reason=flag.triage_reason, cause=flag.cause, task_id=flag.task_id,
+            task_state=task.state if task else None,
+            fixed_in_version=task.resolved_version if task and task.state == TaskState.RESOLVED.value else None,
+            task_decline_justification=task.decline_justification if task else None, fate=fate(flag, task))
 
 
-def rows_query():
+def rows_query() -> Select:
     return (select(KnowledgeFlag, KnowledgeVersion.question, Unit).options(selectinload(KnowledgeFlag.task))
             .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeFlag.entry_id)
             .join(KnowledgeVersion, (KnowledgeVersion.entry_id == KnowledgeEntry.id)
@@ -63,16 +85,33 @@ def rows_query():
             .join(Unit, Unit.id == KnowledgeEntry.unit_id))
 
 
-def views_of(session, query) -> list[dict]:
-    return [flag_view(f, question=q, unit=u) for f, q, u in session.execute(query)]
+def snapshots_of(session: Session, query: Select) -> list[FlagSnapshot]:
+    """The flags of a `rows_query()`, as snapshots."""
+    return [FlagSnapshot.of(f, question=q, unit=u) for f, q, u in session.execute(query)]
 
 
-def _one_view(session, flag: KnowledgeFlag) -> dict:
+def _snapshot(session: Session, flag: KnowledgeFlag) -> FlagSnapshot:
     session.flush()
-    return views_of(session, rows_query().where(KnowledgeFlag.id == flag.id))[0]
+    return snapshots_of(session, rows_query().where(KnowledgeFlag.id == flag.id))[0]
 
 
-def raise_flag(uow: UnitOfWork, actor: Actor, entry_id: int, *, kind: str, text: str, now: datetime) -> dict:
+def _raised_record(flag: FlagSnapshot) -> dict[str, Any]:
+    """The audit row of a raised flag: the flag as its answer showed it then (labels included, as recorded
+    before the use cases returned snapshots)."""
+    return {
+        "id": flag.id, "entry_id": flag.entry_id, "entry_version": flag.entry_version,
+        "entry_question": flag.entry_question, "unit_code": flag.unit_code, "kind": flag.kind,
+        "kind_label": FlagKind(flag.kind).label, "text": flag.text, "raised_by": flag.raised_by,
+        "raised_at": flag.raised_at, "state": flag.state, "state_label": FlagState(flag.state).label,
+        "triaged_at": flag.triaged_at, "triage_reason": flag.triage_reason, "cause": flag.cause,
+        "cause_label": FlagCause(flag.cause).label if flag.cause else None, "task_id": flag.task_id,
+        "task_state": flag.task_state, "fixed_in_version": flag.fixed_in_version, "fate": flag.fate,
+        "fate_label": "待热线办处理",  # a flag just raised waits for the office
+    }
+
+
+def raise_flag(uow: UnitOfWork, actor: Actor, entry_id: int, *, kind: str, text: str,
+               now: datetime) -> FlagSnapshot:
     require_role(actor, Role.OPERATOR)
     kind_ = FlagKind(kind)
     if not (text or "").strip():
@@ -92,14 +131,14 @@ def raise_flag(uow: UnitOfWork, actor: Actor, entry_id: int, *, kind: str, text:
                              state=FlagState.PENDING.value)
         s.add(flag)
         s.flush()
-        view = _one_view(s, flag)
-        audit.record(s, actor, "flag.raise", "knowledge_flag", flag.id, None, view, now)
+        snapshot = _snapshot(s, flag)
+        audit.record(s, actor, "flag.raise", "knowledge_flag", flag.id, None, _raised_record(snapshot), now)
         uow.commit()
-        return view
+        return snapshot
 
 
 def list_flags(uow: UnitOfWork, actor: Actor, *, state: str | None = None, entry_id: int | None = None, limit: int = 50,
-               offset: int = 0) -> tuple[int, list[dict]]:
+               offset: int = 0) -> tuple[int, list[FlagSnapshot]]:
     """The office sees every flag, an operator their own, a unit those on its knowledge."""
     require_role(actor, Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     with uow:
@@ -114,10 +153,10 @@ def list_flags(uow: UnitOfWork, actor: Actor, *, state: str | None = None, entry
         if entry_id is not None:
             query = query.where(KnowledgeFlag.entry_id == entry_id)
         total = s.scalar(select(func.count()).select_from(query.with_only_columns(KnowledgeFlag.id).subquery())) or 0
-        return total, views_of(s, query.order_by(KnowledgeFlag.id.desc()).limit(limit).offset(offset))
+        return total, snapshots_of(s, query.order_by(KnowledgeFlag.id.desc()).limit(limit).offset(offset))
 
 
-def get_flag(uow: UnitOfWork, actor: Actor, flag_id: int) -> dict:
+def get_flag(uow: UnitOfWork, actor: Actor, flag_id: int) -> FlagSnapshot:
     require_role(actor, Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     with uow:
         s = uow.session
@@ -129,11 +168,11 @@ def get_flag(uow: UnitOfWork, actor: Actor, flag_id: int) -> dict:
             raise PermissionDenied("只能查看自己提交的反馈")
         if actor.role.belongs_to_unit and actor.unit_id != entry_unit:
             raise PermissionDenied("只能查看本单位知识收到的反馈")
-        return _one_view(s, flag)
+        return _snapshot(s, flag)
 
 
 def triage(uow: UnitOfWork, actor: Actor, flag_id: int, *, decision: str, reason: str | None, now: datetime,
-           settings=tasks.DEFAULT_SETTINGS, cause: str | None = None) -> dict:
+           settings: tasks.CorrectionSettings = tasks.DEFAULT_SETTINGS, cause: str | None = None) -> FlagSnapshot:
     """The office passes the flag to the entry's unit as a task, or dismisses it with a reason.
 
     Passing a wrong-answer flag on, the office may say what caused the wrong answer (`cause`,
@@ -174,9 +213,9 @@ def triage(uow: UnitOfWork, actor: Actor, flag_id: int, *, decision: str, reason
             flag.state = FlagState.ACCEPTED.value
         s.flush()
         s.expire(flag, ["task"])
-        view = _one_view(s, flag)
+        snapshot = _snapshot(s, flag)
         audit.record(s, actor, "flag.triage", "knowledge_flag", flag.id, {"state": FlagState.PENDING.value},
                      {"state": flag.state, "reason": flag.triage_reason, "task_id": flag.task_id,
                       "cause": flag.cause}, now)
         uow.commit()
-        return view
+        return snapshot

@@ -11,9 +11,11 @@ unit is refused.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
 
 from kb.access import Actor, require_role
 from kb.calendar import to_shanghai
@@ -31,7 +33,31 @@ ABANDONED_AFTER = timedelta(minutes=10)
 GAP_TASK_ACTION = "search_gap.task"
 
 
-def _gap_rows(session, *, since: datetime, now: datetime, query_key: str | None = None, limit: int = 50):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GapTaskSnapshot:
+    """A gap task opened from a row of the report: its id, its unit and its state now."""
+
+    id: int
+    unit_code: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GapSnapshot:
+    """A row of the gap report: one normalized query, how often it found nothing or was not used, and the
+    gap tasks already opened from it."""
+
+    query_key: str
+    query: str
+    searches: int
+    zero_results: int
+    abandoned: int
+    last_searched_at: datetime
+    tasks: tuple[GapTaskSnapshot, ...] = ()
+
+
+def _gap_rows(session: Session, *, since: datetime, now: datetime, query_key: str | None = None,
+              limit: int = 50) -> list[GapSnapshot]:
     used = select(KnowledgeUsage.search_key).where(KnowledgeUsage.search_key.is_not(None))
     zero = case((SearchLog.result_count == 0, 1), else_=0)
     abandoned = case((and_(SearchLog.result_count > 0, SearchLog.searched_at < now - ABANDONED_AFTER,
@@ -46,11 +72,11 @@ def _gap_rows(session, *, since: datetime, now: datetime, query_key: str | None 
         .having(func.sum(zero) + func.sum(abandoned) > 0)
         .order_by((func.sum(zero) + func.sum(abandoned)).desc(), func.max(SearchLog.searched_at).desc())
         .limit(limit)).all()
-    return [{"query_key": r[0], "query": r[1], "searches": r[2], "zero_results": int(r[3] or 0),
-             "abandoned": int(r[4] or 0), "last_searched_at": r[5]} for r in rows]
+    return [GapSnapshot(query_key=r[0], query=r[1], searches=r[2], zero_results=int(r[3] or 0),
+                        abandoned=int(r[4] or 0), last_searched_at=r[5]) for r in rows]
 
 
-def _gap_tasks(session) -> dict[str, list[tuple[int, str, str]]]:
+def _gap_tasks(session: Session) -> dict[str, list[tuple[int, str, str]]]:
     """query_key -> [(task id, unit code, state)] of the tasks opened from gap rows."""
     rows = session.execute(
         select(AuditEvent.after, CorrectionTask.id, Unit.code, CorrectionTask.state)
@@ -64,7 +90,8 @@ def _gap_tasks(session) -> dict[str, list[tuple[int, str, str]]]:
     return found
 
 
-def knowledge_gaps(uow: UnitOfWork, actor: Actor, *, since: datetime, now: datetime, limit: int = 50) -> list[dict]:
+def knowledge_gaps(uow: UnitOfWork, actor: Actor, *, since: datetime, now: datetime,
+                   limit: int = 50) -> list[GapSnapshot]:
     """Queries that found nothing, or whose results nobody used: what the knowledge base lacks.
 
     Typed queries only: ticket recommendations are left out, since every ticket is a row of its own
@@ -75,13 +102,13 @@ def knowledge_gaps(uow: UnitOfWork, actor: Actor, *, since: datetime, now: datet
     with uow:
         rows = _gap_rows(uow.session, since=since, now=now, limit=limit)
         opened = _gap_tasks(uow.session)
-        for row in rows:
-            row["tasks"] = [{"id": i, "unit_code": u, "state": st} for i, u, st in opened.get(row["query_key"], [])]
-        return rows
+        return [replace(row, tasks=tuple(GapTaskSnapshot(id=i, unit_code=u, state=st)
+                                         for i, u, st in opened.get(row.query_key, ())))
+                for row in rows]
 
 
 def open_gap_task(uow: UnitOfWork, actor: Actor, *, query_key: str, unit_code: str, detail: str | None, since: datetime,
-                  now: datetime, settings: tasks.CorrectionSettings = tasks.DEFAULT_SETTINGS) -> dict:
+                  now: datetime, settings: tasks.CorrectionSettings = tasks.DEFAULT_SETTINGS) -> tasks.TaskSnapshot:
     """The office opens a gap task (缺漏, no entry) for a unit from a row of the gap report."""
     require_role(actor, Role.OFFICE_ADMIN)
     query_key = normalize(query_key or "").strip()[:200]
@@ -99,18 +126,18 @@ def open_gap_task(uow: UnitOfWork, actor: Actor, *, query_key: str, unit_code: s
         for task_id, code, state in _gap_tasks(s).get(query_key, []):
             if code == unit_code and state in OPEN_STATES:
                 raise Conflict(f"已为该知识缺口向 {unit_code} 开出任务 {task_id}，尚未办结", code="gap_task_exists")
-        figures = (f"知识缺口：话务员检索“{gap['query']}”{gap['searches']} 次，其中 {gap['zero_results']} 次无结果，"
-                   f"{gap['abandoned']} 次有结果但无人使用（最近一次 {to_shanghai(gap['last_searched_at']):%Y-%m-%d %H:%M}）。请补充相应知识。")
+        figures = (f"知识缺口：话务员检索“{gap.query}”{gap.searches} 次，其中 {gap.zero_results} 次无结果，"
+                   f"{gap.abandoned} 次有结果但无人使用（最近一次 {to_shanghai(gap.last_searched_at):%Y-%m-%d %H:%M}）。请补充相应知识。")
         text = f"{detail.strip()}\n\n{figures}" if detail and detail.strip() else figures
         task = tasks.open_task(s, unit_id=unit_id, source=TaskSource.OFFICE_FEEDBACK,
                                reason=FeedbackReason.INCOMPLETE.value, detail=text, received_at=now, now=now,
                                calendar=load_calendar(s), settings=settings, actor=actor)
         audit.record(s, actor, GAP_TASK_ACTION, "correction_task", task.id, None,
-                     {"query_key": query_key, "query": gap["query"], "unit_code": unit_code,
-                      "searches": gap["searches"], "zero_results": gap["zero_results"],
-                      "abandoned": gap["abandoned"]}, now)
+                     {"query_key": query_key, "query": gap.query, "unit_code": unit_code,
+                      "searches": gap.searches, "zero_results": gap.zero_results,
+                      "abandoned": gap.abandoned}, now)
         s.flush()
         s.expire(task, ["events"])
-        view = tasks.task_view(task, now, events=True)
+        snapshot = tasks.TaskSnapshot.of(task, now, events=True)
         uow.commit()
-        return view
+        return snapshot

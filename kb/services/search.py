@@ -6,8 +6,9 @@ import os
 import random
 import threading
 import time
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import func, insert, select
 
@@ -266,7 +267,22 @@ def _bump_revision(session) -> None:
         row.revision += 1
 
 
-def _synonym_view(group: SynonymGroup) -> dict:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SynonymGroupSnapshot:
+    """A group of synonyms; the first term is the preferred one."""
+
+    id: int
+    terms: tuple[str, ...]
+    note: str | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, group: SynonymGroup) -> SynonymGroupSnapshot:
+        return cls(id=group.id, terms=tuple(group.terms), note=group.note, updated_at=group.updated_at)
+
+
+def _synonym_record(group: SynonymGroup) -> dict[str, Any]:
+    """A synonym group as the audit log records it."""
     return {"id": group.id, "terms": list(group.terms), "note": group.note, "updated_at": group.updated_at}
 
 
@@ -277,40 +293,43 @@ def _check_terms(terms: list[str]) -> list[str]:
     return cleaned
 
 
-def list_synonyms(uow: UnitOfWork, actor: Actor) -> list[dict]:
+def list_synonyms(uow: UnitOfWork, actor: Actor) -> list[SynonymGroupSnapshot]:
     require_role(actor, *SEARCHERS)
     with uow:
-        return [_synonym_view(g) for g in uow.session.scalars(select(SynonymGroup).order_by(SynonymGroup.id))]
+        return [SynonymGroupSnapshot.of(g) for g in uow.session.scalars(select(SynonymGroup).order_by(SynonymGroup.id))]
 
 
-def create_synonyms(uow: UnitOfWork, actor: Actor, *, terms: list[str], note: str | None, now: datetime) -> dict:
+def create_synonyms(uow: UnitOfWork, actor: Actor, *, terms: list[str], note: str | None,
+                    now: datetime) -> SynonymGroupSnapshot:
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
         group = SynonymGroup(terms=_check_terms(terms), note=note, updated_at=now)
         uow.session.add(group)
         _bump_revision(uow.session)
         uow.session.flush()
-        view = _synonym_view(group)
-        audit.record(uow.session, actor, "synonyms.create", "synonym_group", group.id, None, view, now)
+        audit.record(uow.session, actor, "synonyms.create", "synonym_group", group.id, None, _synonym_record(group),
+                     now)
+        snapshot = SynonymGroupSnapshot.of(group)
         uow.commit()
-        return view
+        return snapshot
 
 
 def update_synonyms(uow: UnitOfWork, actor: Actor, group_id: int, *, terms: list[str], note: str | None,
-                    now: datetime) -> dict:
+                    now: datetime) -> SynonymGroupSnapshot:
     require_role(actor, Role.OFFICE_ADMIN)
     with uow:
         group = uow.session.get(SynonymGroup, group_id)
         if group is None:
             raise NotFound("同义词组不存在", code="synonyms_not_found")
-        before = _synonym_view(group)
+        before = _synonym_record(group)
         group.terms, group.note, group.updated_at = _check_terms(terms), note, now
         _bump_revision(uow.session)
         uow.session.flush()
-        view = _synonym_view(group)
-        audit.record(uow.session, actor, "synonyms.update", "synonym_group", group.id, before, view, now)
+        audit.record(uow.session, actor, "synonyms.update", "synonym_group", group.id, before,
+                     _synonym_record(group), now)
+        snapshot = SynonymGroupSnapshot.of(group)
         uow.commit()
-        return view
+        return snapshot
 
 
 def delete_synonyms(uow: UnitOfWork, actor: Actor, group_id: int, now: datetime) -> None:
@@ -319,7 +338,7 @@ def delete_synonyms(uow: UnitOfWork, actor: Actor, group_id: int, now: datetime)
         group = uow.session.get(SynonymGroup, group_id)
         if group is None:
             raise NotFound("同义词组不存在", code="synonyms_not_found")
-        audit.record(uow.session, actor, "synonyms.delete", "synonym_group", group.id, _synonym_view(group),
+        audit.record(uow.session, actor, "synonyms.delete", "synonym_group", group.id, _synonym_record(group),
                      None, now)
         uow.session.delete(group)
         _bump_revision(uow.session)

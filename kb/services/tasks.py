@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, Select, delete, func, select
+from sqlalchemy.orm import Session
 
 from kb.access import Actor, require_role
 from kb.calendar import END_OF_DAY, SHANGHAI, Deadline, WorkingCalendar, end_of_day, json_value, to_shanghai
 from kb.db import UnitOfWork
-from kb.deadlines import TASK_SOURCE_TITLES, DEFAULT_RULES, DeadlineRules, FeedbackReason, TaskSource, due_for
+from kb.deadlines import DEFAULT_RULES, DeadlineRules, FeedbackReason, TaskSource, due_for
 from kb.events import ChangePublished, EntryWithdrawn
 from kb.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from kb.models import (
@@ -63,7 +65,7 @@ def due_soon_horizon(calendar: WorkingCalendar, now: datetime) -> datetime:
     return end_of_day(calendar.next_working_day(to_shanghai(now).date()))
 
 
-def is_overdue(now: datetime):
+def is_overdue(now: datetime) -> ColumnElement[bool]:
     """SQL condition: an open task past its deadline. Deadlines are whole seconds (see Deadline.is_met_by)."""
     return CorrectionTask.state.in_(OPEN_STATES) & (CorrectionTask.due_at < now.replace(microsecond=0))
 
@@ -80,39 +82,77 @@ def outcome(task: CorrectionTask, now: datetime) -> str:
     return "open_overdue" if not Deadline(task.due_at, task.provisional).is_met_by(now) else "open"
 
 
-def reason_label(task: CorrectionTask) -> str | None:
-    if task.source == TaskSource.OFFICE_FEEDBACK.value and task.reason:
-        return FeedbackReason(task.reason).label
-    return task.reason
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskEventSnapshot:
+    """One entry of a task's history: what happened, when, by whom, with its note and data."""
+
+    kind: str
+    at: datetime
+    actor_id: int | None
+    note: str | None
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: TaskEvent) -> TaskEventSnapshot:
+        return cls(kind=event.kind, at=event.at, actor_id=event.actor_id, note=event.note, data=dict(event.data or {}))
 
 
-def task_view(task: CorrectionTask, now: datetime, *, unit: Unit | None = None, question: str | None = None,
-              change_request_state: str | None = None, events: bool = False) -> dict:
-    unit = unit or task.unit
-    result = outcome(task, now)
-    view = {
-        "id": task.id, "unit_code": unit.code, "unit_name": unit.name, "entry_id": task.entry_id,
-        "entry_question": question, "source": task.source, "source_label": TASK_SOURCE_TITLES[task.source],
-        "reason": task.reason, "reason_label": reason_label(task), "detail": task.detail,
-        "received_at": _local(task.received_at), "due_at": _local(task.due_at), "provisional": task.provisional,
-        "working_days": task.working_days, "state": task.state, "state_label": TaskState(task.state).label,
-        "change_request_id": task.change_request_id, "change_request_state": change_request_state,
-        "policy_document_id": task.policy_document_id, "cycle_starts_on": task.cycle_starts_on,
-        "cycle_ends_on": task.cycle_ends_on, "decline_justification": task.decline_justification,
-        "decline_requested_at": _local(task.decline_requested_at), "decline_rejection": task.decline_rejection,
-        "declined_at": _local(task.declined_at), "resolved_at": _local(task.resolved_at),
-        "resolved_version": task.resolved_version, "on_time": task.on_time,
-        "overdue_marked_at": _local(task.overdue_marked_at), "outcome": result,
-        "outcome_label": OUTCOME_LABELS[result], "created_by": task.created_by_id,
-        "created_at": _local(task.created_at), "updated_at": _local(task.updated_at),
-    }
-    if events:
-        view["events"] = [{"kind": e.kind, "at": _local(e.at), "actor_id": e.actor_id, "note": e.note,
-                           "data": e.data or {}} for e in task.events]
-    return view
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskSnapshot:
+    """A correction task as read inside the transaction, with its unit, its entry's published question and
+    its change request's state; `outcome` is the task's outcome at the moment it was read (`outcome()`)."""
+
+    id: int
+    unit_code: str
+    unit_name: str
+    entry_id: int | None
+    entry_question: str | None
+    source: str
+    reason: str | None
+    detail: str
+    received_at: datetime
+    due_at: datetime
+    provisional: bool
+    working_days: int | None
+    state: str
+    change_request_id: int | None
+    change_request_state: str | None
+    policy_document_id: int | None
+    cycle_starts_on: date | None
+    cycle_ends_on: date | None
+    decline_justification: str | None
+    decline_requested_at: datetime | None
+    decline_rejection: str | None
+    declined_at: datetime | None
+    resolved_at: datetime | None
+    resolved_version: int | None
+    on_time: bool | None
+    overdue_marked_at: datetime | None
+    outcome: str
+    created_by: int | None
+    created_at: datetime
+    updated_at: datetime
+    events: tuple[TaskEventSnapshot, ...] | None = None  # the history, when one task is read; None in lists
+
+    @classmethod
+    def of(cls, task: CorrectionTask, now: datetime, *, unit: Unit | None = None, question: str | None = None,
+           change_request_state: str | None = None, events: bool = False) -> TaskSnapshot:
+        unit = unit or task.unit
+        return cls(
+            id=task.id, unit_code=unit.code, unit_name=unit.name, entry_id=task.entry_id, entry_question=question,
+            source=task.source, reason=task.reason, detail=task.detail, received_at=task.received_at,
+            due_at=task.due_at, provisional=task.provisional, working_days=task.working_days, state=task.state,
+            change_request_id=task.change_request_id, change_request_state=change_request_state,
+            policy_document_id=task.policy_document_id, cycle_starts_on=task.cycle_starts_on,
+            cycle_ends_on=task.cycle_ends_on, decline_justification=task.decline_justification,
+            decline_requested_at=task.decline_requested_at, decline_rejection=task.decline_rejection,
+            declined_at=task.declined_at, resolved_at=task.resolved_at, resolved_version=task.resolved_version,
+            on_time=task.on_time, overdue_marked_at=task.overdue_marked_at, outcome=outcome(task, now),
+            created_by=task.created_by_id, created_at=task.created_at, updated_at=task.updated_at,
+            events=tuple(TaskEventSnapshot.of(e) for e in task.events) if events else None)
 
 
-def rows_query():
+def rows_query() -> Select:
     """Tasks with what their views show, in one query."""
     return (select(CorrectionTask, Unit, KnowledgeVersion.question, ChangeRequest.state)
             .join(Unit, Unit.id == CorrectionTask.unit_id)
@@ -122,16 +162,18 @@ def rows_query():
             .outerjoin(ChangeRequest, ChangeRequest.id == CorrectionTask.change_request_id))
 
 
-def views_of(session, query, now: datetime) -> list[dict]:
-    return [task_view(t, now, unit=u, question=q, change_request_state=crs) for t, u, q, crs in session.execute(query)]
+def snapshots_of(session: Session, query: Select, now: datetime) -> list[TaskSnapshot]:
+    """The tasks of a `rows_query()`, as snapshots."""
+    return [TaskSnapshot.of(t, now, unit=u, question=q, change_request_state=crs)
+            for t, u, q, crs in session.execute(query)]
 
 
 def _jsonable(data: dict) -> dict:
     return json.loads(json.dumps(data, default=json_value))
 
 
-def _event(session, task: CorrectionTask, kind: str, at: datetime, actor: Actor | None,
-           note: str | None = None, **data) -> None:
+def _event(session: Session, task: CorrectionTask, kind: str, at: datetime, actor: Actor | None,
+           note: str | None = None, **data: Any) -> None:
     session.add(TaskEvent(task_id=task.id, kind=kind, at=at, actor_id=actor.user_id if actor else None,
                           note=note, data=_jsonable(data)))
 
@@ -171,7 +213,7 @@ def deadline_of(calendar: WorkingCalendar, settings: CorrectionSettings, source:
                    cycle_ends_on=cycle_ends_on)
 
 
-def open_task(session, *, unit_id: int, source: TaskSource, detail: str, received_at: datetime, now: datetime,
+def open_task(session: Session, *, unit_id: int, source: TaskSource, detail: str, received_at: datetime, now: datetime,
               calendar: WorkingCalendar, settings: CorrectionSettings, actor: Actor | None = None,
               entry_id: int | None = None, reason: str | None = None, policy_document_id: int | None = None,
               policy_change_id: int | None = None, policy_effective_on: date | None = None,
@@ -199,7 +241,7 @@ def open_task(session, *, unit_id: int, source: TaskSource, detail: str, receive
     return task
 
 
-def resolve(session, task: CorrectionTask, at: datetime, now: datetime, *, version: int | None,
+def resolve(session: Session, task: CorrectionTask, at: datetime, now: datetime, *, version: int | None,
             note: str, actor: Actor | None = None, unit_done_at: datetime | None = None) -> None:
     """Record the outcome: resolved at `at`; on time when the unit did its part by the deadline.
 
@@ -225,7 +267,7 @@ def resolve(session, task: CorrectionTask, at: datetime, now: datetime, *, versi
 WITHDRAWAL_NOTE = "知识已下架，任务随之办结"
 
 
-def resolve_on_withdrawal(session, entry_id: int, now: datetime, *, actor: Actor | None = None,
+def resolve_on_withdrawal(session: Session, entry_id: int, now: datetime, *, actor: Actor | None = None,
                           unit_done_at: datetime | None = None) -> list[int]:
     """The entry was withdrawn: its open tasks are resolved as of the withdrawal; the ids resolved.
 
@@ -262,7 +304,7 @@ def _emergency_in_hours(task: CorrectionTask) -> bool:
     return elapsed >= timedelta(hours=1) and elapsed % timedelta(hours=1) == timedelta(0)
 
 
-def recompute_deadlines(session, calendar: WorkingCalendar, settings: CorrectionSettings, now: datetime, *,
+def recompute_deadlines(session: Session, calendar: WorkingCalendar, settings: CorrectionSettings, now: datetime, *,
                         only_provisional: bool = False, task_ids: list[int] | None = None) -> list[int]:
     """Recount the deadlines of open tasks on the current calendar; the ids whose deadline changed.
 
@@ -280,8 +322,9 @@ def recompute_deadlines(session, calendar: WorkingCalendar, settings: Correction
         query = query.where(CorrectionTask.provisional.is_(True))
     if task_ids is not None:
         query = query.where(CorrectionTask.id.in_(task_ids))
-    policy_dates = {doc_id: (effective_on, published_on) for doc_id, effective_on, published_on in session.execute(
-        select(PolicyDocument.id, PolicyDocument.effective_on, PolicyDocument.published_on))}
+    policy_dates: dict[int | None, tuple[date | None, date | None]] = {
+        doc_id: (effective_on, published_on) for doc_id, effective_on, published_on in session.execute(
+            select(PolicyDocument.id, PolicyDocument.effective_on, PolicyDocument.published_on))}
     changed = []
     for task in session.scalars(query.with_for_update()):
         source = TaskSource(task.source)
@@ -318,7 +361,7 @@ def recompute_deadlines(session, calendar: WorkingCalendar, settings: Correction
 # --- use cases ---------------------------------------------------------------------------------------------
 
 
-def _scoped(session, actor: Actor, task_id: int, *, for_update: bool = False) -> CorrectionTask:
+def _scoped(session: Session, actor: Actor, task_id: int, *, for_update: bool = False) -> CorrectionTask:
     require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     query = select(CorrectionTask).where(CorrectionTask.id == task_id)
     if for_update:
@@ -331,7 +374,7 @@ def _scoped(session, actor: Actor, task_id: int, *, for_update: bool = False) ->
     return task
 
 
-def _view(session, task: CorrectionTask, now: datetime, *, events: bool = True) -> dict:
+def _snapshot(session: Session, task: CorrectionTask, now: datetime, *, events: bool = True) -> TaskSnapshot:
     session.flush()
     session.expire(task, ["events"])
     question = None
@@ -340,13 +383,13 @@ def _view(session, task: CorrectionTask, now: datetime, *, events: bool = True) 
         question = entry.published_version.question if entry is not None else None
     cr_state = session.scalar(select(ChangeRequest.state).where(ChangeRequest.id == task.change_request_id)) \
         if task.change_request_id else None
-    return task_view(task, now, question=question, change_request_state=cr_state, events=events)
+    return TaskSnapshot.of(task, now, question=question, change_request_state=cr_state, events=events)
 
 
 def create_task(uow: UnitOfWork, actor: Actor, *, source: str, detail: str, now: datetime,
                 settings: CorrectionSettings = DEFAULT_SETTINGS, unit_code: str | None = None,
                 entry_id: int | None = None, reason: str | None = None,
-                received_at: datetime | None = None) -> dict:
+                received_at: datetime | None = None) -> TaskSnapshot:
     """The office sends feedback, a city notice or an emergency; a unit records an error or gap it found."""
     require_role(actor, Role.OFFICE_ADMIN, Role.MAINTAINER, Role.UNIT_REVIEWER)
     source_ = TaskSource(source)
@@ -394,19 +437,19 @@ def create_task(uow: UnitOfWork, actor: Actor, *, source: str, detail: str, now:
         task = open_task(s, unit_id=unit_id, source=source_, detail=detail.strip(), reason=reason,
                          received_at=received_at or now, now=now, calendar=load_calendar(s), settings=settings,
                          actor=actor, entry_id=entry_id)
-        view = _view(s, task, now)
+        snapshot = _snapshot(s, task, now)
         uow.commit()
-        return view
+        return snapshot
 
 
-def get_task(uow: UnitOfWork, actor: Actor, task_id: int, *, now: datetime) -> dict:
+def get_task(uow: UnitOfWork, actor: Actor, task_id: int, *, now: datetime) -> TaskSnapshot:
     with uow:
-        return _view(uow.session, _scoped(uow.session, actor, task_id), now)
+        return _snapshot(uow.session, _scoped(uow.session, actor, task_id), now)
 
 
 def list_tasks(uow: UnitOfWork, actor: Actor, *, now: datetime, state: str | None = None, unit_code: str | None = None,
                source: str | None = None, entry_id: int | None = None, overdue: bool | None = None,
-               limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+               limit: int = 50, offset: int = 0) -> tuple[int, list[TaskSnapshot]]:
     """Tasks of the caller's unit (the office: of every unit), soonest deadline first."""
     require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADMIN)
     with uow:
@@ -430,7 +473,7 @@ def list_tasks(uow: UnitOfWork, actor: Actor, *, now: datetime, state: str | Non
         total = s.scalar(select(func.count()).select_from(query.with_only_columns(CorrectionTask.id).subquery())) or 0
         query = query.order_by(CorrectionTask.state.in_(OPEN_STATES).desc(), CorrectionTask.due_at,
                                CorrectionTask.id).limit(limit).offset(offset)
-        return total, views_of(s, query, now)
+        return total, snapshots_of(s, query, now)
 
 
 def _check_linkable(task: CorrectionTask, cr: ChangeRequest) -> None:
@@ -454,14 +497,14 @@ def _require_workable(task: CorrectionTask) -> None:
                                 details={"state": task.state})
 
 
-def workable(session, actor: Actor, task_id: int) -> CorrectionTask:
+def workable(session: Session, actor: Actor, task_id: int) -> CorrectionTask:
     """Step: the task, locked, when the actor may work on it and it is still open to a change."""
     task = _scoped(session, actor, task_id, for_update=True)
     _require_workable(task)
     return task
 
 
-def link(session, actor: Actor, task: CorrectionTask, cr: ChangeRequest, now: datetime) -> None:
+def link(session: Session, actor: Actor, task: CorrectionTask, cr: ChangeRequest, now: datetime) -> None:
     """Step: `cr` is the change that fixes `task`; resolved at once if it was already published."""
     _require_workable(task)
     _check_linkable(task, cr)
@@ -478,7 +521,8 @@ def link(session, actor: Actor, task: CorrectionTask, cr: ChangeRequest, now: da
                 note=f"变更申请 {cr.id} 已发布", actor=actor, unit_done_at=reported_at(cr, cr.published_at))
 
 
-def link_change_request(uow: UnitOfWork, actor: Actor, task_id: int, *, change_request_id: int, now: datetime) -> dict:
+def link_change_request(uow: UnitOfWork, actor: Actor, task_id: int, *, change_request_id: int,
+                        now: datetime) -> TaskSnapshot:
     """Say which change request fixes the task; it resolves when that change is published."""
     with uow:
         s = uow.session
@@ -489,12 +533,13 @@ def link_change_request(uow: UnitOfWork, actor: Actor, task_id: int, *, change_r
         if cr is None:
             raise NotFound(f"变更申请 {change_request_id} 不存在", code="change_request_not_found")
         link(s, actor, task, cr, now)
-        view = _view(s, task, now)
+        snapshot = _snapshot(s, task, now)
         uow.commit()
-        return view
+        return snapshot
 
 
-def request_decline(uow: UnitOfWork, actor: Actor, task_id: int, *, justification: str, now: datetime) -> dict:
+def request_decline(uow: UnitOfWork, actor: Actor, task_id: int, *, justification: str,
+                    now: datetime) -> TaskSnapshot:
     """The unit says the task is not theirs to fix (e.g. the answer is right); the office rules on it."""
     require_role(actor, Role.MAINTAINER, Role.UNIT_REVIEWER)
     if not (justification or "").strip():
@@ -513,12 +558,13 @@ def request_decline(uow: UnitOfWork, actor: Actor, task_id: int, *, justificatio
         _event(s, task, "decline_requested", now, actor, task.decline_justification)
         audit.record(s, actor, "task.request_decline", "correction_task", task.id, before,
                      {"state": task.state, "justification": task.decline_justification}, now)
-        view = _view(s, task, now)
+        snapshot = _snapshot(s, task, now)
         uow.commit()
-        return view
+        return snapshot
 
 
-def rule_on_decline(uow: UnitOfWork, actor: Actor, task_id: int, *, accept: bool, reason: str | None, now: datetime) -> dict:
+def rule_on_decline(uow: UnitOfWork, actor: Actor, task_id: int, *, accept: bool, reason: str | None,
+                    now: datetime) -> TaskSnapshot:
     """The office accepts the unit's justification (the task is declined) or rejects it (back to work)."""
     require_role(actor, Role.OFFICE_ADMIN)
     if not accept and not (reason or "").strip():
@@ -541,15 +587,15 @@ def rule_on_decline(uow: UnitOfWork, actor: Actor, task_id: int, *, accept: bool
         audit.record(s, actor, "task.decline_accepted" if accept else "task.decline_rejected", "correction_task",
                      task.id, {"state": TaskState.DECLINE_REQUESTED.value}, {"state": task.state, "reason": reason},
                      now)
-        view = _view(s, task, now)
+        snapshot = _snapshot(s, task, now)
         uow.commit()
-        return view
+        return snapshot
 
 
 # --- reactions to published changes and withdrawn entries (kb/services/reactions.py) -------------------------
 
 
-def resolve_linked_tasks(session, event: ChangePublished) -> list[int]:
+def resolve_linked_tasks(session: Session, event: ChangePublished) -> list[int]:
     """The open tasks linked to the published change are resolved by it; the ids resolved."""
     linked = list(session.scalars(
         select(CorrectionTask).where(CorrectionTask.change_request_id == event.change_request_id,
@@ -562,7 +608,7 @@ def resolve_linked_tasks(session, event: ChangePublished) -> list[int]:
     return [t.id for t in linked]
 
 
-def resolve_verification_on_update(session, event: ChangePublished) -> list[int]:
+def resolve_verification_on_update(session: Session, event: ChangePublished) -> list[int]:
     """A published modification counts as this cycle's verification of its entry, and answers an expiry
     warning (the entry was extended or replaced)."""
     if event.entry_id is None or event.kind != ChangeKind.MODIFY.value:
@@ -575,14 +621,14 @@ def resolve_verification_on_update(session, event: ChangePublished) -> list[int]
                                    unit_done_at=reported)
 
 
-def resolve_on_withdrawal_event(session, event: EntryWithdrawn) -> list[int]:
+def resolve_on_withdrawal_event(session: Session, event: EntryWithdrawn) -> list[int]:
     """The withdrawn entry's open tasks, verification included, are resolved (`resolve_on_withdrawal`); a
     deletion or revocation is the unit's as of its report (`reported_at`)."""
     reported = _reported(session, event.change_request_id, event.at) if event.change_request_id else None
     return resolve_on_withdrawal(session, event.entry_id, event.at, unit_done_at=reported)
 
 
-def _reported(session, change_request_id: int, at: datetime) -> datetime:
+def _reported(session: Session, change_request_id: int, at: datetime) -> datetime:
     cr = session.get(ChangeRequest, change_request_id)
     return reported_at(cr, at) if cr is not None else at
 
@@ -597,14 +643,14 @@ def reported_at(cr: ChangeRequest, now: datetime) -> datetime:
     return max(approvals) if approvals else now
 
 
-def resolve_verification(session, entry_id: int, now: datetime, *, version: int | None, note: str,
+def resolve_verification(session: Session, entry_id: int, now: datetime, *, version: int | None, note: str,
                          actor: Actor | None = None, unit_done_at: datetime | None = None) -> list[int]:
     """Open yearly-verification tasks of the entry are done: it was updated or verified."""
     return resolve_open(session, entry_id, TaskSource.YEARLY_VERIFICATION, now, version=version, note=note,
                         actor=actor, unit_done_at=unit_done_at)
 
 
-def resolve_open(session, entry_id: int, source: TaskSource, now: datetime, *, version: int | None, note: str,
+def resolve_open(session: Session, entry_id: int, source: TaskSource, now: datetime, *, version: int | None, note: str,
                  actor: Actor | None = None, unit_done_at: datetime | None = None) -> list[int]:
     """The entry's open tasks of one source are done."""
     tasks = list(session.scalars(

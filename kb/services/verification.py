@@ -11,7 +11,7 @@ import calendar as _calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from kb.access import Actor, require_role
@@ -37,7 +37,7 @@ def start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=SHANGHAI)
 
 
-def outstanding_since(cycle_start: date, today: date):
+def outstanding_since(cycle_start: date, today: date) -> ColumnElement[bool]:
     """SQL condition: a published entry neither published nor verified since the cycle began.
 
     Entries whose published version has expired are left out: operators no
@@ -54,7 +54,7 @@ def outstanding_since(cycle_start: date, today: date):
                 ~expired)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Verified:
     """What verifying an entry did: the version confirmed, when and by whom, the verification tasks it resolved.
 
@@ -108,8 +108,35 @@ def verify(uow: UnitOfWork, actor: Actor, entry_id: int, *, now: datetime, versi
         return verified
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DueEntrySnapshot:
+    """A published entry outstanding in the cycle: when it was last published or verified, and its open
+    verification task if the scheduler has opened one."""
+
+    entry_id: int
+    unit_code: str
+    unit_name: str
+    question: str
+    version: int
+    published_at: datetime | None
+    verified_at: datetime | None
+    last_checked_at: datetime | None  # the later of the two
+    due_on: date  # the cycle's last day
+    task_id: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerificationDueSnapshot:
+    """A page of the entries outstanding in the current cycle, and how many there are in all."""
+
+    cycle_starts_on: date
+    cycle_ends_on: date
+    total: int
+    items: tuple[DueEntrySnapshot, ...]
+
+
 def list_due(uow: UnitOfWork, actor: Actor, *, now: datetime, cycle_months: int = 12, unit_code: str | None = None,
-             within_days: int | None = None, limit: int = 50, offset: int = 0) -> dict:
+             within_days: int | None = None, limit: int = 50, offset: int = 0) -> VerificationDueSnapshot:
     """Entries outstanding in the current cycle, for a unit (its own for unit roles; any or all for the office).
 
     With `within_days`, only when the cycle ends within that many days (what is
@@ -138,15 +165,13 @@ def list_due(uow: UnitOfWork, actor: Actor, *, now: datetime, cycle_months: int 
             query = query.where(Unit.code == unit_code)
         if within_days is not None and (end - today).days > within_days:
             query = query.where(false())
-        total = s.scalar(select(func.count()).select_from(query.with_only_columns(KnowledgeEntry.id).subquery()))
+        total = s.scalar(select(func.count()).select_from(query.with_only_columns(KnowledgeEntry.id).subquery())) or 0
         rows = s.execute(query.order_by(Unit.code, KnowledgeEntry.id).limit(limit).offset(offset)).all()
         items = []
         for entry, unit, question, task_id in rows:
             checked = max((t for t in (entry.published_at, entry.verified_at) if t is not None), default=None)
-            items.append({"entry_id": entry.id, "unit_code": unit.code, "unit_name": unit.name,
-                          "question": question, "version": entry.published_number,
-                          "published_at": to_shanghai(entry.published_at) if entry.published_at else None,
-                          "verified_at": to_shanghai(entry.verified_at) if entry.verified_at else None,
-                          "last_checked_at": to_shanghai(checked) if checked else None, "due_on": end,
-                          "task_id": task_id})
-        return {"cycle_starts_on": start, "cycle_ends_on": end, "total": total, "items": items}
+            items.append(DueEntrySnapshot(
+                entry_id=entry.id, unit_code=unit.code, unit_name=unit.name, question=question,
+                version=entry.published_number, published_at=entry.published_at, verified_at=entry.verified_at,
+                last_checked_at=checked, due_on=end, task_id=task_id))
+        return VerificationDueSnapshot(cycle_starts_on=start, cycle_ends_on=end, total=total, items=tuple(items))

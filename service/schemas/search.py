@@ -176,6 +176,8 @@ class GapTaskRefSchema(Schema):
 
 
 class GapSchema(Schema):
+    """kb.services.gaps.GapSnapshot, dumped."""
+
     query_key = fields.String(metadata={"description": "归一化的检索词；开缺漏任务时用它指明这一行"})
     query = fields.String()
     searches = Integer()

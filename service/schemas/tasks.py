@@ -6,16 +6,30 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import Schema, fields, post_dump, pre_load, validate
 
-from kb.deadlines import FeedbackReason, TaskSource
-from kb.models import FlagKind, FlagState, OverrideKind, PolicyStatus, TaskState
+from kb.calendar import to_shanghai
+from kb.deadlines import TASK_SOURCE_TITLES, FeedbackReason, TaskSource
+from kb.models import (
+    ChangeKind, FlagCause, FlagKind, FlagState, OverrideKind, PolicyStatus, ReminderKind, TaskState)
+from kb.services.flags import FlagSnapshot
+from kb.services.inbox import ReminderSnapshot
+from kb.services.tasks import OUTCOME_LABELS, TaskSnapshot
+from kb.workflow import State
 from service.schemas.common import PageArgs, StrictSchema
 from service.schemas.fields import DateTime, Id, Integer, Label, in_calendar_years
 from service.schemas.knowledge import ContentFields
 
 _text = validate.Length(max=20_000)
 _short = validate.Length(max=2_000)
+
+
+def _without_none(data: dict, *keys: str) -> dict:
+    """Drops `keys` a snapshot left None: what an answer leaves out (in a list, say) rather than sends as null."""
+    for key in keys:
+        if data.get(key) is None:
+            data.pop(key, None)
+    return data
 
 
 # --- tasks -------------------------------------------------------------------------------------------------------
@@ -53,23 +67,32 @@ class TaskEventSchema(Schema):
     data = fields.Dict()
 
 
+def task_reason_label(task: TaskSnapshot) -> str | None:
+    """The office's feedback reasons are codes (内容不完整, ...); other sources' reasons are free text."""
+    if task.source == TaskSource.OFFICE_FEEDBACK.value and task.reason:
+        return FeedbackReason(task.reason).label
+    return task.reason
+
+
 class TaskSchema(Schema):
+    """kb.services.tasks.TaskSnapshot, dumped; `events` only when the snapshot has them (one task read)."""
+
     id = Integer(dump_only=True)
     unit_code = fields.String()
     unit_name = fields.String()
     entry_id = Integer(allow_none=True)
     entry_question = fields.String(allow_none=True)
     source = fields.String()
-    source_label = fields.String()
+    source_label = Label(lambda task: TASK_SOURCE_TITLES[task.source])
     reason = fields.String(allow_none=True)
-    reason_label = fields.String(allow_none=True)
+    reason_label = Label(task_reason_label, allow_none=True)
     detail = fields.String()
     received_at = DateTime()
     due_at = DateTime(metadata={"description": "办理期限（北京时间，当日 23:59:59）"})
     provisional = fields.Boolean(metadata={"description": "期限含日历尚未确认的日期，日历更新后会重新计算"})
     working_days = Integer(allow_none=True)
     state = fields.String()
-    state_label = fields.String()
+    state_label = Label(lambda task: TaskState(task.state).label)
     change_request_id = Integer(allow_none=True)
     change_request_state = fields.String(allow_none=True)
     policy_document_id = Integer(allow_none=True)
@@ -85,11 +108,15 @@ class TaskSchema(Schema):
     overdue_marked_at = DateTime(allow_none=True)
     outcome = fields.String(metadata={
         "description": "open / open_overdue / resolved_on_time / resolved_late / declined"})
-    outcome_label = fields.String()
+    outcome_label = Label(lambda task: OUTCOME_LABELS[task.outcome])
     created_by = Integer(allow_none=True)
     created_at = DateTime()
     updated_at = DateTime()
     events = fields.List(fields.Nested(TaskEventSchema))
+
+    @post_dump
+    def _history_of_one_task(self, data, **kwargs):
+        return _without_none(data, "events")  # a task in a list is read without its history: no key at all
 
 
 class TaskLinkCreate(StrictSchema):
@@ -138,28 +165,42 @@ class FlagTriageCreate(StrictSchema):
                                                    "（桓台 3.3 按此计数）"})
 
 
+def flag_fate_label(flag: FlagSnapshot) -> str:
+    """What became of the flag, as the operator who raised it reads it."""
+    return {
+        "pending": "待热线办处理",
+        "dismissed": f"未采纳：{flag.triage_reason}",
+        "fixed": f"已在第 {flag.fixed_in_version} 版修正",
+        "withdrawn": "该知识已下架",
+        "declined": f"承办单位说明无需修改，热线办已认可：{flag.task_decline_justification}",
+        "in_task": f"已转交承办单位处理（任务 {flag.task_id}）",
+    }[flag.fate]
+
+
 class FlagSchema(Schema):
+    """kb.services.flags.FlagSnapshot, dumped."""
+
     id = Integer(dump_only=True)
     entry_id = Integer()
     entry_version = Integer()
     entry_question = fields.String(allow_none=True)
     unit_code = fields.String(allow_none=True)
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = Label(lambda flag: FlagKind(flag.kind).label)
     text = fields.String()
     raised_by = Integer()
     raised_at = DateTime()
     state = fields.String()
-    state_label = fields.String()
+    state_label = Label(lambda flag: FlagState(flag.state).label)
     triaged_at = DateTime(allow_none=True)
     triage_reason = fields.String(allow_none=True)
     cause = fields.String(allow_none=True, metadata={"description": "热线办认定的错误原因：late_policy 新政策对接不及时"})
-    cause_label = fields.String(allow_none=True)
+    cause_label = Label(lambda flag: FlagCause(flag.cause).label if flag.cause else None, allow_none=True)
     task_id = Integer(allow_none=True)
     task_state = fields.String(allow_none=True)
     fixed_in_version = Integer(allow_none=True)
     fate = fields.String(metadata={"description": "pending / dismissed / in_task / fixed / withdrawn / declined"})
-    fate_label = fields.String(metadata={"description": "处理结果，如“已在第 3 版修正”"})
+    fate_label = Label(flag_fate_label, metadata={"description": "处理结果，如“已在第 3 版修正”"})
 
 
 # --- policy documents --------------------------------------------------------------------------------------------
@@ -229,21 +270,33 @@ class OverrideCreate(StrictSchema):
 
 
 class OverrideSchema(Schema):
-    date = fields.Date()
+    """kb.services.calendar_admin.OverrideSnapshot, dumped; `recomputed_task_ids` only once saved."""
+
+    date = fields.Date(attribute="day")
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = Label(lambda o: OverrideKind(o.kind).label)
     note = fields.String(allow_none=True)
     set_by = Integer(allow_none=True)
     set_at = DateTime()
     recomputed_task_ids = fields.List(Integer(), metadata={"description": "期限因此改变的任务"})
 
+    @post_dump
+    def _recomputed_once_saved(self, data, **kwargs):
+        return _without_none(data, "recomputed_task_ids")
+
 
 class ConfirmedYearSchema(Schema):
+    """kb.services.calendar_admin.ConfirmedYearSnapshot, dumped; the counts only once confirmed."""
+
     year = Integer()
     confirmed_at = DateTime()
     confirmed_by = Integer(allow_none=True)
     overrides = Integer()
     recomputed_task_ids = fields.List(Integer())
+
+    @post_dump
+    def _counts_once_confirmed(self, data, **kwargs):
+        return _without_none(data, "overrides", "recomputed_task_ids")
 
 
 class CalendarSchema(Schema):
@@ -256,7 +309,7 @@ class CalendarQueryArgs(StrictSchema):
 
 
 class OverrideDeletedSchema(Schema):
-    date = fields.Date()
+    date = fields.Date(attribute="day")
     recomputed_task_ids = fields.List(Integer())
 
 
@@ -329,6 +382,8 @@ class VerificationDueItemSchema(Schema):
 
 
 class VerificationDueSchema(Schema):
+    """kb.services.verification.VerificationDueSnapshot, dumped."""
+
     cycle_starts_on = fields.Date()
     cycle_ends_on = fields.Date()
     total = Integer()
@@ -339,11 +394,13 @@ class VerificationDueSchema(Schema):
 
 
 class InboxChangeRequestSchema(Schema):
+    """kb.services.inbox.InboxChangeRequestSnapshot, dumped."""
+
     id = Integer()
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = Label(lambda cr: ChangeKind(cr.kind).label)
     state = fields.String()
-    state_label = fields.String()
+    state_label = Label(lambda cr: State(cr.state).label)
     unit_code = fields.String()
     entry_id = Integer(allow_none=True)
     question = fields.String(allow_none=True)
@@ -351,17 +408,25 @@ class InboxChangeRequestSchema(Schema):
     updated_at = DateTime()
 
 
+def reminder_message(reminder: ReminderSnapshot) -> str:
+    """任务 12（华山街道办事处）即将到期，期限 2026-11-05 23:59"""
+    return (f"任务 {reminder.task_id}（{reminder.unit_name}）{ReminderKind(reminder.kind).label}，期限 "
+            f"{to_shanghai(reminder.due_at):%Y-%m-%d %H:%M}")
+
+
 class ReminderSchema(Schema):
+    """kb.services.inbox.ReminderSnapshot, dumped."""
+
     id = Integer()
     task_id = Integer()
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = Label(lambda reminder: ReminderKind(reminder.kind).label)
     due_at = DateTime()
     created_at = DateTime()
     unit_code = fields.String()
     entry_id = Integer(allow_none=True)
     detail = fields.String()
-    message = fields.String()
+    message = Label(reminder_message)
 
 
 class VerificationDueCountSchema(Schema):
@@ -370,6 +435,8 @@ class VerificationDueCountSchema(Schema):
 
 
 class InboxSchema(Schema):
+    """kb.services.inbox.InboxSnapshot, dumped."""
+
     role = fields.String()
     change_requests = fields.List(fields.Nested(InboxChangeRequestSchema),
                                   metadata={"description": "等待我处理的变更申请"})

@@ -7,11 +7,14 @@ context of `service.web.blueprint`).
 """
 from __future__ import annotations
 
-from kb.models import ChangeKind, PolicyStatus, UnitKind
+from kb.deadlines import TASK_SOURCE_TITLES
+from kb.models import ChangeKind, FlagKind, FlagState, PolicyStatus, UnitKind
 from kb.services.directory import UnitSnapshot
+from kb.services.flags import FlagSnapshot
 from kb.services.oversight import NoticeSnapshot
-from kb.services.tasks import OUTCOME_LABELS
+from kb.services.tasks import OUTCOME_LABELS, TaskSnapshot
 from kb.workflow import State
+from service.schemas import tasks as task_schemas
 
 
 def change_kind_label(kind: str) -> str:
@@ -37,3 +40,28 @@ def unit_kind_label(unit: UnitSnapshot) -> str:
 def notice_outcome_label(notice: NoticeSnapshot) -> str:
     """办理结果 of a supervision notice: 超期未办结, 超期办结, …"""
     return OUTCOME_LABELS[notice.outcome]
+
+
+def task_source_label(task: TaskSnapshot) -> str:
+    """热线办反馈, 话务员建议, ... for where a task came from."""
+    return TASK_SOURCE_TITLES[task.source]
+
+
+def task_reason_label(task: TaskSnapshot) -> str | None:
+    """内容不完整, ... for the office's feedback reasons; other sources' reasons as written (as the API says it)."""
+    return task_schemas.task_reason_label(task)
+
+
+def task_outcome_label(task: TaskSnapshot) -> str:
+    """办理中, 超期未办结, 按时办结, ... for how a task stands."""
+    return OUTCOME_LABELS[task.outcome]
+
+
+def flag_kind_label(flag: FlagSnapshot) -> str:
+    """话务员建议, 答案错误或过时 for what an operator flagged."""
+    return FlagKind(flag.kind).label
+
+
+def flag_state_label(flag: FlagSnapshot) -> str:
+    """待热线办处理, 已转交承办单位, 未采纳 for where a flag stands."""
+    return FlagState(flag.state).label

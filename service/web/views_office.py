@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from kb.access import ROLE_LABELS
+from kb.calendar import to_shanghai
 from kb.errors import Conflict, InvalidTransition, KbError, NotFound, ValidationFailed
 from kb.models import ChangeRequest, FlagState, PolicyStatus, Role, UnitKind
 from kb.services import accounts, audit, calendar_admin, directory, flags, gaps, oversight, policies, search
@@ -90,7 +91,7 @@ def open_gap_task():
     except (ValidationFailed, Conflict, NotFound) as exc:
         flash(exc.message if not isinstance(exc, ValidationFailed) else "；".join(_errors_of(exc).values()), "error")
     else:
-        flash(f"已向 {task['unit_name']} 开出任务 #{task['id']}，期限 {task['due_at']:%Y-%m-%d}", "ok")
+        flash(f"已向 {task.unit_name} 开出任务 #{task.id}，期限 {to_shanghai(task.due_at):%Y-%m-%d}", "ok")
     return redirect(url_for("console.office_gaps", days=days))
 
 

@@ -419,9 +419,8 @@ def unit_tasks():
                                    unit_code=unit_code, overdue=overdue, limit=100)
     with ctx.reader() as uow:  # due within one working day: the same horizon as the reminder job's
         horizon = tasks.due_soon_horizon(tasks.load_calendar(uow.session), ctx.now())
-    for row in rows:
-        row["due_soon"] = row["outcome"] == "open" and row["due_at"] is not None and row["due_at"] <= horizon
-    return render_template("console/tasks.html", title="纠错任务", rows=rows, total=total, state=state,
+    due_soon = {t.id for t in rows if t.outcome == "open" and t.due_at <= horizon}
+    return render_template("console/tasks.html", title="纠错任务", rows=rows, due_soon=due_soon, total=total, state=state,
                            unit_code=unit_code, overdue=overdue, units=_units() if actor.is_office else None)
 
 

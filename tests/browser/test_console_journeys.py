@@ -9,6 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
+from kb.calendar import to_shanghai
 from kb.services import accounts, changes, flags
 from tests.browser.conftest import PASSWORD, _clock, log_in, published, screenshot
 
@@ -54,7 +55,7 @@ def test_operator_finds_copies_uses_and_flags_an_answer(site, new_page):
     expect(page.locator(".flash.ok")).to_contain_text("反馈已提交")
     office = site.users["office"][1]
     _, pending = flags.list_flags(site.world.uow(write=False), office, entry_id=entry.entry_id)
-    assert [f["text"] for f in pending] == ["便民服务中心已搬到二楼"]
+    assert [f.text for f in pending] == ["便民服务中心已搬到二楼"]
 
 
 def test_operator_gets_recommendations_for_a_pasted_ticket_and_sees_the_hot_list(site, new_page):
@@ -244,14 +245,14 @@ def test_a_maintainer_answers_a_task_by_a_change_and_sees_its_deadline(site, new
     maintainer = new_page("maint_hx")
     maintainer.goto("/tasks")
     row = maintainer.locator("#task-list tr", has_text=question)
-    expect(row).to_contain_text(task["due_at"].strftime("%Y-%m-%d"))  # the working-day deadline
+    expect(row).to_contain_text(to_shanghai(task.due_at).strftime("%Y-%m-%d"))  # the working-day deadline
     row.locator("a").first.click()
     maintainer.click("#answer-task")
     maintainer.fill("#answer", "1. 约 20 个工作日。")
     maintainer.fill("#reason", "按热线办反馈更新时限")
     maintainer.click("#save-submit")
     expect(maintainer.locator("h1")).to_contain_text("单位审核中")
-    maintainer.goto(f"/tasks/{task['id']}")
+    maintainer.goto(f"/tasks/{task.id}")
     expect(maintainer.locator("body")).to_contain_text("办理申请")  # the change is linked to the task
 
 

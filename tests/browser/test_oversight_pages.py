@@ -58,7 +58,7 @@ def test_a_supervision_notice_is_issued_printed_and_confirmed(site, new_page):
                              detail="停车场收费标准已调整，请更新", now=_clock(), unit_code="HX",
                              received_at=_clock() - timedelta(days=30))
     office = new_page("office")
-    office.goto(f"/tasks/{task['id']}")
+    office.goto(f"/tasks/{task.id}")
     office.click("#issue-notice")
     expect(office.locator(".flash.ok")).to_contain_text(re.compile(r"督（\d{4}）\d+号"))
     expect(office.locator("#notice")).to_contain_text("停车场收费标准已调整")

@@ -163,7 +163,7 @@ def test_an_overdue_run_killed_halfway_and_rerun_marks_each_task_once(
 def test_the_database_refuses_a_second_reminder_of_the_same_kind(scene, session_factory, clock):
     from sqlalchemy.exc import IntegrityError
 
-    task_id = scene["feedback"][0]["id"]
+    task_id = scene["feedback"][0].id
     with session_factory() as s:
         s.add(TaskReminder(task_id=task_id, kind="due_soon", due_at=clock(), created_at=clock()))
         s.flush()

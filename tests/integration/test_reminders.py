@@ -138,7 +138,7 @@ def test_a_new_task_reaches_the_units_people_by_mail_and_its_robot_once(session_
     assert result["sent"] == 2 and result["failed"] == 0
     assert [m["to"] for m in smtp.messages] == [["maint@hx.example"]]  # the colleague opted out
     assert "新任务" in smtp.messages[0]["subject"] and "电话号码已变更" in smtp.messages[0]["body"]
-    assert f"/tasks/{task['id']}" in smtp.messages[0]["body"]
+    assert f"/tasks/{task.id}" in smtp.messages[0]["body"]
     assert len(robot.received) == 1 and "华山街道办事处" in robot.received[0]
     assert _run(session_factory, clock)["sent"] == 0  # exactly once
     assert len(smtp.messages) == 1 and len(robot.received) == 1

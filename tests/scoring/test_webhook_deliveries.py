@@ -14,6 +14,7 @@ import requests
 from sqlalchemy import func, select
 
 from kb import jobs
+from kb.calendar import to_shanghai
 from kb.errors import InvalidTransition
 from kb.jobs import JobContext
 from kb.models import JobRun, WebhookDelivery
@@ -314,8 +315,8 @@ def test_task_overdue_is_enqueued_once_however_often_the_overdue_job_runs(world,
     [(_, body)] = server.accepted
     payload = json.loads(body)
     assert payload["event"] == "task.overdue" and payload["occurred_at"].startswith("2026-12-01T10:00:00")
-    assert payload["data"]["task_id"] == task["id"] and payload["data"]["unit_code"] == "HX"
-    assert payload["data"]["due_at"] == task["due_at"].isoformat() and payload["data"]["source"] == "city_notice"
+    assert payload["data"]["task_id"] == task.id and payload["data"]["unit_code"] == "HX"
+    assert payload["data"]["due_at"] == to_shanghai(task.due_at).isoformat() and payload["data"]["source"] == "city_notice"
 
 
 def test_a_host_the_allow_list_no_longer_holds_gets_nothing_and_the_delivery_waits(

@@ -29,17 +29,17 @@ def test_every_domain_event_has_a_row_in_the_reactions_table():
 def test_publishing_the_change_that_fixes_a_task_resolves_the_task_with_the_published_version(world, people):
     entry = _published_entry(world, people)
     task = _feedback_task(world, people, entry.entry_id)
-    draft = task_changes.start_change_request(world.uow(), people.maintainer, task["id"], now=world.clock(),
+    draft = task_changes.start_change_request(world.uow(), people.maintainer, task.id, now=world.clock(),
                                               base_number=1, proposal=Proposal(answer="办理地点：新政务服务中心。"))
-    linked = tasks.get_task(world.uow(write=False), people.office, task["id"], now=world.clock())
-    assert linked["state"] == "in_progress" and linked["change_request_id"] == draft.id
+    linked = tasks.get_task(world.uow(write=False), people.office, task.id, now=world.clock())
+    assert linked.state == "in_progress" and linked.change_request_id == draft.id
 
     published = world.carry_through(draft, people.reviewer, people.office)
 
-    resolved = tasks.get_task(world.uow(write=False), people.office, task["id"], now=world.clock())
+    resolved = tasks.get_task(world.uow(write=False), people.office, task.id, now=world.clock())
     assert published.state == "published" and published.published_version == 2
-    assert resolved["state"] == "resolved" and resolved["resolved_version"] == 2
-    assert resolved["outcome"] == "resolved_on_time"
+    assert resolved.state == "resolved" and resolved.resolved_version == 2
+    assert resolved.outcome == "resolved_on_time"
 
 
 def test_a_fix_that_cannot_be_linked_leaves_no_draft_behind(world, people):
@@ -49,13 +49,13 @@ def test_a_fix_that_cannot_be_linked_leaves_no_draft_behind(world, people):
         before = uow.session.scalar(select(func.count()).select_from(ChangeRequest))
 
     with pytest.raises(ValidationFailed) as refused:  # a suggestion changes no knowledge: it cannot fix a task
-        task_changes.start_change_request(world.uow(), people.maintainer, task["id"], now=world.clock(),
+        task_changes.start_change_request(world.uow(), people.maintainer, task.id, now=world.clock(),
                                           kind="suggestion", reason="建议核实地址")
 
     assert "change_request_id" in refused.value.details["errors"]
     with world.uow(write=False) as uow:
         assert uow.session.scalar(select(func.count()).select_from(ChangeRequest)) == before
-    assert tasks.get_task(world.uow(write=False), people.office, task["id"], now=world.clock())["state"] == "open"
+    assert tasks.get_task(world.uow(write=False), people.office, task.id, now=world.clock()).state == "open"
 
 
 def test_steps_combine_in_one_transaction_draft_and_urgent_publication(world, people):
@@ -106,8 +106,8 @@ def test_publishing_a_deletion_withdraws_the_entry_and_resolves_its_open_tasks(w
 
     world.carry_through(deletion, people.reviewer, people.office)
 
-    resolved = tasks.get_task(world.uow(write=False), people.office, task["id"], now=world.clock())
-    assert resolved["state"] == "resolved" and resolved["resolved_version"] is None
+    resolved = tasks.get_task(world.uow(write=False), people.office, task.id, now=world.clock())
+    assert resolved.state == "resolved" and resolved.resolved_version is None
     with world.uow(write=False) as uow:
         assert uow.session.get(KnowledgeEntry, entry.entry_id).status == "withdrawn"
 
