@@ -6,11 +6,13 @@ import os
 import random
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from kb.access import Actor, require_role
 from kb.calendar import json_value, to_shanghai
@@ -20,7 +22,8 @@ from kb.models import EntryStatus, KnowledgeEntry, KnowledgeVersion, Role, Unit
 from kb.models.search import KnowledgeUsage, SearchLog, SearchSettingsRevision, SynonymGroup
 from kb.search import outbox
 from kb.search.analyzer import normalize
-from kb.search.backend import SearchQuery
+from kb.search.backend import SearchHit as IndexHit
+from kb.search.backend import SearchQuery, SearchResult
 from kb.search.redaction import loggable_query
 from kb.search.synonyms import SynonymFormatError, parse_lines
 from kb.services import audit
@@ -32,6 +35,110 @@ SEARCHERS = (Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADM
 MAX_QUERY_CHARS = 2000
 MAX_TICKET_CHARS = 5000
 FACET_BUCKETS = 20  # per facet in an answer: what a result page can show, and cheap to serialize
+
+
+class SearchableIndex(Protocol):
+    """What the use cases ask of the search index (``kb.search.sync.SearchIndex``)."""
+
+    def search(self, query: SearchQuery) -> SearchResult: ...
+
+    def suggest(self, prefix: str, today: date, limit: int = 8) -> list[str]: ...
+
+    def related(self, entry_id: int, today: date, limit: int = 5) -> list[IndexHit]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchHit:
+    """A hit of a search (or a related entry): the entry, its score and highlights, and what the index stored.
+
+    ``document`` is the index's stored payload, as the index gave it (version,
+    question, unit_code, unit_name, category_id, updated_at, effective_on, …):
+    open-ended, since payload sources (``kb.search.sync.PAYLOAD_SOURCES``) add
+    fields; read only.
+    """
+
+    entry_id: int
+    score: float  # rounded to 4 places
+    highlights: Mapping[str, str]  # field -> HTML-escaped snippet with <em>…</em>
+    document: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, hit: IndexHit) -> SearchHit:
+        document = hit.payload
+        for name in ("updated_at", "verified_at"):  # an index built before times were stored at +08:00
+            value = document.get(name)
+            if value and value.endswith("+00:00"):
+                document = {**document, name: json_value(datetime.fromisoformat(value))}
+        return cls(entry_id=hit.entry_id, score=round(hit.score, 4), highlights=hit.highlights, document=document)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CategoryCount:
+    category_id: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnitCount:
+    unit_code: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FacetCounts:
+    """Matches by leaf category and by unit over all matches, the FACET_BUCKETS largest of each, largest first."""
+
+    category: tuple[CategoryCount, ...]
+    unit: tuple[UnitCount, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchPage:
+    """One page of results. ``total`` is a lower bound unless ``total_exact``; ``facets`` only when asked for."""
+
+    search_id: str  # links answers used to this search
+    total: int
+    total_exact: bool
+    took_ms: float
+    hits: tuple[SearchHit, ...]
+    facets: FacetCounts | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Suggestions:
+    """Type-ahead: questions and similar phrasings for what was typed, best first."""
+
+    prefix: str
+    suggestions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageSnapshot:
+    """An answer an operator used on a call."""
+
+    id: int
+    entry_id: int
+    version: int
+    used_at: datetime
+    search_id: str | None
+    ticket_number: str | None
+    answered_directly: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HotEntrySnapshot:
+    """An entry in effect and how often its answer was used in the window."""
+
+    entry_id: int
+    question: str
+    unit_code: str
+    usages: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SynonymImportReport:
+    added: int  # groups added
+    groups: int  # groups read from the text
 
 
 def _clean(text: str, limit: int) -> str:
@@ -61,14 +168,14 @@ class SearchLogBuffer:
     IDLE_EXIT_S = 60.0
 
     def __init__(self, uow_factory: UowFactory, *, max_rows: int = 100, max_age_s: float = 1.0,
-                 full_batch_in_background: bool = True):
+                 full_batch_in_background: bool = True) -> None:
         self._uow_factory = uow_factory
         self.max_rows, self.max_age_s = max_rows, max_age_s
         self.full_batch_in_background = full_batch_in_background
         self._reset()
 
     def _reset(self) -> None:
-        self._rows: list[dict] = []
+        self._rows: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._oldest = 0.0
@@ -76,7 +183,7 @@ class SearchLogBuffer:
         self._flusher: threading.Thread | None = None
         self._pid = os.getpid()
 
-    def add(self, row: dict) -> None:
+    def add(self, row: dict[str, Any]) -> None:
         if self._pid != os.getpid():  # forked (a gunicorn worker): the parent's thread and rows are not ours
             self._reset()
         with self._lock:
@@ -146,17 +253,18 @@ class SearchLogBuffer:
             self._retry_at = 0.0
 
 
-def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str, today: date, now: datetime,
+def search(index: SearchableIndex, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str, today: date, now: datetime,
            category_id: int | None = None, unit_codes: tuple[str, ...] = (), offset: int = 0, limit: int = 10,
            mode: Literal["query", "ticket"] = "query", facets: bool = False, exact_total: bool = False,
-           semantic: bool = True) -> dict:
+           semantic: bool = True) -> SearchPage:
     """One page of results; with ``facets``, also counts by leaf category and unit over all matches.
 
     ``semantic`` False: the lexical index alone, as before hybrid search (for comparison).
 
     Facets cost about as much as the search itself at 100k entries, so they are
     computed only when asked for (as Elasticsearch computes aggregations only
-    when a request names them); without them the answer has no ``facets`` key.
+    when a request names them); without them the page's ``facets`` is None (and
+    the answer has no ``facets`` key).
     """
     require_role(actor, *SEARCHERS)
     text = _clean(text, MAX_TICKET_CHARS if mode == "ticket" else MAX_QUERY_CHARS)
@@ -176,44 +284,36 @@ def search(index, log_buffer: SearchLogBuffer | None, actor: Actor, *, text: str
             "filters": {"category_id": category_id, "units": list(unit_codes), "offset": offset},
             "result_count": result.total, "top_entry_ids": [h.entry_id for h in result.hits[:10]],
             "latency_ms": round(latency_ms, 3), "user_id": actor.user_id})
-    page = {"search_id": search_key, "total": result.total, "total_exact": result.total_exact, "took_ms": round(latency_ms, 2),
-            "hits": [_hit_view(h) for h in result.hits]}
+    facet_counts = None
     if facets:
-        page["facets"] = {
-            "category": [{"category_id": k, "count": v} for k, v in _largest(result.facets.get("category"))],
-            "unit": [{"unit_code": k, "count": v} for k, v in _largest(result.facets.get("unit"))]}
-    return page
+        facet_counts = FacetCounts(
+            category=tuple(CategoryCount(category_id=k, count=v) for k, v in _largest(result.facets.get("category"))),
+            unit=tuple(UnitCount(unit_code=k, count=v) for k, v in _largest(result.facets.get("unit"))))
+    return SearchPage(search_id=search_key, total=result.total, total_exact=result.total_exact,
+                      took_ms=round(latency_ms, 2), hits=tuple(SearchHit.of(h) for h in result.hits),
+                      facets=facet_counts)
 
 
-def _largest(buckets) -> list[tuple]:
+def _largest(buckets: Mapping[Any, int] | None) -> list[tuple[Any, int]]:
     """The FACET_BUCKETS largest facet buckets, largest first (ties by key)."""
     return sorted((buckets or {}).items(), key=lambda kv: (-kv[1], str(kv[0])))[:FACET_BUCKETS]
 
 
-def _hit_view(hit) -> dict:
-    view = {"entry_id": hit.entry_id, "score": round(hit.score, 4), "highlights": dict(hit.highlights),
-            **dict(hit.payload)}
-    for name in ("updated_at", "verified_at"):  # an index built before times were stored at +08:00
-        value = view.get(name)
-        if value and value.endswith("+00:00"):
-            view[name] = json_value(datetime.fromisoformat(value))
-    return view
-
-
-def suggest(index, actor: Actor, *, prefix: str, today: date, limit: int = 8) -> dict:
+def suggest(index: SearchableIndex, actor: Actor, *, prefix: str, today: date, limit: int = 8) -> Suggestions:
     """Type-ahead: questions and similar phrasings of entries in effect today that match what was typed."""
     require_role(actor, *SEARCHERS)
-    return {"prefix": prefix, "suggestions": index.suggest(_clean(prefix, MAX_QUERY_CHARS), today, limit)}
+    return Suggestions(prefix=prefix, suggestions=tuple(index.suggest(_clean(prefix, MAX_QUERY_CHARS), today, limit)))
 
 
-def related(uow: UnitOfWork, index, actor: Actor, entry_id: int, *, today: date, limit: int = 5) -> list[dict]:
+def related(uow: UnitOfWork, index: SearchableIndex, actor: Actor, entry_id: int, *, today: date,
+            limit: int = 5) -> list[SearchHit]:
     """Entries in effect like this one; 404 when the caller cannot read the entry itself."""
     get_entry(uow, actor, entry_id, today=today)  # NotFound for unknown ids, and for operators on unpublished ones
-    return [_hit_view(h) for h in index.related(entry_id, today, limit)]
+    return [SearchHit.of(h) for h in index.related(entry_id, today, limit)]
 
 
 def record_usage(uow: UnitOfWork, actor: Actor, entry_id: int, *, search_id: str | None, ticket_number: str | None,
-                 now: datetime, answered_directly: bool = True) -> dict:
+                 now: datetime, answered_directly: bool = True) -> UsageSnapshot:
     """An operator used this answer on a call."""
     require_role(actor, Role.OPERATOR, Role.OFFICE_ADMIN)
     with uow:
@@ -230,13 +330,16 @@ def record_usage(uow: UnitOfWork, actor: Actor, entry_id: int, *, search_id: str
                                ticket_number=ticket_number, answered_directly=answered_directly)
         uow.session.add(usage)
         uow.session.flush()
-        view = {"id": usage.id, "entry_id": entry_id, "version": usage.version, "used_at": now,
-                "search_id": search_id, "ticket_number": ticket_number, "answered_directly": answered_directly}
+        snapshot = UsageSnapshot(id=usage.id, entry_id=entry_id, version=usage.version, used_at=now,
+                                 search_id=search_id, ticket_number=ticket_number,
+                                 answered_directly=answered_directly)
         uow.commit()
-        return view
+        return snapshot
 
 
-def hot_knowledge(uow: UnitOfWork, actor: Actor, *, since: datetime, today: date, limit: int = 20) -> list[dict]:
+def hot_knowledge(uow: UnitOfWork, actor: Actor, *, since: datetime, today: date,
+                  limit: int = 20) -> list[HotEntrySnapshot]:
+    """The answers used most in effect today (usages since ``since``), most used first."""
     require_role(actor, *SEARCHERS)
     with uow:
         # Count the window's usages first (an index range on used_at), then join the few entries used:
@@ -254,11 +357,11 @@ def hot_knowledge(uow: UnitOfWork, actor: Actor, *, since: datetime, today: date
                    KnowledgeVersion.effective_on <= today,
                    (KnowledgeVersion.expires_on.is_(None)) | (KnowledgeVersion.expires_on >= today))
             .order_by(used.c.usages.desc(), KnowledgeEntry.id).limit(limit)).all()
-        return [{"entry_id": r[0], "question": r[1], "unit_code": r[2], "usages": r[3]} for r in rows]
+        return [HotEntrySnapshot(entry_id=r[0], question=r[1], unit_code=r[2], usages=r[3]) for r in rows]
 
 
 # -- synonyms ----------------------------------------------------------------
-def _bump_revision(session) -> None:
+def _bump_revision(session: Session) -> None:
     outbox.note_change(session)  # this process's searches use the new synonyms at once
     row = session.get(SearchSettingsRevision, 1)
     if row is None:
@@ -345,7 +448,8 @@ def delete_synonyms(uow: UnitOfWork, actor: Actor, group_id: int, now: datetime)
         uow.commit()
 
 
-def import_synonyms(uow: UnitOfWork, actor: Actor | None, *, text: str, replace: bool, now: datetime) -> dict:
+def import_synonyms(uow: UnitOfWork, actor: Actor | None, *, text: str, replace: bool,
+                    now: datetime) -> SynonymImportReport:
     """Import groups, one per line (terms separated by / , or tabs; # comments)."""
     if actor is not None:
         require_role(actor, Role.OFFICE_ADMIN)
@@ -370,4 +474,4 @@ def import_synonyms(uow: UnitOfWork, actor: Actor | None, *, text: str, replace:
         audit.record(s, actor, "synonyms.import", "synonym_group", None, None,
                      {"added": added, "replace": replace}, now)
         uow.commit()
-        return {"added": added, "groups": len(groups)}
+        return SynonymImportReport(added=added, groups=len(groups))

@@ -41,8 +41,8 @@ class KnowledgeList(MethodView):
                 category_id=args.get("category_id"), unit_codes=(args["unit"],) if args.get("unit") else (),
                 offset=args["offset"], limit=args["limit"], exact_total=True)
             _, items = knowledge.list_published(ctx.reader(), current_actor(), today=ctx.today(),
-                                                entry_ids=[hit["entry_id"] for hit in result["hits"]])
-            return {"total": result["total"], "items": items, "search_id": result["search_id"]}
+                                                entry_ids=[hit.entry_id for hit in result.hits])
+            return {"total": result.total, "items": items, "search_id": result.search_id}
         total, items = knowledge.list_published(
             kb().reader(), current_actor(), today=kb().today(), category_id=args.get("category_id"),
             unit_code=args.get("unit"), include_withdrawn=args["include_withdrawn"], limit=args["limit"],

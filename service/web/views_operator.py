@@ -15,7 +15,7 @@ SEARCHERS = (Role.OPERATOR, Role.MAINTAINER, Role.UNIT_REVIEWER, Role.OFFICE_ADM
 PER_PAGE = 10
 
 
-def _search(text: str, *, mode: str = "query", page: int = 1) -> dict | None:
+def _search(text: str, *, mode: str = "query", page: int = 1) -> search.SearchPage | None:
     if not text.strip():
         return None
     ctx = kb_ctx()
@@ -23,7 +23,7 @@ def _search(text: str, *, mode: str = "query", page: int = 1) -> dict | None:
                          offset=(page - 1) * PER_PAGE, limit=PER_PAGE, mode=mode)
 
 
-def _hot() -> list[dict]:
+def _hot() -> list[search.HotEntrySnapshot]:
     ctx = kb_ctx()
     return search.hot_knowledge(ctx.reader(), current_user(), since=ctx.now() - timedelta(days=7),
                                 today=ctx.today(), limit=10)
@@ -59,7 +59,8 @@ def search_suggest():
     if not prefix.strip():
         return jsonify({"prefix": prefix, "suggestions": []})
     ctx = kb_ctx()
-    return jsonify(search.suggest(ctx.search, current_user(), prefix=prefix, today=ctx.today(), limit=8))
+    found = search.suggest(ctx.search, current_user(), prefix=prefix, today=ctx.today(), limit=8)
+    return jsonify({"prefix": found.prefix, "suggestions": list(found.suggestions)})
 
 
 @console.route("/recommend", methods=["GET", "POST"])

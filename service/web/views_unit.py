@@ -120,7 +120,8 @@ def unit_knowledge():
     if q:
         result = search.search(ctx.search, ctx.search_log, actor, text=q, today=ctx.today(), now=ctx.now(),
                                unit_codes=(unit_code,) if unit_code else (), offset=(page - 1) * 20, limit=20)
-        total, rows = result["total"], [{"id": h["entry_id"], **h} for h in result["hits"]]
+        # The table's rows, as list_published's entries read: the hit's stored document and its id.
+        total, rows = result.total, [{"id": h.entry_id, **h.document} for h in result.hits]
     else:
         total, rows = knowledge.list_published(ctx.reader(), actor, today=ctx.today(), unit_code=unit_code,
                                                include_withdrawn=True, limit=20, offset=(page - 1) * 20)

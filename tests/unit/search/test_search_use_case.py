@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 from kb.access import Actor
 from kb.models import Role
 from kb.search.backend import SearchResult
-from kb.services.search import FACET_BUCKETS, search
+from kb.services.search import FACET_BUCKETS, CategoryCount, search
 
 OPERATOR = Actor(user_id=1, role=Role.OPERATOR, unit_id=None, name="话务员")
 
@@ -27,14 +27,16 @@ def test_facets_list_only_the_largest_buckets_largest_first():
     page = search(index, None, OPERATOR, text="社保 补缴", today=date(2026, 11, 2),
                   now=datetime(2026, 11, 2, tzinfo=timezone.utc), facets=True)
     assert index.queries[0].facets is True
-    assert len(page["facets"]["category"]) == FACET_BUCKETS == 20
-    assert page["facets"]["category"][:2] == [{"category_id": 159, "count": 60}, {"category_id": 158, "count": 59}]
-    assert [f["unit_code"] for f in page["facets"]["unit"][:3]] == ["RSJ", "YBJ", "U000"]
-    assert len(page["facets"]["unit"]) == 20
+    assert page.facets is not None
+    assert len(page.facets.category) == FACET_BUCKETS == 20
+    assert page.facets.category[:2] == (CategoryCount(category_id=159, count=60),
+                                        CategoryCount(category_id=158, count=59))
+    assert [f.unit_code for f in page.facets.unit[:3]] == ["RSJ", "YBJ", "U000"]
+    assert len(page.facets.unit) == 20
 
 
 def test_facets_only_when_asked_for():
     index = StandInIndex(SearchResult(total=3, hits=(), facets={}))
     page = search(index, None, OPERATOR, text="社保 补缴", today=date(2026, 11, 2),
                   now=datetime(2026, 11, 2, tzinfo=timezone.utc))
-    assert index.queries[0].facets is False and "facets" not in page
+    assert index.queries[0].facets is False and page.facets is None
