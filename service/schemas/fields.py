@@ -71,18 +71,6 @@ class DateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
-class Label(fields.String):
-    """A string the dump computes from the whole object (a Chinese label of a state or kind): documented as a
-    string, like any other, but read from nothing on the object. Dump only; it takes no input."""
-
-    def __init__(self, compute: Callable[[Any], str | None], **kwargs):
-        super().__init__(**kwargs)
-        self._compute = compute
-
-    def serialize(self, attr, obj, accessor=None, **kwargs):
-        return self._serialize(self._compute(obj), attr, obj, **kwargs)
-
-
 # The name the use-case schemas use for it.
 ShanghaiDateTime = DateTime
 
@@ -108,3 +96,12 @@ class DerivedString(_Derived, fields.String):
 
 class DerivedList(_Derived, fields.List):
     """``DerivedList(lambda sub: [EVENT_LABELS[e] for e in sub.events], fields.String())``"""
+
+
+class Label(DerivedString):
+    """A Chinese label the dump computes from the whole object (of a state or kind), documented as a plain
+    string: the fields it replaced were never marked read-only in the OpenAPI document."""
+
+    def __init__(self, compute: Callable[[Any], str | None], **kwargs: Any) -> None:
+        kwargs.setdefault("dump_only", False)
+        super().__init__(compute, **kwargs)
