@@ -35,7 +35,8 @@ if __package__ in (None, ""):
 from benchmarks import machine, synthetic_corpus
 from benchmarks.bench_index import measure_queries
 from kb.search import embedding, pipeline
-from kb.search.backend import SearchDocument, SearchQuery, open_backend
+from kb.search.backend import SearchDocument, SearchQuery
+from kb.search.factory import open_backend
 from kb.search.hybrid import hybrid_search
 from kb.search.sync import write_documents
 from kb.search.synonyms import SynonymSet
@@ -50,7 +51,8 @@ from datetime import date
 from pathlib import Path
 from benchmarks import synthetic_corpus
 from kb.search import embedding
-from kb.search.backend import SearchQuery, open_backend
+from kb.search.backend import SearchQuery
+from kb.search.factory import open_backend
 from kb.search.hybrid import hybrid_search
 from kb.search.synonyms import SynonymSet
 from kb.search.vectors import VectorStore

@@ -31,7 +31,7 @@ OFF = "off"
 # Hybrid search is off unless KB_EMBEDDER names a model: at 100k entries it missed the latency and
 # rebuild-time goals (docs/search.md, "Hybrid search"), so lexical search stays the default.
 DEFAULT_EMBEDDER = OFF
-QUERY_CACHE_SIZE = 512  # operators repeat queries (type, refine, page): an encoded query costs ~3 ms
+QUERY_CACHE_SIZE = 512  # operators repeat queries (type, refine, page): an encoded query costs ~1.6 ms
 
 
 @runtime_checkable

@@ -75,31 +75,65 @@ def hybrid_search(backend: SearchBackend, vectors: VectorStore, encode_query: Ca
     if not text or query.limit <= 0 or not weights[query.mode].semantic:
         return backend.search(query)
     window = max(CANDIDATES, query.offset + query.limit)
+    end = query.offset + query.limit
     # Candidates as ids and ranks only: stored fields and highlights are read for the page alone.
     lexical = backend.search(replace(query, offset=0, limit=window, detail=False))
     nearest = vectors.nearest(encode_query(text), window)
     lexical_ids = [hit.entry_id for hit in lexical.hits]
     found = set(lexical_ids)
-    # Semantic candidates the lexical side did not find pass through the backend's filters.
-    wanted = {entry: phrasing for entry, similarity, phrasing in nearest
-              if entry not in found and similarity >= min_similarity}
-    added = {hit.entry_id for hit in backend.hits_for(wanted, replace(query, detail=False))} if wanted else set()
-    semantic_ids = [entry for entry, _, _ in nearest if entry in found or entry in added]
-    fused = fuse(lexical_ids, semantic_ids, weights[query.mode])
-    page = fused[query.offset:query.offset + query.limit]
-    shown = {hit.entry_id: hit for hit in backend.hits_for(
-        {entry: wanted.get(entry) if entry in added else None for entry, _ in page}, query)}
+    # Semantic candidates the lexical side did not find (entry -> the phrasing that matched) must pass the
+    # backend's filters and in-effect rule. They are checked where it matters: all of them when the total is
+    # counted exactly or facets are asked for; otherwise only those that reach this page, in the same read as
+    # the page's stored fields (one backend read for a usual search, instead of two).
+    semantic_only = {entry: phrasing for entry, similarity, phrasing in nearest
+                     if entry not in found and similarity >= min_similarity}
+    verified: set[int] = set()
+    rejected: set[int] = set()
+    if query.exact_total or query.facets:
+        verified = _passing(backend, semantic_only, query)
+        rejected = set(semantic_only) - verified
+    semantic_ids = [entry for entry, _, _ in nearest if entry in found or entry in semantic_only]
+    while True:
+        fused = fuse(lexical_ids, [e for e in semantic_ids if e not in rejected], weights[query.mode])
+        before = {e: None for e, _ in fused[:query.offset] if e in semantic_only and e not in verified}
+        if before:  # a later page: the unchecked ones ranked above it decide where it starts
+            passing = _passing(backend, before, query)
+            verified |= passing
+            rejected |= set(before) - passing
+            if set(before) - passing:
+                continue
+        page = fused[query.offset:end]
+        shown = {hit.entry_id: hit for hit in backend.hits_for(
+            {entry: semantic_only.get(entry) for entry, _ in page}, query)}
+        failed = {entry for entry, _ in page if entry not in shown and entry in semantic_only}
+        verified |= {entry for entry, _ in page if entry in shown and entry in semantic_only}
+        if not failed:
+            break
+        rejected |= failed
     hits = tuple(replace(shown[entry], score=round(score, 6)) for entry, score in page if entry in shown)
     facets = lexical.facets
-    if query.facets and added:
-        # facets need the added entries' unit and category: read for them alone
-        facets = _with(facets, backend.hits_for({entry: None for entry in added}, replace(query, facets=False)))
     if query.exact_total or query.facets:
-        return SearchResult(total=lexical.total + len(added), hits=hits, facets=facets, total_exact=True)
-    end = query.offset + query.limit
-    if len(fused) > end:  # as the backends count: one more than this page reaches, "at least"
+        if query.facets and verified:
+            # facets need the added entries' unit and category: read for them alone
+            facets = _with(facets, backend.hits_for({entry: None for entry in verified}, replace(query, facets=False)))
+        return SearchResult(total=lexical.total + len(verified), hits=hits, facets=facets, total_exact=True)
+    known = len(lexical_ids) + len(verified)
+    if known > end or lexical.total > len(lexical_ids):
+        # as the backends count: one more than this page reaches, "at least"
         return SearchResult(total=end + 1, hits=hits, facets=facets, total_exact=False)
-    return SearchResult(total=len(fused), hits=hits, facets=facets, total_exact=lexical.total <= len(lexical.hits))
+    unchecked = {e: None for e in semantic_only if e not in verified and e not in rejected}
+    verified |= _passing(backend, unchecked, query)
+    total = len(lexical_ids) + len(verified)
+    if total > end:
+        return SearchResult(total=end + 1, hits=hits, facets=facets, total_exact=False)
+    return SearchResult(total=total, hits=hits, facets=facets, total_exact=True)
+
+
+def _passing(backend: SearchBackend, entries: Mapping[int, int | None], query: SearchQuery) -> set[int]:
+    """Those of ``entries`` that pass the query's filters and the in-effect rule."""
+    if not entries:
+        return set()
+    return {hit.entry_id for hit in backend.hits_for(entries, replace(query, detail=False, facets=False))}
 
 
 def _with(facets: Mapping[str, Mapping], hits) -> dict[str, dict]:

@@ -88,6 +88,34 @@ def test_pages_of_a_hybrid_result_do_not_overlap(loaded_backend, corpus_vectors,
     assert (first.total, first.total_exact) == (4, False)  # as the backends count: one past the page, "at least"
 
 
+def test_filtered_pages_are_the_slices_of_one_long_page_and_a_short_result_is_counted_exactly(
+        loaded_backend, corpus_vectors, encode_query):
+    # entries found by meaning alone are checked against the filters only as they reach a page: every page
+    # must still be the slice of the same ranking, and never show an entry the filter excludes
+    # 社保卡丢了怎么办: a dozen candidates by meaning alone, two of them not in effect, most of another unit
+    for text, options in (("社保卡丢了怎么办", {}), ("社保卡丢了怎么办", {"unit_codes": ("YBJ", "MZJ")}),
+                          ("孩子刚生下来要去哪登记", {"unit_codes": ("GAJ",)}),
+                          ("水龙头拧开没有水", {"unit_codes": ("SWJ", "GAJ")})):
+        whole = hybrid(loaded_backend, corpus_vectors, encode_query, text, limit=9, **options)
+        pages = [hybrid(loaded_backend, corpus_vectors, encode_query, text, limit=3, offset=offset, **options)
+                 for offset in (0, 3, 6)]
+        assert [h.entry_id for p in pages for h in p.hits] == [h.entry_id for h in whole.hits], text
+        # the same ranking as when every candidate is checked first (exact_total): no page is left short
+        for offset, page in zip((0, 3, 6), pages):
+            checked_first = hybrid(loaded_backend, corpus_vectors, encode_query, text, limit=3, offset=offset,
+                                   exact_total=True, **options)
+            assert [h.entry_id for h in page.hits] == [h.entry_id for h in checked_first.hits], (text, offset)
+        assert not {h.entry_id for h in whole.hits} & corpus.NEVER_SHOWN
+        if "unit_codes" in options:
+            assert {h.payload["unit_code"] for h in whole.hits} <= set(options["unit_codes"])
+    short = hybrid(loaded_backend, corpus_vectors, encode_query, "孩子刚生下来要去哪登记", unit_codes=("GAJ",),
+                   limit=50)
+    assert short.total_exact and short.total == len(short.hits)
+    counted = hybrid(loaded_backend, corpus_vectors, encode_query, "孩子刚生下来要去哪登记", unit_codes=("GAJ",),
+                     limit=50, exact_total=True)
+    assert (counted.total, counted.total_exact) == (short.total, True)
+
+
 def test_facets_count_the_entries_found_by_meaning(loaded_backend, corpus_vectors, encode_query):
     result = hybrid(loaded_backend, corpus_vectors, encode_query, "水龙头拧开没有水", facets=True, limit=20)
     assert result.facets["unit"].get("SWJ", 0) >= 1
