@@ -97,9 +97,10 @@ def on_starting(server) -> None:
     import gc
 
     import service.app  # noqa: F401  (flask, SQLAlchemy, the schemas: imported once, shared by the workers)
-    from kb.search.warmup import load_analysis_data
+    from kb.search.warmup import load_analysis_data, load_packaged_encoder
 
     load_analysis_data()
+    load_packaged_encoder(value_from_env("EMBEDDER"))
     gc.freeze()  # out of the collector's reach: a worker's collections do not write to the shared pages
 
 

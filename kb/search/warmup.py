@@ -23,7 +23,7 @@ import logging
 import time
 from datetime import date
 
-from kb.search import analyzer
+from kb.search import analyzer, embedding
 from kb.search.backend import SearchQuery
 from kb.search.sync import SearchIndex
 
@@ -48,6 +48,20 @@ def load_analysis_data() -> None:
     lazy_pinyin(_QUESTION)  # the pinyin dictionaries and phrase segmenter
     lazy_pinyin(_QUESTION, style=Style.FIRST_LETTER)
     log.debug("analysis tables loaded in %.0f ms", (time.perf_counter() - started) * 1000)
+
+
+def load_packaged_encoder(setting: str | None) -> bool:
+    """With ``KB_EMBEDDER=use-m3``, load the packaged encoder's weights (numpy arrays, ~130 MiB) in this
+    process; returns whether it did. ``kb serve`` calls it in the gunicorn master, so the workers share
+    the weights copy-on-write instead of each holding its own (measured in docs/search.md). Nothing else
+    is loaded here: a model folder runs on onnxruntime, whose thread pool a fork would not carry over,
+    so each worker loads that itself."""
+    if (setting or "").strip() != embedding.PACKAGED:
+        return False
+    started = time.perf_counter()
+    embedding.shared_encoder().encode(["预热"])
+    log.debug("sentence encoder loaded in %.0f ms", (time.perf_counter() - started) * 1000)
+    return True
 
 
 def warm_up(index: SearchIndex, today: date) -> None:
