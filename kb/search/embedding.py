@@ -28,8 +28,8 @@ import numpy as np
 
 PACKAGED = "use-m3"
 OFF = "off"
-# Hybrid search is off unless KB_EMBEDDER names a model: at 100k entries it missed the latency and
-# rebuild-time goals (docs/search.md, "Hybrid search"), so lexical search stays the default.
+# Hybrid search is off unless KB_EMBEDDER names a model: at 100k entries a query costs ~3× a lexical one
+# (goal 2×) and the relevance targets are beyond this encoder (docs/search.md, "Hybrid search").
 DEFAULT_EMBEDDER = OFF
 QUERY_CACHE_SIZE = 512  # operators repeat queries (type, refine, page): an encoded query costs ~1.6 ms
 
