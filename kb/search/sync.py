@@ -216,6 +216,7 @@ REBUILD_LOCK_WAIT_SECONDS = 3600.0  # kb reindex waits for a running rebuild, th
 BACKGROUND_REBUILD_ENTRIES = 20_000  # a larger startup rebuild runs in a thread, so a worker's boot stays short
 PARALLEL_ANALYSIS_ENTRIES = 5_000  # from this many entries a rebuild analyses in worker processes
 RETRY_REPAIR_SECONDS = 5.0
+NEAR_DUPLICATE_SIMILARITY = 0.9  # of the gov set's closest question pairs, 9 in a sample of 12 at or above it ask the same, 5 of 12 at 0.85–0.9
 DATABASE_CHECK_SECONDS = 0.1  # a search reads the outbox sequence at most this often (besides the cases below)
 
 
@@ -697,19 +698,29 @@ class SearchIndex:
 
     def near_duplicates(self, question: str, today: date, *, exclude: int | None = None,
                         threshold: float = 0.6, limit: int = 3) -> list[tuple[int, str]]:
-        """Published questions that say nearly the same thing (token overlap), for submission warnings."""
+        """Published questions that say nearly the same thing, for submission warnings: by token overlap,
+        and with hybrid search on, by meaning (a phrasing at ``NEAR_DUPLICATE_SIMILARITY`` or closer)."""
         from kb.search.analyzer import tokenize_query
 
         mine = set(tokenize_query(question))
         if not mine:
             return []
         found = []
-        for hit in self.search(SearchQuery(text=question, today=today, limit=10)).hits:
+        for hit in self.search(SearchQuery(text=question, today=today, limit=10, semantic=False)).hits:
             other_question = hit.payload.get("question") or ""
             theirs = set(tokenize_query(other_question))
             overlap = len(mine & theirs) / len(mine | theirs) if theirs else 0.0
             if hit.entry_id != exclude and overlap >= threshold:
                 found.append((hit.entry_id, other_question))
+        vectors, backend = self._vectors, self.backend
+        if self._encode_query is not None and vectors is not None and vectors.exists() and backend is not None:
+            known = {entry_id for entry_id, _ in found}
+            close = [(entry, similarity) for entry, similarity, _ in vectors.nearest(self._encode_query(question), 10)
+                     if similarity >= NEAR_DUPLICATE_SIMILARITY and entry != exclude and entry not in known]
+            # in effect and published, as a search would show them; nearest first
+            shown = {hit.entry_id: hit for hit in backend.hits_for(
+                {entry: None for entry, _ in close}, SearchQuery(text=question, today=today, limit=10))}
+            found += [(entry, shown[entry].payload.get("question") or "") for entry, _ in close if entry in shown]
         return found[:limit]
 
     def health(self) -> dict:

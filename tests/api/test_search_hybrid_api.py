@@ -1,17 +1,10 @@
-"""Hybrid search through HTTP (KB_EMBEDDER=use-m3): a caller's own words find the answer, filters hold."""
+"""Hybrid search through HTTP as configured by default (no KB_EMBEDDER): a caller's own words find the
+answer, filters hold."""
 from __future__ import annotations
 
 import pytest
 
-from service.app import create_app
 from tests.api.test_search_api import publish_entry, search, withdraw
-
-
-@pytest.fixture
-def app(engine, session_factory, clock, tmp_path):
-    return create_app({"ENGINE": engine, "SESSION_FACTORY": session_factory, "CLOCK": clock,
-                       "INDEX_DIR": str(tmp_path / "index"), "TESTING": True, "EMBEDDER": "use-m3",
-                       "SEARCH_LOG_BATCH": 1, "SEARCH_LOG_IN_BACKGROUND": False})
 
 
 @pytest.fixture
@@ -46,3 +39,19 @@ def test_an_unknown_ranking_mode_is_a_clear_422(people, corpus):
     r = people.operator.get("/api/v1/search", query_string={"q": "电驴", "mode": "semantic-only"})
     assert r.status_code == 422
     assert r.json["code"] and r.json["message"] and "mode" in r.json["errors"]["query"]
+
+
+def test_a_question_asking_the_same_in_other_words_is_flagged_at_submission(people, corpus):
+    marriage = publish_entry(people, question="异地结婚办结婚证需要什么证件", answer="1. 双方身份证和户口簿。")
+    unmarried = publish_entry(people, question="初婚未育情况证明怎么开？", answer="1. 到户籍地社区开具。")
+
+    def flagged(question):
+        r = people.maint_a.post("/api/v1/change-requests", json={"kind": "new", "proposal": {
+            "question": question, "answer": "1. 到民政局。"}})
+        assert r.status_code == 201
+        return " ".join(w["message"] for w in r.json["warnings"] if w["code"] == "duplicate_question")
+
+    # few words in common (token overlap 0.38), the same question (cosine 0.93)
+    assert f"知识 {marriage}：" in flagged("在异地领结婚证双方需要什么证件")
+    # the same shape of question about another certificate (cosine 0.77) is not a duplicate
+    assert f"知识 {unmarried}：" not in flagged("离婚证明怎么开？")

@@ -158,10 +158,10 @@ def test_the_packaged_encoder_needs_nothing_from_the_network_and_gives_unit_vect
     assert encoder.name.startswith("use-m3/")
 
 
-def test_the_embedder_setting_turns_hybrid_off_or_names_a_model_folder(tmp_path):
-    assert embedding.embedder_from_setting("off") is None
-    assert embedding.embedder_from_setting(None) is None  # lexical by default (docs/search.md: why)
+def test_search_is_hybrid_by_default_and_the_setting_turns_it_off_or_names_a_model_folder(tmp_path):
+    assert embedding.embedder_from_setting(None) is embedding.shared_encoder()  # the packaged encoder
     assert embedding.embedder_from_setting("use-m3") is embedding.shared_encoder()
+    assert embedding.embedder_from_setting("off") is None
     with pytest.raises(embedding.EmbedderUnavailable):
         embedding.embedder_from_setting(str(tmp_path))  # a folder without model.onnx and tokenizer.json
     with pytest.raises(embedding.EmbedderUnavailable):
