@@ -172,26 +172,30 @@ class VectorStore:
         self.refresh()
         with self._mutex:
             base, keys, vectors, superseded = self._base, self._delta_keys, self._delta_vectors, self._superseded
-        best: dict[int, tuple[float, int]] = {}
-
-        def take(key: int, similarity: float) -> None:
-            entry, phrasing = divmod(int(key), PHRASINGS_PER_ENTRY)
-            if similarity > best.get(entry, (-2.0, 0))[0]:
-                best[entry] = (similarity, phrasing)
-
         wanted = limit * 3  # several phrasings of one entry, and superseded rows, take places
+        found_keys: list[np.ndarray] = []
+        found_similarities: list[np.ndarray] = []
         if base is not None and len(base):
             found = base.search(vector, min(wanted + len(superseded), len(base)))
-            for key, distance in zip(found.keys, found.distances):
-                if int(key) // PHRASINGS_PER_ENTRY not in superseded:
-                    take(key, 1.0 - float(distance))
+            base_keys = np.asarray(found.keys, dtype=np.int64)
+            current = ~np.isin(base_keys // PHRASINGS_PER_ENTRY, np.fromiter(superseded, dtype=np.int64,
+                                                                          count=len(superseded)))
+            found_keys.append(base_keys[current])
+            found_similarities.append(1.0 - np.asarray(found.distances, dtype=np.float64)[current])
         if vectors is not None and len(keys):
             similarities = vectors @ vector
             top = np.argsort(-similarities)[:wanted]
-            for row in top:
-                take(keys[row], float(similarities[row]))
-        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
-        return [(entry, similarity, phrasing) for entry, (similarity, phrasing) in ranked]
+            found_keys.append(np.asarray(keys, dtype=np.int64)[top])
+            found_similarities.append(similarities[top].astype(np.float64))
+        if not found_keys:
+            return []
+        all_keys, all_similarities = np.concatenate(found_keys), np.concatenate(found_similarities)
+        entries, phrasings = np.divmod(all_keys, PHRASINGS_PER_ENTRY)
+        # an entry counts by its best phrasing; nearest first, ties by entry id
+        order = np.lexsort((phrasings, entries, -all_similarities))
+        _, first = np.unique(entries[order], return_index=True)
+        best = order[np.sort(first)][:limit]
+        return [(int(entries[i]), float(all_similarities[i]), int(phrasings[i])) for i in best]
 
     # -- writing -------------------------------------------------------------
     def _writer_lock(self, wait_seconds: float | None = None) -> WriterLock:
