@@ -51,15 +51,15 @@ def load_analysis_data() -> None:
 
 
 def load_packaged_encoder(setting: str | None) -> bool:
-    """With ``KB_EMBEDDER=use-m3``, load the packaged encoder's weights (numpy arrays, ~130 MiB) in this
-    process; returns whether it did. ``kb serve`` calls it in the gunicorn master, so the workers share
-    the weights copy-on-write instead of each holding its own (measured in docs/search.md). Nothing else
-    is loaded here: a model folder runs on onnxruntime, whose thread pool a fork would not carry over,
-    so each worker loads that itself."""
-    if (setting or "").strip() != embedding.PACKAGED:
+    """With the packaged encoder (``KB_EMBEDDER=use-m3``, the default), load its weights (numpy arrays,
+    ~130 MiB) in this process; returns whether it did. ``kb serve`` calls it in the gunicorn master, so
+    the workers share the weights copy-on-write instead of each holding its own (measured in
+    docs/search.md). Nothing on onnxruntime is made here (the query graph of ``kb.search.use_graph``, or
+    a model folder): its state is not meant to cross a fork, so each worker makes its own."""
+    if (setting or embedding.DEFAULT_EMBEDDER).strip() != embedding.PACKAGED:
         return False
     started = time.perf_counter()
-    embedding.shared_encoder().encode(["预热"])
+    embedding.shared_encoder().load()  # the weights only: each worker makes its onnxruntime graph itself
     log.debug("sentence encoder loaded in %.0f ms", (time.perf_counter() - started) * 1000)
     return True
 

@@ -90,8 +90,9 @@ def test_the_gunicorn_master_loads_the_shared_tables_and_opens_no_database_index
 
 @pytest.mark.slow
 def test_with_hybrid_search_on_the_master_loads_the_packaged_encoder_once_for_every_worker(tmp_path):
-    """KB_EMBEDDER=use-m3: the encoder's weights are loaded before the fork (the workers share them), still
-    with no thread started, no database and no index; with hybrid search off nothing of it is loaded."""
+    """The packaged encoder (the default, or KB_EMBEDDER=use-m3): its weights are loaded before the fork (the
+    workers share them), still with no thread started, no onnxruntime graph (each worker makes its own after
+    the fork), no database and no index; with hybrid search off nothing of it is loaded."""
     probe = textwrap.dedent("""
         import json, threading
         from service import gunicorn_conf
@@ -99,16 +100,19 @@ def test_with_hybrid_search_on_the_master_loads_the_packaged_encoder_once_for_ev
         from kb.search import embedding
         shared = embedding._SHARED
         print(json.dumps({"loaded": shared is not None and shared._model is not None,
+                          "graph": shared is not None and shared._graph is not None,
                           "threads": threading.active_count()}))
     """)
-    base = {**os.environ, "PYTHONPATH": str(REPO), "KB_WARM_UP": "1",
-            "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.sqlite3'}", "KB_INDEX_DIR": str(tmp_path / "index")}
+    base = {key: value for key, value in os.environ.items() if key != "KB_EMBEDDER"}
+    base.update({"PYTHONPATH": str(REPO), "KB_WARM_UP": "1", "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.sqlite3'}",
+                 "KB_INDEX_DIR": str(tmp_path / "index")})
     facts = {}
-    for setting in ("use-m3", "off"):
-        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env={**base, "KB_EMBEDDER": setting},
+    for setting in ("default", "use-m3", "off"):
+        env = base if setting == "default" else {**base, "KB_EMBEDDER": setting}
+        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
         facts[setting] = json.loads(done.stdout.strip().splitlines()[-1])
-    assert facts["use-m3"] == {"loaded": True, "threads": 1}
-    assert facts["off"] == {"loaded": False, "threads": 1}
+    assert facts["default"] == facts["use-m3"] == {"loaded": True, "graph": False, "threads": 1}
+    assert facts["off"] == {"loaded": False, "graph": False, "threads": 1}
     assert not (tmp_path / "kb.sqlite3").exists() and not (tmp_path / "index").exists()

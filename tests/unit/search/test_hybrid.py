@@ -1,6 +1,8 @@
 """Hybrid search: the lexical index fused with the packaged sentence encoder's vectors, on both backends."""
 from __future__ import annotations
 
+import os
+
 from collections.abc import Iterator
 
 import numpy as np
@@ -167,3 +169,31 @@ def test_search_is_hybrid_by_default_and_the_setting_turns_it_off_or_names_a_mod
     with pytest.raises(embedding.EmbedderUnavailable):
         embedding.embedder_from_setting("text-embedding-from-the-internet")
 
+
+
+def test_a_query_is_encoded_by_the_onnx_graph_to_the_vector_the_package_gives(encoder):
+    assert encoder._query_graph() is not None  # onnxruntime is installed: queries take the graph
+    package = encoder._loaded()
+    texts = ["社保断交了怎么补", "水龙头拧开没有水", "买了辆电驴怎么弄号牌，需要带什么材料？" * 6, "ETC", "居住证 到期"]
+    for text in texts:
+        by_graph = encoder.encode([text])
+        assert by_graph.shape == (1, encoder.dimensions)
+        assert float(by_graph[0] @ package.encode([text])[0]) > 0.9999, text
+
+
+def test_without_a_working_graph_queries_are_encoded_by_the_package(encoder, monkeypatch, caplog):
+    from kb.search import use_graph
+
+    def broken(self, backend):
+        raise ImportError("no onnxruntime")
+
+    monkeypatch.setattr(use_graph.QueryGraph, "__init__", broken)
+    package = encoder._loaded()
+    assert use_graph.query_graph(package._model, package.encode) is None
+    assert "encoded with numpy" in caplog.text
+    # a graph whose weights are laid out otherwise than the check expects is not used either
+    monkeypatch.undo()
+    assert use_graph.query_graph(package._model, lambda texts: -package.encode(texts)) is None
+    # and the encoder without a graph: the package's numpy code, the same vector
+    monkeypatch.setattr(encoder, "_graph", (os.getpid(), None))
+    assert float(encoder.encode(["社保断交了怎么补"])[0] @ package.encode(["社保断交了怎么补"])[0]) > 0.9999
