@@ -24,7 +24,10 @@ semantic=False`` (``mode=lexical`` in the API) gives the lexical index alone.
 """
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -76,9 +79,13 @@ def hybrid_search(backend: SearchBackend, vectors: VectorStore, encode_query: Ca
         return backend.search(query)
     window = max(CANDIDATES, query.offset + query.limit)
     end = query.offset + query.limit
+    # The query is encoded and its nearest phrasings found on another core while the lexical index searches
+    # on this one: onnxruntime (the packaged encoder's graph, kb.search.use_graph) and usearch let go of
+    # the GIL while they compute.
+    semantic = _semantic_thread().submit(lambda: vectors.nearest(encode_query(text), window))
     # Candidates as ids and ranks only: stored fields and highlights are read for the page alone.
     lexical = backend.search(replace(query, offset=0, limit=window, detail=False))
-    nearest = vectors.nearest(encode_query(text), window)
+    nearest = semantic.result()
     lexical_ids = [hit.entry_id for hit in lexical.hits]
     found = set(lexical_ids)
     # Semantic candidates the lexical side did not find (entry -> the phrasing that matched) must pass the
@@ -127,6 +134,24 @@ def hybrid_search(backend: SearchBackend, vectors: VectorStore, encode_query: Ca
     if total > end:
         return SearchResult(total=end + 1, hits=hits, facets=facets, total_exact=False)
     return SearchResult(total=total, hits=hits, facets=facets, total_exact=True)
+
+
+_SEMANTIC: tuple[int, ThreadPoolExecutor] | None = None
+_SEMANTIC_LOCK = threading.Lock()
+
+
+def _semantic_thread() -> ThreadPoolExecutor:
+    """This process's one thread for the semantic side of searches (made anew in a forked worker: threads
+    do not cross a fork)."""
+    global _SEMANTIC
+    semantic = _SEMANTIC
+    if semantic is None or semantic[0] != os.getpid():
+        with _SEMANTIC_LOCK:
+            semantic = _SEMANTIC
+            if semantic is None or semantic[0] != os.getpid():
+                semantic = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-semantic"))
+                _SEMANTIC = semantic
+    return semantic[1]
 
 
 def _passing(backend: SearchBackend, entries: Mapping[int, int | None], query: SearchQuery) -> set[int]:
