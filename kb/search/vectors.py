@@ -172,7 +172,7 @@ class VectorStore:
         self.refresh()
         with self._mutex:
             base, keys, vectors, superseded = self._base, self._delta_keys, self._delta_vectors, self._superseded
-        wanted = limit * 3  # several phrasings of one entry, and superseded rows, take places
+        wanted = limit * 2  # several phrasings of one entry, and superseded rows, take places
         found_keys: list[np.ndarray] = []
         found_similarities: list[np.ndarray] = []
         if base is not None and len(base):
