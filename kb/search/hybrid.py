@@ -82,7 +82,7 @@ def hybrid_search(backend: SearchBackend, vectors: VectorStore, encode_query: Ca
     # The query is encoded and its nearest phrasings found on another core while the lexical index searches
     # on this one: onnxruntime (the packaged encoder's graph, kb.search.use_graph) and usearch let go of
     # the GIL while they compute.
-    semantic = _semantic_thread().submit(lambda: vectors.nearest(encode_query(text), window))
+    semantic = _semantic_threads().submit(lambda: vectors.nearest(encode_query(text), window))
     # Candidates as ids and ranks only: stored fields and highlights are read for the page alone.
     lexical = backend.search(replace(query, offset=0, limit=window, detail=False))
     nearest = semantic.result()
@@ -140,16 +140,18 @@ _SEMANTIC: tuple[int, ThreadPoolExecutor] | None = None
 _SEMANTIC_LOCK = threading.Lock()
 
 
-def _semantic_thread() -> ThreadPoolExecutor:
-    """This process's one thread for the semantic side of searches (made anew in a forked worker: threads
-    do not cross a fork)."""
+def _semantic_threads() -> ThreadPoolExecutor:
+    """This process's threads for the semantic side of searches (made anew in a forked worker: threads do
+    not cross a fork)."""
     global _SEMANTIC
     semantic = _SEMANTIC
     if semantic is None or semantic[0] != os.getpid():
         with _SEMANTIC_LOCK:
             semantic = _SEMANTIC
             if semantic is None or semantic[0] != os.getpid():
-                semantic = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-semantic"))
+                # one thread serves a sync worker; a threaded server's requests get one per core
+                semantic = (os.getpid(), ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                                            thread_name_prefix="kb-semantic"))
                 _SEMANTIC = semantic
     return semantic[1]
 

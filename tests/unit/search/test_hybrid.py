@@ -197,3 +197,18 @@ def test_without_a_working_graph_queries_are_encoded_by_the_package(encoder, mon
     # and the encoder without a graph: the package's numpy code, the same vector
     monkeypatch.setattr(encoder, "_graph", (os.getpid(), None))
     assert float(encoder.encode(["社保断交了怎么补"])[0] @ package.encode(["社保断交了怎么补"])[0]) > 0.9999
+
+
+def test_searches_at_once_from_several_threads_find_what_they_find_one_at_a_time(loaded_backend, corpus_vectors):
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = ["水龙头拧开没有水", "孩子刚生下来要去哪登记", "社保断交了以后能补吗", "丢了医保卡", "租房能取公积金吗"] * 4
+    # no query cache: every search encodes, so the encodings themselves run side by side
+    encode = embedding.shared_encoder().encode
+
+    def ranked(text):
+        return [h.entry_id for h in hybrid(loaded_backend, corpus_vectors, lambda t: encode([t])[0], text).hits]
+
+    one_at_a_time = [ranked(text) for text in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(ranked, texts)) == one_at_a_time
