@@ -31,10 +31,10 @@ import numpy as np
 
 PACKAGED = "use-m3"
 OFF = "off"
-# Hybrid search by default: it finds everyday paraphrases the lexical index misses, for ~3 ms more a query
+# Hybrid search by default: it finds everyday paraphrases the lexical index misses, for ~1.2 ms more a query
 # at 100k entries (docs/search.md, "Hybrid search"); KB_EMBEDDER=off gives lexical search alone.
 DEFAULT_EMBEDDER = PACKAGED
-QUERY_CACHE_SIZE = 512  # operators repeat queries (type, refine, page): an encoded query costs ~1.6 ms
+QUERY_CACHE_SIZE = 512  # operators repeat queries (type, refine, page): an encoded query costs ~0.8 ms
 
 
 @runtime_checkable
