@@ -255,6 +255,12 @@ def _reference_idf() -> tuple[dict[str, float], float]:
     return table, median
 
 
+def reference_idf(word: str) -> float:
+    """A word's IDF in a general Chinese corpus (jieba's table; the table's median for unseen words)."""
+    table, default = _reference_idf()
+    return table.get(word, default)
+
+
 _PERSON_NAME_TAGS = frozenset({"nr", "nrfg", "nrt"})
 
 

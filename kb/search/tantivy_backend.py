@@ -404,6 +404,8 @@ class TantivyBackend:
         limit = max(1, min(query.limit, _MAX_LIMIT))
         offset = max(0, query.offset)
         exact = query.exact_total or query.facets  # facets go over every match anyway
+        if query.mode == "ticket":
+            return self._ticket_search(searcher, engine_query, query, weighted, offset, limit, exact)
         found = searcher.search(engine_query, limit=limit if exact else limit + 1, offset=offset, count=exact)
         scored = found.hits[:limit]
         if exact:
@@ -422,6 +424,36 @@ class TantivyBackend:
             hits = self._bare_hits(searcher, scored)
         facets = self._facets(searcher, engine_query) if query.facets else {}
         return SearchResult(total=total, hits=tuple(hits), facets=facets, total_exact=exact)
+
+    def _ticket_search(self, searcher: tantivy.Searcher, engine_query: Query, query: SearchQuery,
+                       weighted: WeightedQuery, offset: int, limit: int, exact: bool) -> SearchResult:
+        """A ticket's search: BM25's first candidates re-scored by how much of their question the ticket
+        contains (pipeline.rescore_ticket), then the page."""
+        end = offset + limit
+        window = max(pipeline.TICKET_RESCORE_DEPTH, end)
+        found = searcher.search(engine_query, limit=window if exact else window + 1, count=exact)
+        scored = found.hits[:window]
+        stored = [pipeline.load_stored(searcher.doc(address).get_first("data"))
+                  for _, address in scored[:pipeline.TICKET_RESCORE_DEPTH]]
+        rescored = pipeline.rescore_ticket(query.text, [score for score, _ in scored], stored)[offset:end]
+        ids = searcher.fast_field_values("entry_id", [scored[i][1] for i, _ in rescored]) if rescored else []
+        hits = []
+        highlighter = pipeline.Highlighter(weighted.terms) if query.detail else None
+        for (i, score), entry_id in zip(rescored, ids):
+            if highlighter is None:
+                hits.append(SearchHit(int(entry_id), score, {}, {}))
+                continue
+            fields = stored[i] if i < len(stored) else pipeline.load_stored(searcher.doc(scored[i][1]).get_first("data"))
+            hits.append(SearchHit(int(entry_id), score, fields.get("payload", {}), highlighter.highlights(fields)))
+        if exact:
+            total = found.count
+        elif len(found.hits) > end:
+            total = end + 1  # at least: one more than this page reaches
+        else:
+            total, exact = len(found.hits), True
+        facets = self._facets(searcher, engine_query) if query.facets else {}
+        return SearchResult(total=total, hits=tuple(hits) if query.limit > 0 else (), facets=facets,
+                            total_exact=exact)
 
     def _hits(self, searcher: tantivy.Searcher, scored: list, weighted: WeightedQuery) -> list[SearchHit]:
         if not scored:

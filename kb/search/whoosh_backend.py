@@ -311,15 +311,20 @@ class WhooshBackend:
             options["maptype"] = sorting.Count
         # optimize=False: no block-quality skipping, so the collector counts
         # every match in one pass (with skipping, len() runs the query again).
+        ticket = query.mode == "ticket"
+        window = max(pipeline.TICKET_RESCORE_DEPTH, offset + limit) if ticket else offset + limit
         results = self._restricted(
             searcher, self._text_query(weighted, searcher), pipeline.filters_for(query),
-            limit=offset + limit, optimize=False, **options,
+            limit=window, optimize=False, **options,
         )
         if results is None:
             return EMPTY_RESULT
         total = len(results)
-        page = [hit for hit in results[offset : offset + limit]] if query.limit > 0 else []
-        hits = self._hits(page, weighted) if query.detail else self._bare_hits(page)
+        if ticket:
+            hits = self._ticket_page(query, list(results[:window]), weighted, offset, limit)
+        else:
+            page = [hit for hit in results[offset : offset + limit]] if query.limit > 0 else []
+            hits = self._hits(page, weighted) if query.detail else self._bare_hits(page)
         facets: dict[str, dict[Any, int]] = {}
         if query.facets:
             facets = {
@@ -329,6 +334,24 @@ class WhooshBackend:
                 "unit": {str(k): int(v) for k, v in results.groups("unit").items() if k is not None},
             }
         return SearchResult(total=total, hits=tuple(hits), facets=facets)
+
+    @staticmethod
+    def _ticket_page(query: SearchQuery, candidates: list, weighted: WeightedQuery, offset: int,
+                     limit: int) -> list[SearchHit]:
+        """A ticket's page: BM25's first candidates re-scored by how much of their question the ticket
+        contains (pipeline.rescore_ticket)."""
+        stored = [pipeline.load_stored(hit["data"]) for hit in candidates[:pipeline.TICKET_RESCORE_DEPTH]]
+        rescored = pipeline.rescore_ticket(query.text, [float(hit.score or 0.0) for hit in candidates], stored)
+        highlighter = pipeline.Highlighter(weighted.terms) if query.detail else None
+        hits = []
+        for i, score in rescored[offset : offset + limit] if query.limit > 0 else ():
+            entry_id = int(candidates[i]["entry_id"])
+            if highlighter is None:
+                hits.append(SearchHit(entry_id, score, {}, {}))
+                continue
+            fields = stored[i] if i < len(stored) else pipeline.load_stored(candidates[i]["data"])
+            hits.append(SearchHit(entry_id, score, fields.get("payload", {}), highlighter.highlights(fields)))
+        return hits
 
     @staticmethod
     def _hits(page, weighted: WeightedQuery) -> list[SearchHit]:

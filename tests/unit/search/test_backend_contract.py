@@ -18,6 +18,7 @@ from kb.search.backend import (
     SearchQuery,
     SearchResult,
 )
+from kb.search import pipeline
 from kb.search.factory import open_backend
 from kb.search.synonyms import SynonymSet
 
@@ -72,6 +73,32 @@ def test_ticket_text_finds_the_matter_it_describes(loaded_backend):
     result = search(loaded_backend, ticket, mode="ticket")
     assert ids(result)[0] == 15
     assert 16 in ids(result)[:5]
+
+
+def test_a_ticket_finds_the_question_it_asks_before_one_that_shares_more_of_its_words(loaded_backend):
+    ticket = ("来电人反映，单位中断缴纳社会保险后他失业了，想了解失业保险金如何申领，以及中断期间的社会保险费怎么补缴，"
+              "补缴要不要滞纳金，缴费年限能否连续计算。")
+    # Entry 1's answer (补缴, 滞纳金, 缴费年限, 连续计算) shares more of the ticket's words, and BM25 alone
+    # ranks it first; but the ticket asks entry 24's question in so many words.
+    assert ids(search(loaded_backend, ticket, mode="ticket"))[:2] == [24, 1]
+
+
+def test_ticket_pages_follow_the_ranking_across_the_rescored_candidates(loaded_backend, monkeypatch):
+    monkeypatch.setattr(pipeline, "TICKET_RESCORE_DEPTH", 7)  # pages of 5 start inside and after it
+    ticket = "市民来电咨询办理需要哪些材料，要带居民身份证和户口簿，到派出所或经办机构申请，多少个工作日能办结。"
+    everything = search(loaded_backend, ticket, mode="ticket", limit=100)
+    assert everything.total == len(everything.hits) > 15
+    assert [h.score for h in everything.hits] == sorted((h.score for h in everything.hits), reverse=True)
+    for exact in (True, False):
+        pages = [search(loaded_backend, ticket, mode="ticket", offset=offset, limit=5, exact_total=exact)
+                 for offset in range(0, 15, 5)]
+        assert [i for p in pages for i in ids(p)] == ids(everything)[:15]
+        for page, offset in zip(pages, range(0, 15, 5)):
+            assert page.total == everything.total if page.total_exact else offset + 5 < page.total <= everything.total
+    bare = loaded_backend.search(SearchQuery(ticket, TODAY, mode="ticket", limit=100, detail=False))
+    assert [(h.entry_id, h.score) for h in bare.hits] == [(h.entry_id, h.score) for h in everything.hits]
+    last = search(loaded_backend, ticket, mode="ticket", offset=everything.total - 3, limit=5)
+    assert (last.total, last.total_exact, ids(last)) == (everything.total, True, ids(everything)[-3:])
 
 
 def test_hits_carry_payload_and_score(loaded_backend):
