@@ -500,23 +500,28 @@ def ticket_coverage(ticket: str, stored: Mapping[str, Any]) -> float:
     return best
 
 
+def leading_candidates(scores: Sequence[float]) -> int:
+    """How many of a ticket search's candidates (BM25 scores, best first) are re-scored: of the first
+    TICKET_RESCORE_DEPTH, those at TICKET_RESCORE_SHARE of the first's score or more."""
+    top = scores[0] if scores else 0.0
+    leading = 0
+    while leading < min(TICKET_RESCORE_DEPTH, len(scores)) and scores[leading] >= TICKET_RESCORE_SHARE * top:
+        leading += 1
+    return leading
+
+
 def rescore_ticket(text: str, scores: Sequence[float], stored: Sequence[Mapping[str, Any]]) -> list[tuple[int, float]]:
     """(index into ``scores``, new score), best first. ``scores``: a ticket search's BM25 scores, best
-    first; ``stored``: the stored fields of (at least) its leading candidates, the first
-    TICKET_RESCORE_DEPTH. Those at TICKET_RESCORE_SHARE of the first's score or more are re-scored by how
-    much of their question the ticket contains; the rest keep their order and, scaled alike, stay below
-    them, so every page of a ticket search agrees with the others."""
+    first; ``stored``: the stored fields of its ``leading_candidates``. Those are re-scored by how much
+    of their question the ticket contains; the rest keep their order and, scaled alike, stay below them,
+    so every page of a ticket search agrees with the others."""
     if not scores:
         return []
     top = scores[0] or 1.0
-    scaled = [score / top for score in scores]
-    leading = 0
-    while leading < min(TICKET_RESCORE_DEPTH, len(stored)) and scaled[leading] >= TICKET_RESCORE_SHARE:
-        leading += 1
     ticket = analyzer.normalize(text)
-    head = sorted(((i, scaled[i] + TICKET_COVERAGE_WEIGHT * ticket_coverage(ticket, stored[i]))
-                   for i in range(leading)), key=lambda item: -item[1])
-    return head + [(i, scaled[i]) for i in range(leading, len(scores))]
+    head = sorted(((i, scores[i] / top + TICKET_COVERAGE_WEIGHT * ticket_coverage(ticket, fields))
+                   for i, fields in enumerate(stored)), key=lambda item: -item[1])
+    return head + [(i, scores[i] / top) for i in range(len(head), len(scores))]
 
 
 def load_stored(raw: str | bytes) -> dict[str, Any]:

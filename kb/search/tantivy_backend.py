@@ -433,9 +433,10 @@ class TantivyBackend:
         window = max(pipeline.TICKET_RESCORE_DEPTH, end)
         found = searcher.search(engine_query, limit=window if exact else window + 1, count=exact)
         scored = found.hits[:window]
+        scores = [score for score, _ in scored]
         stored = [pipeline.load_stored(searcher.doc(address).get_first("data"))
-                  for _, address in scored[:pipeline.TICKET_RESCORE_DEPTH]]
-        rescored = pipeline.rescore_ticket(query.text, [score for score, _ in scored], stored)[offset:end]
+                  for _, address in scored[:pipeline.leading_candidates(scores)]]
+        rescored = pipeline.rescore_ticket(query.text, scores, stored)[offset:end]
         ids = searcher.fast_field_values("entry_id", [scored[i][1] for i, _ in rescored]) if rescored else []
         hits = []
         highlighter = pipeline.Highlighter(weighted.terms) if query.detail else None

@@ -340,8 +340,9 @@ class WhooshBackend:
                      limit: int) -> list[SearchHit]:
         """A ticket's page: BM25's first candidates re-scored by how much of their question the ticket
         contains (pipeline.rescore_ticket)."""
-        stored = [pipeline.load_stored(hit["data"]) for hit in candidates[:pipeline.TICKET_RESCORE_DEPTH]]
-        rescored = pipeline.rescore_ticket(query.text, [float(hit.score or 0.0) for hit in candidates], stored)
+        scores = [float(hit.score or 0.0) for hit in candidates]
+        stored = [pipeline.load_stored(hit["data"]) for hit in candidates[:pipeline.leading_candidates(scores)]]
+        rescored = pipeline.rescore_ticket(query.text, scores, stored)
         highlighter = pipeline.Highlighter(weighted.terms) if query.detail else None
         hits = []
         for i, score in rescored[offset : offset + limit] if query.limit > 0 else ():
