@@ -427,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rates", default="300,400,450,500",
                         help="then the same clients on a fixed schedule at these searches/s in all (empty skips)")
     parser.add_argument("--queries", type=int, default=2000)
-    parser.add_argument("--publish-rounds", type=int, default=20)
+    parser.add_argument("--publish-rounds", type=int, default=20, help="0 skips")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="database and index (default: a temp dir); one built before (built.json) is reused")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "out")
@@ -481,11 +481,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                            1, 0)
             print(f"one client: {json.dumps(report['single_client'])}", flush=True)
 
-        servers.append(start_gunicorn(env, port_b, 1, log))
-        wait_healthy(port_b, servers[1], log)
-        report["publish_visible"] = publish_visibility(port_a, port_b, built["tokens"], built["category_id"],
-                                                       args.publish_rounds, today)
-        print(f"publish → visible: {json.dumps(report['publish_visible'])}", flush=True)
+        if args.publish_rounds > 0:
+            servers.append(start_gunicorn(env, port_b, 1, log))
+            wait_healthy(port_b, servers[1], log)
+            report["publish_visible"] = publish_visibility(port_a, port_b, built["tokens"], built["category_id"],
+                                                           args.publish_rounds, today)
+            print(f"publish → visible: {json.dumps(report['publish_visible'])}", flush=True)
     finally:
         for proc in servers:
             proc.terminate()
