@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -140,18 +140,35 @@ _SEMANTIC: tuple[int, ThreadPoolExecutor] | None = None
 _SEMANTIC_LOCK = threading.Lock()
 
 
-def _semantic_threads() -> ThreadPoolExecutor:
-    """This process's threads for the semantic side of searches (made anew in a forked worker: threads do
-    not cross a fork)."""
+class _InThisThread:
+    """Runs the semantic side in the calling thread (a process allowed one core only)."""
+
+    @staticmethod
+    def submit(work: Callable[[], list]) -> Future:
+        done: Future = Future()
+        try:
+            done.set_result(work())
+        except BaseException as error:  # raised again by result(), as a pool's future would
+            done.set_exception(error)
+        return done
+
+
+def _semantic_threads() -> ThreadPoolExecutor | _InThisThread:
+    """Where this process runs the semantic side of searches: threads, one per core it may run on (made anew
+    in a forked worker: threads do not cross a fork); in the calling thread when that is one core, as for a
+    worker `kb serve` pins to a core (service.gunicorn_conf): a second thread there cannot overlap the
+    lexical search and only adds thread switches."""
     global _SEMANTIC
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores <= 1:
+        return _InThisThread()
     semantic = _SEMANTIC
     if semantic is None or semantic[0] != os.getpid():
         with _SEMANTIC_LOCK:
             semantic = _SEMANTIC
             if semantic is None or semantic[0] != os.getpid():
                 # one thread serves a sync worker; a threaded server's requests get one per core
-                semantic = (os.getpid(), ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                                                            thread_name_prefix="kb-semantic"))
+                semantic = (os.getpid(), ThreadPoolExecutor(max_workers=cores, thread_name_prefix="kb-semantic"))
                 _SEMANTIC = semantic
     return semantic[1]
 

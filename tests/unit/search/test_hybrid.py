@@ -212,3 +212,30 @@ def test_searches_at_once_from_several_threads_find_what_they_find_one_at_a_time
     one_at_a_time = [ranked(text) for text in texts]
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(ranked, texts)) == one_at_a_time
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity on this platform")
+def test_the_semantic_side_runs_beside_the_lexical_search_unless_the_process_has_one_core(
+        loaded_backend, corpus_vectors, encode_query, monkeypatch):
+    import threading
+
+    where: list[str] = []
+
+    def encode(text):
+        where.append(threading.current_thread().name)
+        return encode_query(text)
+
+    def found(text):
+        return [h.entry_id for h in hybrid(loaded_backend, corpus_vectors, encode, text).hits]
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    beside = found("孩子刚生下来要去哪登记")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {1})  # a worker `kb serve` pinned to a core
+    assert found("孩子刚生下来要去哪登记") == beside and 12 in beside
+    assert where[0].startswith("kb-semantic") and where[1] == threading.current_thread().name
+
+    def broken(text):
+        raise RuntimeError("encoder failed")
+
+    with pytest.raises(RuntimeError, match="encoder failed"):  # as from another thread: not swallowed
+        hybrid(loaded_backend, corpus_vectors, broken, "社保断交了以后能补吗")
