@@ -67,17 +67,18 @@ TICKET_KEYWORDS = 60  # measured: 20 → MRR 0.80, 60 → 0.87, 100 → 0.88 at 
 # account but asks something else. So the lexical side's leading candidates (of its first
 # TICKET_RESCORE_DEPTH, those whose BM25 is at least TICKET_RESCORE_SHARE of the first's: where the
 # lexical side cannot tell them apart) are scored again: BM25 over the first's, plus TICKET_COVERAGE_WEIGHT
-# × the share of the candidate's question (its best phrasing) that the ticket contains, its words weighed
-# by a general corpus's IDF (so 需要哪些材料 counts for less than 居住证). Below that share the BM25 order
-# stands, so a question's common words cannot lift an entry with little else in common (in a small
-# knowledge base, without the share, 工伤认定申请需要哪些材料 came fourth for a school-enrolment ticket).
-# Gov tickets (1,369): R@1 0.824 → 0.851, MRR 0.879 → 0.900; 5-fold cross-validation chose 1, 1, 0.75,
-# 0.75, 1 (held out R@1 0.847), weights 0.75-1.5 give 0.848-0.851. Tried: a product, BM25 × (1 + w ×
-# share) (0.848), and unweighted character pairs (0.854, but counting boilerplate as much as the matter).
-# Depth 20 and 50 rank alike; the depth bounds the stored fields a ticket search reads.
+# × how much of the candidate's question (its best phrasing) the ticket contains (ticket_coverage: words
+# weighed by a general corpus's IDF, so 需要哪些材料 counts for less than 居住证, and character pairs, which
+# no segmentation splits differently). Below that share the BM25 order stands, so a question's common
+# words cannot lift an entry with little else in common (in a small knowledge base, without the share,
+# 工伤认定申请需要哪些材料 came fourth for a school-enrolment ticket). Gov tickets (1,369): R@1 0.824 → 0.857,
+# MRR 0.879 → 0.905; 5-fold cross-validation chose 1, 1, 1.5, 1.5, 1.5 (held out R@1 0.855), weights
+# 0.75-1.5 give 0.855-0.858. Words alone gave 0.851 (held out 0.847), pairs alone 0.854 (0.850); a
+# product, BM25 × (1 + w × share), 0.848. Depth 20 and 50 rank alike; the depth bounds the stored fields a
+# ticket search reads.
 TICKET_RESCORE_DEPTH = 20
 TICKET_RESCORE_SHARE = 0.5
-TICKET_COVERAGE_WEIGHT = 1.0
+TICKET_COVERAGE_WEIGHT = 1.5
 RELATED_QUESTION_TOKENS = 24
 RELATED_ANSWER_KEYWORDS = 10
 MAX_FACET_BUCKETS = 100  # largest buckets per facet a backend returns (tantivy; whoosh returns all)
@@ -488,15 +489,28 @@ class Highlighter:
         return marked
 
 
-def ticket_coverage(ticket: str, stored: Mapping[str, Any]) -> float:
-    """The share (0-1, words weighed by general IDF) of the entry's best-covered question phrasing that
-    the normalized ``ticket`` contains."""
+def character_pairs(text: str) -> set[str]:
+    """The adjacent letter or digit pairs of the normalized text (a Chinese text's character bigrams)."""
+    kept = "".join(filter(str.isalnum, analyzer.normalize(text)))
+    return {kept[i : i + 2] for i in range(len(kept) - 1)}
+
+
+def ticket_coverage(ticket: str, stored: Mapping[str, Any], ticket_pairs: set[str] | None = None) -> float:
+    """How much (0-1) of the entry's best-covered question phrasing the normalized ``ticket`` contains:
+    the mean of two measures of it, the share of its words (weighed by general IDF: the matter counts for
+    more than the boilerplate) and the share of its character pairs, which do not depend on where the
+    words are cut (the question's 随迁子女 is one word, not found in a ticket that says 随迁的子女; its
+    pairs 随迁 and 子女 are). ``ticket_pairs``: the ticket's character pairs, when already at hand."""
+    if ticket_pairs is None:
+        ticket_pairs = character_pairs(ticket)
     best = 0.0
     for phrase in (stored.get("question", ""), *stored.get("similar_questions", ())):
         weights = [(word, analyzer.reference_idf(word)) for word in analyzer.tokenize_term(phrase)]
         total = sum(weight for _, weight in weights)
-        if total:
-            best = max(best, sum(weight for word, weight in weights if word in ticket) / total)
+        pairs = character_pairs(phrase)
+        if total and pairs:
+            words = sum(weight for word, weight in weights if word in ticket) / total
+            best = max(best, (words + len(pairs & ticket_pairs) / len(pairs)) / 2)
     return best
 
 
@@ -519,7 +533,8 @@ def rescore_ticket(text: str, scores: Sequence[float], stored: Sequence[Mapping[
         return []
     top = scores[0] or 1.0
     ticket = analyzer.normalize(text)
-    head = sorted(((i, scores[i] / top + TICKET_COVERAGE_WEIGHT * ticket_coverage(ticket, fields))
+    pairs = character_pairs(ticket)
+    head = sorted(((i, scores[i] / top + TICKET_COVERAGE_WEIGHT * ticket_coverage(ticket, fields, pairs))
                    for i, fields in enumerate(stored)), key=lambda item: -item[1])
     return head + [(i, scores[i] / top) for i in range(len(head), len(scores))]
 
