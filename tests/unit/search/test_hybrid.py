@@ -171,20 +171,38 @@ def test_search_is_hybrid_by_default_and_the_setting_turns_it_off_or_names_a_mod
 
 
 
-def test_a_query_is_encoded_by_the_onnx_graph_to_the_vector_the_package_gives(encoder):
-    assert encoder._query_graph() is not None  # onnxruntime is installed: queries take the graph
+def test_a_query_is_encoded_by_the_int8_onnx_graph_to_the_vector_the_package_gives(encoder):
+    from kb.search import use_graph
+
+    graph = encoder._query_graph()
+    assert graph is not None and graph.quantized  # onnxruntime is installed: queries take the int8 graph
     package = encoder._loaded()
-    texts = ["社保断交了怎么补", "水龙头拧开没有水", "买了辆电驴怎么弄号牌，需要带什么材料？" * 6, "ETC", "居住证 到期"]
+    float_graph = use_graph.QueryGraph(package._model, quantized=False)
+    texts = ["社保断交了怎么补", "水龙头拧开没有水", "买了辆电驴怎么弄号牌，需要带什么材料？" * 6, "ETC", "居住证 到期",
+             "花呗逾期一天会影响征信吗"]
     for text in texts:
         by_graph = encoder.encode([text])
         assert by_graph.shape == (1, encoder.dimensions)
-        assert float(by_graph[0] @ package.encode([text])[0]) > 0.9999, text
+        expected = package.encode([text])[0]
+        assert float(by_graph[0] @ expected) > 0.999, text
+        assert float(float_graph.encode(text)[0] @ expected) > 0.9999, text
+
+
+def test_an_int8_graph_that_strays_gives_way_to_the_float_graph(encoder, monkeypatch, caplog):
+    from kb.search import use_graph
+
+    package = encoder._loaded()
+    monkeypatch.setattr(use_graph, "QUANTIZED_AGREEMENT", 1.01)  # as on a CPU whose int8 products lose more
+    graph = use_graph.query_graph(package._model, package.encode)
+    assert graph is not None and not graph.quantized
+    assert "int8 onnxruntime graph disagrees" in caplog.text
+    assert float(graph.encode("社保断交了怎么补")[0] @ package.encode(["社保断交了怎么补"])[0]) > 0.9999
 
 
 def test_without_a_working_graph_queries_are_encoded_by_the_package(encoder, monkeypatch, caplog):
     from kb.search import use_graph
 
-    def broken(self, backend):
+    def broken(self, backend, quantized=True):
         raise ImportError("no onnxruntime")
 
     monkeypatch.setattr(use_graph.QueryGraph, "__init__", broken)
