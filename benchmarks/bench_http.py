@@ -387,7 +387,7 @@ def publish_visibility(port_a: int, port_b: int, tokens: dict, category_id: int,
 def markdown(report: dict) -> str:
     load_ = report["load"]
     lat = load_["latency_ms"]
-    vis = report["publish_visible"]["visible_ms"]
+    publish = report.get("publish_visible")  # absent with --publish-rounds 0
     lines = [
         f"HTTP benchmark, N={report['n']:,} ({report['date']}; {machine.machine_line(report['machine'])}; "
         f"gunicorn {report['workers']} sync workers, as `kb serve`)",
@@ -408,8 +408,9 @@ def markdown(report: dict) -> str:
         *([f"| one client alone: searches/s, latency p50 / p95 | {report['single_client']['throughput_per_second']}, "
            f"{report['single_client']['latency_ms']['p50']} / {report['single_client']['latency_ms']['p95']} ms |"]
           if "single_client" in report else []),
-        f"| publish → visible on another process, p50 / p95 | {vis['p50']} / {vis['p95']} ms |",
-        f"| publish (4 API calls) p50 | {report['publish_visible']['publish_call_ms']['p50']} ms |",
+        *([f"| publish → visible on another process, p50 / p95 | {publish['visible_ms']['p50']} / "
+           f"{publish['visible_ms']['p95']} ms |",
+           f"| publish (4 API calls) p50 | {publish['publish_call_ms']['p50']} ms |"] if publish else []),
     ]
     return "\n".join(lines)
 

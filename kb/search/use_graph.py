@@ -83,11 +83,24 @@ def query_graph(backend: Any, reference: Callable[[list[str]], np.ndarray]) -> Q
             continue
         agreement = float(np.min(np.einsum("ij,ij->i", expected, got)))
         if agreement >= floor:
+            _give_back_freed_heap()
             return graph
         log.warning("sentence encoder: the %s onnxruntime graph disagrees with the package (cosine %.6f)",
                     kind, agreement)
     log.warning("sentence encoder: queries are encoded with numpy (no onnxruntime graph)")
     return None
+
+
+def _give_back_freed_heap() -> None:
+    """Return to the system the heap that making the graph freed (the model's copies in the quantization):
+    glibc keeps it otherwise, ~45 MB in each worker (measured RSS: 297 MB without, 250 MB with; the float
+    graph's worker 251 MB)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc's name: no ldconfig run to find it
+    except (OSError, AttributeError, TypeError):  # not glibc: its allocator does what it does
+        pass
 
 
 def _int8(model: bytes) -> bytes:
