@@ -59,7 +59,7 @@ class UniversalSentenceEncoder:
     gets its parallelism from processes instead. A single text (a query) is
     encoded by the same forward pass as one onnxruntime graph, its matrix
     products in int8 (``kb.search.use_graph``): the same vector to a cosine of
-    0.9997 or closer, in a quarter of the time. The graph is
+    0.9997 or closer, in half the float graph's time. The graph is
     made in each process on its first query, after any fork: onnxruntime's
     state is not meant to cross one, while the weights loaded before it are
     shared by the workers.

@@ -54,7 +54,6 @@ class QueryGraph:
 
         self.quantized = quantized
         model = _model_bytes(backend)
-
         self._table = backend.table
         self._tokenize: Callable[..., list[int]] = backend.sp.encode
         options = onnxruntime.SessionOptions()
